@@ -1,0 +1,186 @@
+//! Passwords, sessions and bearer tokens.
+//!
+//! Passwords are hashed with Argon2id (memory-hard). Session cookies and API tokens are
+//! 256-bit random secrets; the database keeps only their SHA-256, so a leaked table
+//! signs nobody in.
+
+use std::sync::LazyLock;
+use std::time::Duration;
+
+use anyhow::Context;
+use argon2::password_hash::rand_core::OsRng;
+use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
+use argon2::Argon2;
+use http::header::{AUTHORIZATION, COOKIE};
+use http::HeaderMap;
+use rand::RngCore;
+use sha2::{Digest, Sha256};
+
+use crate::db::{credential, user, Db};
+use crate::error::AppError;
+use crate::models::{CurrentUser, Role};
+use crate::state::app_state;
+use crate::time::now_ms;
+
+/// The name of the session cookie.
+pub const SESSION_COOKIE: &str = "lt_session";
+
+/// Hashes a password with Argon2id on the blocking pool.
+pub async fn hash_password(password: String) -> anyhow::Result<String> {
+    tokio::task::spawn_blocking(move || {
+        let salt = SaltString::generate(&mut OsRng);
+        Argon2::default()
+            .hash_password(password.as_bytes(), &salt)
+            .map(|hash| hash.to_string())
+            .map_err(|error| anyhow::anyhow!("hashing a password: {error}"))
+    })
+    .await
+    .context("joining the password hasher")?
+}
+
+/// Checks a password against a stored hash on the blocking pool.
+pub async fn verify_password(hash: String, password: String) -> bool {
+    tokio::task::spawn_blocking(move || {
+        PasswordHash::new(&hash)
+            .map(|parsed| Argon2::default().verify_password(password.as_bytes(), &parsed).is_ok())
+            .unwrap_or(false)
+    })
+    .await
+    .unwrap_or(false)
+}
+
+/// A hash checked when the login does not exist, so that a wrong login takes as long as
+/// a wrong password and does not reveal which logins exist.
+static DUMMY_HASH: LazyLock<String> = LazyLock::new(|| {
+    let salt = SaltString::generate(&mut OsRng);
+    Argon2::default()
+        .hash_password(b"not a password", &salt)
+        .map(|hash| hash.to_string())
+        .unwrap_or_default()
+});
+
+/// A new random secret for a session cookie or API token, as 64 hex digits.
+pub fn new_secret() -> String {
+    let mut bytes = [0u8; 32];
+    rand::rngs::OsRng.fill_bytes(&mut bytes);
+    hex::encode(bytes)
+}
+
+/// The stored form of a secret.
+pub fn secret_hash(secret: &str) -> String {
+    hex::encode(Sha256::digest(secret.as_bytes()))
+}
+
+/// Checks a login and password; on success stores a session and returns its secret.
+pub async fn sign_in(db: &Db, login: &str, password: &str, ttl: Duration) -> Result<Option<(String, CurrentUser)>, AppError> {
+    let mut conn = db.pool().acquire().await?;
+    let Some(found) = user::find_credentials(&mut conn, login.trim()).await? else {
+        verify_password(DUMMY_HASH.clone(), password.to_owned()).await;
+        return Ok(None);
+    };
+    drop(conn);
+    if !verify_password(found.password_hash, password.to_owned()).await {
+        return Ok(None);
+    }
+    let Some(role) = Role::parse(&found.role) else {
+        return Ok(None);
+    };
+    let secret = new_secret();
+    let now = now_ms();
+    let expires_at = now + i64::try_from(ttl.as_millis()).unwrap_or(i64::MAX / 2);
+    let mut conn = db.pool().acquire().await?;
+    credential::insert_session(&mut conn, found.user_id, &secret_hash(&secret), now, expires_at).await?;
+    let user = CurrentUser { user_id: found.user_id, login: found.login, role, team_id: found.team_id };
+    Ok(Some((secret, user)))
+}
+
+/// Ends the session whose secret the request carries, if any.
+pub async fn sign_out(db: &Db, headers: &HeaderMap) -> Result<(), sqlx::Error> {
+    if let Some(secret) = session_secret(headers) {
+        let mut conn = db.pool().acquire().await?;
+        credential::delete_session(&mut conn, &secret_hash(secret)).await?;
+    }
+    Ok(())
+}
+
+/// The user behind a request: a `Bearer` API token first, then the session cookie.
+pub async fn authenticate(db: &Db, headers: &HeaderMap) -> Result<Option<CurrentUser>, sqlx::Error> {
+    let bearer = headers
+        .get(AUTHORIZATION)
+        .and_then(|value| value.to_str().ok())
+        .and_then(|value| value.strip_prefix("Bearer "))
+        .map(str::trim);
+    if let Some(token) = bearer {
+        let mut conn = db.pool().acquire().await?;
+        return user::user_by_api_token(&mut conn, &secret_hash(token)).await;
+    }
+    match session_secret(headers) {
+        Some(secret) => {
+            let mut conn = db.pool().acquire().await?;
+            user::user_by_session(&mut conn, &secret_hash(secret), now_ms()).await
+        }
+        None => Ok(None),
+    }
+}
+
+/// The value of the session cookie, if the request has one.
+fn session_secret(headers: &HeaderMap) -> Option<&str> {
+    headers
+        .get_all(COOKIE)
+        .iter()
+        .filter_map(|value| value.to_str().ok())
+        .flat_map(|value| value.split(';'))
+        .find_map(|pair| pair.trim().strip_prefix(SESSION_COOKIE)?.strip_prefix('='))
+        .filter(|secret| !secret.is_empty())
+}
+
+/// The `Set-Cookie` value that starts a session.
+pub fn session_cookie(secret: &str, ttl: Duration, secure: bool) -> String {
+    let secure = if secure { "; Secure" } else { "" };
+    format!("{SESSION_COOKIE}={secret}; Path=/; HttpOnly; SameSite=Lax; Max-Age={}{secure}", ttl.as_secs())
+}
+
+/// The `Set-Cookie` value that ends a session.
+pub fn expired_session_cookie() -> String {
+    format!("{SESSION_COOKIE}=; Path=/; HttpOnly; SameSite=Lax; Max-Age=0")
+}
+
+/// The signed-in user of the current server-function call, or `Unauthorized`.
+pub async fn require_user() -> Result<CurrentUser, AppError> {
+    let state = app_state()?;
+    let parts = leptos::prelude::use_context::<http::request::Parts>()
+        .ok_or_else(|| AppError::internal("server function without request parts", anyhow::anyhow!("missing context")))?;
+    authenticate(&state.db, &parts.headers).await?.ok_or(AppError::Unauthorized)
+}
+
+/// Like [`require_user`], and the user must be an admin (`Forbidden` otherwise).
+pub async fn require_admin() -> Result<CurrentUser, AppError> {
+    let user = require_user().await?;
+    if user.role == Role::Admin {
+        Ok(user)
+    } else {
+        Err(AppError::Forbidden)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_session_cookie_is_found_among_others() {
+        let mut headers = HeaderMap::new();
+        headers.insert(COOKIE, "theme=dark; lt_session=abc123; other=1".parse().unwrap());
+        assert_eq!(session_secret(&headers), Some("abc123"));
+        headers.insert(COOKIE, "lt_sessionx=abc".parse().unwrap());
+        assert_eq!(session_secret(&headers), None);
+    }
+
+    #[tokio::test]
+    async fn passwords_verify_only_against_their_own_hash() {
+        let hash = hash_password("correct horse".into()).await.unwrap();
+        assert!(hash.starts_with("$argon2id$"));
+        assert!(verify_password(hash.clone(), "correct horse".into()).await);
+        assert!(!verify_password(hash, "wrong".into()).await);
+    }
+}

@@ -1,0 +1,6 @@
+//! Components shared by pages.
+
+pub mod delivery_status;
+pub mod error_template;
+pub mod layout;
+pub mod stat_card;

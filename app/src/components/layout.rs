@@ -1,0 +1,34 @@
+use leptos::prelude::*;
+
+use crate::server_fns::auth::{get_current_user, SignOut};
+
+/// The frame of every signed-in page: navigation, the user's login and sign-out.
+#[component]
+pub fn AppLayout(children: Children) -> impl IntoView {
+    let user = Resource::new(|| (), |_| get_current_user());
+    let sign_out = ServerAction::<SignOut>::new();
+
+    view! {
+        <header class="topbar">
+            <a class="brand" href="/target">
+                "📈 Лиды и трафик"
+            </a>
+            <nav aria-label="Разделы">
+                <a href="/target">"Лиды"</a>
+            </nav>
+            <div class="user">
+                <Transition>
+                    {move || Suspend::new(async move {
+                        user.await.ok().map(|user| view! { <span class="login-name">{user.login}</span> })
+                    })}
+                </Transition>
+                <ActionForm action=sign_out attr:class="inline">
+                    <button type="submit" class="link">
+                        "Выйти"
+                    </button>
+                </ActionForm>
+            </div>
+        </header>
+        <main class="page">{children()}</main>
+    }
+}

@@ -1,0 +1,185 @@
+//! The database: one pool for either engine, chosen at run time by `DATABASE_URL`.
+//!
+//! Queries go through sqlx's `Any` driver with portable SQL (`$n` placeholders,
+//! `RETURNING`, `ON CONFLICT`), integers for timestamps and money, and text for JSON,
+//! so one function serves SQLite and PostgreSQL. Where the engines must differ (DDL,
+//! locking), the code branches on [`Engine`]. See `docs/adr/0001-two-database-engines.md`.
+
+pub mod credential;
+pub mod job;
+pub mod lead;
+pub mod team;
+pub mod user;
+
+use std::path::Path;
+
+use anyhow::Context;
+use sqlx::any::{install_default_drivers, AnyPoolOptions};
+use sqlx::migrate::Migrator;
+use sqlx::{AnyPool, Executor};
+
+use crate::config::DatabaseConfig;
+
+static SQLITE_MIGRATIONS: Migrator = sqlx::migrate!("../migrations/sqlite");
+static POSTGRES_MIGRATIONS: Migrator = sqlx::migrate!("../migrations/postgres");
+
+/// Which database engine a [`Db`] talks to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Engine {
+    /// An embedded file; one server process.
+    Sqlite,
+    /// A PostgreSQL server; any number of server processes.
+    Postgres,
+}
+
+impl Engine {
+    /// The engine a connection URL names.
+    pub fn of_url(url: &str) -> anyhow::Result<Self> {
+        if url.starts_with("sqlite:") {
+            Ok(Self::Sqlite)
+        } else if url.starts_with("postgres:") || url.starts_with("postgresql:") {
+            Ok(Self::Postgres)
+        } else {
+            anyhow::bail!("DATABASE_URL must start with sqlite: or postgres:")
+        }
+    }
+}
+
+/// A connection pool and the engine behind it.
+#[derive(Debug, Clone)]
+pub struct Db {
+    pool: AnyPool,
+    engine: Engine,
+}
+
+impl Db {
+    /// Opens a pool; for SQLite, creates the file's folder and sets WAL mode.
+    pub async fn connect(config: &DatabaseConfig) -> anyhow::Result<Self> {
+        install_default_drivers();
+        let engine = Engine::of_url(&config.url)?;
+        if engine == Engine::Sqlite {
+            create_sqlite_folder(&config.url)?;
+        }
+        let max_connections = config.max_connections.unwrap_or(match engine {
+            Engine::Sqlite => 8,
+            Engine::Postgres => 16,
+        });
+        let pool = AnyPoolOptions::new()
+            .max_connections(max_connections)
+            .after_connect(move |connection, _| {
+                Box::pin(async move {
+                    if engine == Engine::Sqlite {
+                        // WAL lets readers work beside the writer; NORMAL sync keeps every
+                        // commit across a process crash (an OS crash may lose the last ones).
+                        connection
+                            .execute(
+                                "PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; \
+                                 PRAGMA foreign_keys = ON; PRAGMA busy_timeout = 10000;",
+                            )
+                            .await?;
+                    }
+                    Ok(())
+                })
+            })
+            .connect(&config.url)
+            .await
+            .context("connecting to the database")?;
+        Ok(Self { pool, engine })
+    }
+
+    /// The pool, for queries.
+    pub fn pool(&self) -> &AnyPool {
+        &self.pool
+    }
+
+    /// The engine behind the pool.
+    pub fn engine(&self) -> Engine {
+        self.engine
+    }
+
+    /// Applies the migrations of this engine that have not run yet.
+    pub async fn migrate(&self) -> anyhow::Result<()> {
+        let migrator = match self.engine {
+            Engine::Sqlite => &SQLITE_MIGRATIONS,
+            Engine::Postgres => &POSTGRES_MIGRATIONS,
+        };
+        migrator.run(&self.pool).await.context("applying migrations")
+    }
+
+    /// Checks that the database answers.
+    pub async fn ping(&self) -> Result<(), sqlx::Error> {
+        sqlx::query("SELECT 1").execute(&self.pool).await.map(drop)
+    }
+
+    /// Closes every connection, waiting for the ones in use.
+    pub async fn close(&self) {
+        self.pool.close().await;
+    }
+}
+
+fn create_sqlite_folder(url: &str) -> anyhow::Result<()> {
+    let path = url
+        .trim_start_matches("sqlite:")
+        .trim_start_matches("//")
+        .split('?')
+        .next()
+        .unwrap_or_default();
+    if path.is_empty() || path == ":memory:" {
+        return Ok(());
+    }
+    if let Some(folder) = Path::new(path).parent().filter(|folder| !folder.as_os_str().is_empty()) {
+        std::fs::create_dir_all(folder)
+            .with_context(|| format!("creating the database folder {}", folder.display()))?;
+    }
+    Ok(())
+}
+
+/// A value bound to a dynamically built query.
+#[derive(Debug, Clone)]
+pub(crate) enum Bind {
+    Int(i64),
+    Text(String),
+}
+
+/// A `WHERE` clause built from optional filters, with `$n` placeholders numbered in order.
+#[derive(Debug, Default)]
+pub(crate) struct Conditions {
+    sql: String,
+    binds: Vec<Bind>,
+}
+
+impl Conditions {
+    /// Adds `template AND`-ed to the clause; each `?` in it becomes the next placeholder
+    /// bound to `value`.
+    pub(crate) fn and(&mut self, template: &str, value: Bind) -> &mut Self {
+        let placeholder = format!("${}", self.binds.len() + 1);
+        self.sql.push_str(if self.sql.is_empty() { " WHERE " } else { " AND " });
+        self.sql.push_str(&template.replace('?', &placeholder));
+        self.binds.push(value);
+        self
+    }
+
+    /// The next free placeholder number.
+    pub(crate) fn next_placeholder(&self) -> usize {
+        self.binds.len() + 1
+    }
+
+    /// The clause, empty when nothing was added.
+    pub(crate) fn sql(&self) -> &str {
+        &self.sql
+    }
+
+    /// Binds every value to `query`, in order.
+    pub(crate) fn bind_to<'q, O>(
+        &self,
+        mut query: sqlx::query::QueryAs<'q, sqlx::Any, O, sqlx::any::AnyArguments<'q>>,
+    ) -> sqlx::query::QueryAs<'q, sqlx::Any, O, sqlx::any::AnyArguments<'q>> {
+        for bind in &self.binds {
+            query = match bind {
+                Bind::Int(value) => query.bind(*value),
+                Bind::Text(value) => query.bind(value.clone()),
+            };
+        }
+        query
+    }
+}

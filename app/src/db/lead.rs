@@ -1,0 +1,381 @@
+//! Leads: intake inserts, the dashboard's list and counters.
+
+use sqlx::{AnyConnection, FromRow};
+
+use super::{Bind, Conditions, Db};
+use crate::domain::lead_filter::LeadFilter;
+use crate::domain::lead_input::NewLead;
+use crate::models::{LeadListItem, LeadPage, LeadQuery, LeadStats};
+use crate::time::format_almaty;
+
+/// How many counter rows share one day and source (see `lead_stat_daily`).
+const STAT_BUCKETS: i64 = 16;
+
+/// Inserts a validated lead and returns its id, or `None` when `submission_key` was
+/// already used (the earlier lead stands; see [`find_lead_by_submission_key`]).
+pub async fn insert_lead(
+    conn: &mut AnyConnection,
+    lead: &NewLead,
+    submission_key: Option<&str>,
+    now_ms: i64,
+    day: i64,
+) -> Result<Option<i64>, sqlx::Error> {
+    let tracking = &lead.tracking;
+    sqlx::query_scalar(
+        "INSERT INTO lead (created_at, created_day, updated_at, kind, source, campaign_slug, \
+         submission_key, name, email, email_raw, phone_e164, phone_raw, search_text, payment_method, \
+         answers, utm_source, utm_medium, utm_campaign, utm_content, utm_term, fbclid, referrer) \
+         VALUES ($1, $2, $1, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21) \
+         ON CONFLICT (submission_key) DO NOTHING RETURNING lead_id",
+    )
+    .bind(now_ms)
+    .bind(day)
+    .bind(lead.kind.as_str())
+    .bind(&lead.source)
+    .bind(lead.campaign_slug.as_deref())
+    .bind(submission_key)
+    .bind(&lead.name)
+    .bind(lead.email.as_str())
+    .bind(&lead.email_raw)
+    .bind(lead.phone.as_str())
+    .bind(&lead.phone_raw)
+    .bind(lead.search_text())
+    .bind(lead.payment_method.as_deref())
+    .bind(lead.answers.as_deref())
+    .bind(tracking.utm_source.as_deref())
+    .bind(tracking.utm_medium.as_deref())
+    .bind(tracking.utm_campaign.as_deref())
+    .bind(tracking.utm_content.as_deref())
+    .bind(tracking.utm_term.as_deref())
+    .bind(tracking.fbclid.as_deref())
+    .bind(tracking.referrer.as_deref())
+    .fetch_optional(&mut *conn)
+    .await
+}
+
+/// The lead stored earlier under a client's idempotency key.
+pub async fn find_lead_by_submission_key(conn: &mut AnyConnection, key: &str) -> Result<Option<i64>, sqlx::Error> {
+    sqlx::query_scalar("SELECT lead_id FROM lead WHERE submission_key = $1")
+        .bind(key)
+        .fetch_optional(conn)
+        .await
+}
+
+/// Remembers a lead source for the dashboard filter.
+pub async fn remember_source(conn: &mut AnyConnection, source: &str, now_ms: i64) -> Result<(), sqlx::Error> {
+    sqlx::query("INSERT INTO lead_source (source, first_seen_at) VALUES ($1, $2) ON CONFLICT (source) DO NOTHING")
+        .bind(source)
+        .bind(now_ms)
+        .execute(conn)
+        .await
+        .map(drop)
+}
+
+/// Changes to the daily lead counters caused by one write.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct StatDelta {
+    pub total: i64,
+    pub in_crm: i64,
+    pub email_sent: i64,
+    pub email_opened: i64,
+    pub sms_sent: i64,
+    pub sms_delivered: i64,
+}
+
+/// Adds `delta` to the counters of the lead's day and source.
+pub async fn bump_lead_stat(
+    conn: &mut AnyConnection,
+    lead_id: i64,
+    day: i64,
+    source: &str,
+    delta: StatDelta,
+) -> Result<(), sqlx::Error> {
+    sqlx::query(
+        "INSERT INTO lead_stat_daily (day, source, bucket, total, in_crm, email_sent, email_opened, sms_sent, sms_delivered) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) \
+         ON CONFLICT (day, source, bucket) DO UPDATE SET \
+         total = lead_stat_daily.total + excluded.total, \
+         in_crm = lead_stat_daily.in_crm + excluded.in_crm, \
+         email_sent = lead_stat_daily.email_sent + excluded.email_sent, \
+         email_opened = lead_stat_daily.email_opened + excluded.email_opened, \
+         sms_sent = lead_stat_daily.sms_sent + excluded.sms_sent, \
+         sms_delivered = lead_stat_daily.sms_delivered + excluded.sms_delivered",
+    )
+    .bind(day)
+    .bind(source)
+    .bind(lead_id.rem_euclid(STAT_BUCKETS))
+    .bind(delta.total)
+    .bind(delta.in_crm)
+    .bind(delta.email_sent)
+    .bind(delta.email_opened)
+    .bind(delta.sms_sent)
+    .bind(delta.sms_delivered)
+    .execute(conn)
+    .await
+    .map(drop)
+}
+
+/// Recomputes every daily counter from the lead table (after bulk loads or repairs).
+pub async fn rebuild_lead_stats(conn: &mut AnyConnection) -> Result<(), sqlx::Error> {
+    sqlx::query("DELETE FROM lead_stat_daily").execute(&mut *conn).await?;
+    sqlx::query(&format!(
+        "INSERT INTO lead_stat_daily (day, source, bucket, total, in_crm, email_sent, email_opened, sms_sent, sms_delivered) \
+         SELECT created_day, source, lead_id % {STAT_BUCKETS}, COUNT(*), {} FROM lead GROUP BY created_day, source, lead_id % {STAT_BUCKETS}",
+        STAT_SUMS
+    ))
+    .execute(&mut *conn)
+    .await?;
+    sqlx::query(
+        "INSERT INTO lead_source (source, first_seen_at) SELECT source, MIN(created_at) FROM lead GROUP BY source \
+         ON CONFLICT (source) DO NOTHING",
+    )
+    .execute(conn)
+    .await
+    .map(drop)
+}
+
+/// The five conditional counts of the cards, in [`LeadStats`] order after `total`.
+const STAT_SUMS: &str = "\
+    CAST(COALESCE(SUM(CASE WHEN crm_deal_id IS NOT NULL THEN 1 ELSE 0 END), 0) AS BIGINT), \
+    CAST(COALESCE(SUM(CASE WHEN email_status IN ('sent', 'delivered', 'opened', 'clicked') THEN 1 ELSE 0 END), 0) AS BIGINT), \
+    CAST(COALESCE(SUM(CASE WHEN email_status IN ('opened', 'clicked') THEN 1 ELSE 0 END), 0) AS BIGINT), \
+    CAST(COALESCE(SUM(CASE WHEN sms_status IN ('sent', 'delivered') THEN 1 ELSE 0 END), 0) AS BIGINT), \
+    CAST(COALESCE(SUM(CASE WHEN sms_status = 'delivered' THEN 1 ELSE 0 END), 0) AS BIGINT)";
+
+#[derive(FromRow)]
+struct LeadListRow {
+    lead_id: i64,
+    name: String,
+    email: String,
+    phone_e164: String,
+    source: String,
+    utm_source: Option<String>,
+    utm_campaign: Option<String>,
+    email_status: String,
+    sms_status: String,
+    crm_deal_id: Option<i64>,
+    created_at: i64,
+    updated_at: i64,
+}
+
+impl From<LeadListRow> for LeadListItem {
+    fn from(row: LeadListRow) -> Self {
+        Self {
+            lead_id: row.lead_id,
+            name: row.name,
+            email: row.email,
+            phone: row.phone_e164,
+            source: row.source,
+            utm_source: row.utm_source,
+            utm_campaign: row.utm_campaign,
+            email_status: row.email_status,
+            sms_status: row.sms_status,
+            crm_deal_id: row.crm_deal_id,
+            created_at_local: format_almaty(row.created_at),
+            created_at: row.created_at,
+            updated_at: row.updated_at,
+        }
+    }
+}
+
+/// Where a page of leads starts.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PageStart {
+    /// The newest leads.
+    Newest,
+    /// Leads older than this id.
+    Before(i64),
+    /// Leads newer than this id.
+    After(i64),
+}
+
+impl PageStart {
+    /// The start a query's cursor asks for (`after` wins over `before`).
+    pub fn of(query: &LeadQuery) -> Self {
+        match (query.after, query.before) {
+            (Some(id), _) => Self::After(id),
+            (None, Some(id)) => Self::Before(id),
+            (None, None) => Self::Newest,
+        }
+    }
+}
+
+/// Lists up to `limit` leads matching `filter` from `start`, newest first, with the
+/// cursors of the neighbouring pages.
+///
+/// Keyset paging on `lead_id` keeps every page as fast as the first one.
+pub async fn lead_page(db: &Db, filter: &LeadFilter, start: PageStart, limit: i64) -> Result<LeadPage, sqlx::Error> {
+    let mut conditions = filter_conditions(filter);
+    let order = match start {
+        PageStart::Newest => "DESC",
+        PageStart::Before(id) => {
+            conditions.and("lead_id < ?", Bind::Int(id));
+            "DESC"
+        }
+        PageStart::After(id) => {
+            conditions.and("lead_id > ?", Bind::Int(id));
+            "ASC"
+        }
+    };
+    let sql = format!(
+        "SELECT lead_id, name, email, phone_e164, source, utm_source, utm_campaign, email_status, sms_status, \
+         crm_deal_id, created_at, updated_at FROM lead{} ORDER BY lead_id {order} LIMIT ${}",
+        conditions.sql(),
+        conditions.next_placeholder()
+    );
+    let mut rows: Vec<LeadListRow> = conditions
+        .bind_to(sqlx::query_as(&sql))
+        .bind(limit + 1)
+        .fetch_all(db.pool())
+        .await?;
+    let more = rows.len() as i64 > limit;
+    rows.truncate(limit as usize);
+    if order == "ASC" {
+        rows.reverse();
+    }
+    let first = rows.first().map(|row| row.lead_id);
+    let last = rows.last().map(|row| row.lead_id);
+    let (next_before, prev_after) = match start {
+        PageStart::Newest => (last.filter(|_| more), None),
+        PageStart::Before(_) => (last.filter(|_| more), first),
+        PageStart::After(_) => (last, first.filter(|_| more)),
+    };
+    Ok(LeadPage {
+        leads: rows.into_iter().map(LeadListItem::from).collect(),
+        next_before,
+        prev_after,
+    })
+}
+
+/// The stat cards for `filter`: from the daily counters, or by scanning leads when the
+/// filter has a text search (which the counters cannot answer).
+pub async fn lead_stats(db: &Db, filter: &LeadFilter) -> Result<LeadStats, sqlx::Error> {
+    let (sql, conditions) = if filter.search.is_some() {
+        let conditions = filter_conditions(filter);
+        (format!("SELECT COUNT(*), {STAT_SUMS} FROM lead{}", conditions.sql()), conditions)
+    } else {
+        let mut conditions = Conditions::default();
+        if let Some(source) = &filter.source {
+            conditions.and("source = ?", Bind::Text(source.clone()));
+        }
+        if let Some(day) = filter.from_day {
+            conditions.and("day >= ?", Bind::Int(day));
+        }
+        if let Some(day) = filter.to_day {
+            conditions.and("day <= ?", Bind::Int(day));
+        }
+        let sum = |column: &str| format!("CAST(COALESCE(SUM({column}), 0) AS BIGINT)");
+        let sql = format!(
+            "SELECT {}, {}, {}, {}, {}, {} FROM lead_stat_daily{}",
+            sum("total"),
+            sum("in_crm"),
+            sum("email_sent"),
+            sum("email_opened"),
+            sum("sms_sent"),
+            sum("sms_delivered"),
+            conditions.sql()
+        );
+        (sql, conditions)
+    };
+    let (total, in_crm, email_sent, email_opened, sms_sent, sms_delivered): (i64, i64, i64, i64, i64, i64) =
+        conditions.bind_to(sqlx::query_as(&sql)).fetch_one(db.pool()).await?;
+    Ok(LeadStats { total, in_crm, email_sent, email_opened, sms_sent, sms_delivered })
+}
+
+/// Every source seen so far, alphabetically.
+pub async fn list_sources(db: &Db) -> Result<Vec<String>, sqlx::Error> {
+    sqlx::query_scalar("SELECT source FROM lead_source ORDER BY source")
+        .fetch_all(db.pool())
+        .await
+}
+
+fn filter_conditions(filter: &LeadFilter) -> Conditions {
+    let mut conditions = Conditions::default();
+    if let Some(search) = &filter.search {
+        let escaped = search.replace('\\', "\\\\").replace('%', "\\%").replace('_', "\\_");
+        conditions.and("search_text LIKE ? ESCAPE '\\'", Bind::Text(format!("%{escaped}%")));
+    }
+    if let Some(source) = &filter.source {
+        conditions.and("source = ?", Bind::Text(source.clone()));
+    }
+    if let Some(day) = filter.from_day {
+        conditions.and("created_day >= ?", Bind::Int(day));
+    }
+    if let Some(day) = filter.to_day {
+        conditions.and("created_day <= ?", Bind::Int(day));
+    }
+    conditions
+}
+
+/// A complete lead row for bulk loads (demo data, benchmarks), statuses included.
+#[derive(Debug, Clone)]
+pub struct LeadSeed {
+    pub created_at: i64,
+    pub created_day: i64,
+    pub kind: &'static str,
+    pub source: String,
+    pub campaign_slug: Option<String>,
+    pub name: String,
+    pub email: String,
+    pub phone_e164: String,
+    pub phone_raw: String,
+    pub payment_method: Option<&'static str>,
+    pub utm_source: Option<String>,
+    pub utm_medium: Option<String>,
+    pub utm_campaign: Option<String>,
+    pub email_status: &'static str,
+    pub sms_status: &'static str,
+    pub crm_deal_id: Option<i64>,
+}
+
+/// Columns bound per row by [`insert_seed_leads`].
+const SEED_COLUMNS: usize = 20;
+
+/// Inserts many leads with as few statements as the engines allow. Counters are not
+/// touched: call [`rebuild_lead_stats`] afterwards.
+pub async fn insert_seed_leads(conn: &mut AnyConnection, leads: &[LeadSeed]) -> Result<(), sqlx::Error> {
+    // SQLite accepts at most 32 766 bound values per statement.
+    for chunk in leads.chunks(1_000) {
+        let rows: Vec<String> = (0..chunk.len())
+            .map(|row| {
+                let first = row * SEED_COLUMNS + 1;
+                let placeholders: Vec<String> = (first..first + SEED_COLUMNS).map(|n| format!("${n}")).collect();
+                format!("({})", placeholders.join(", "))
+            })
+            .collect();
+        let sql = format!(
+            "INSERT INTO lead (created_at, updated_at, created_day, kind, source, campaign_slug, name, email, email_raw, \
+             phone_e164, phone_raw, search_text, payment_method, utm_source, utm_medium, utm_campaign, email_status, \
+             sms_status, crm_deal_id, email_status_at) VALUES {}",
+            rows.join(", ")
+        );
+        let mut query = sqlx::query(&sql);
+        for lead in chunk {
+            let digits: String = lead.phone_e164.chars().filter(char::is_ascii_digit).collect();
+            let sent_at = (lead.email_status != "pending").then_some(lead.created_at + 600_000);
+            query = query
+                .bind(lead.created_at)
+                .bind(lead.created_at)
+                .bind(lead.created_day)
+                .bind(lead.kind)
+                .bind(lead.source.as_str())
+                .bind(lead.campaign_slug.as_deref())
+                .bind(lead.name.as_str())
+                .bind(lead.email.as_str())
+                .bind(lead.email.as_str())
+                .bind(lead.phone_e164.as_str())
+                .bind(lead.phone_raw.as_str())
+                .bind(format!("{} {} {digits}", lead.name.to_lowercase(), lead.email))
+                .bind(lead.payment_method)
+                .bind(lead.utm_source.as_deref())
+                .bind(lead.utm_medium.as_deref())
+                .bind(lead.utm_campaign.as_deref())
+                .bind(lead.email_status)
+                .bind(lead.sms_status)
+                .bind(lead.crm_deal_id)
+                .bind(sent_at);
+        }
+        query.execute(&mut *conn).await?;
+    }
+    Ok(())
+}

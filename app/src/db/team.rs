@@ -1,0 +1,34 @@
+//! Teams of targetologists.
+
+use sqlx::{AnyConnection, FromRow};
+
+/// A team as attribution and the dashboards need it.
+#[derive(Debug, Clone, PartialEq, Eq, FromRow)]
+pub struct TeamRow {
+    pub team_id: i64,
+    pub name: String,
+    pub emoji: String,
+    pub utm_source: Option<String>,
+    /// JSON array of patterns.
+    pub utm_patterns: String,
+}
+
+/// The team with this name, compared case-insensitively.
+pub async fn find_team_by_name(conn: &mut AnyConnection, name: &str) -> Result<Option<TeamRow>, sqlx::Error> {
+    sqlx::query_as(
+        "SELECT team_id, name, emoji, utm_source, utm_patterns FROM team WHERE lower(name) = lower($1)",
+    )
+    .bind(name)
+    .fetch_optional(conn)
+    .await
+}
+
+/// Every team that is not archived, in display order.
+pub async fn list_active_teams(conn: &mut AnyConnection) -> Result<Vec<TeamRow>, sqlx::Error> {
+    sqlx::query_as(
+        "SELECT team_id, name, emoji, utm_source, utm_patterns FROM team \
+         WHERE archived_at IS NULL ORDER BY sort_order, name",
+    )
+    .fetch_all(conn)
+    .await
+}

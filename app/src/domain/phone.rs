@@ -1,0 +1,82 @@
+//! Phone numbers as typed by people on landing pages, normalised to E.164.
+
+use phonenumber::country::Id as Country;
+use phonenumber::Mode;
+
+/// A valid phone number in E.164 form (`+77051234567`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Phone(String);
+
+impl Phone {
+    /// Parses any common spelling; numbers without a country code are read as Kazakh.
+    ///
+    /// A leading `8` is Kazakhstan's trunk prefix (`8 705 …` = `+7 705 …`), and ten bare
+    /// digits are a Kazakh national number. Numbers with another country code are kept in
+    /// that country.
+    pub fn parse(input: &str) -> Result<Self, &'static str> {
+        let trimmed = input.trim();
+        if trimmed.is_empty() {
+            return Err("укажите номер телефона");
+        }
+        if trimmed.chars().any(|c| !(c.is_ascii_digit() || " +-()./".contains(c))) {
+            return Err("номер телефона может содержать только цифры, пробелы, +, -, ( и )");
+        }
+        let digits: String = trimmed.chars().filter(char::is_ascii_digit).collect();
+        let candidate = match (trimmed.starts_with('+'), digits.len()) {
+            // "77051234567": the country code without its "+".
+            (false, 11) if digits.starts_with('7') => format!("+{digits}"),
+            // "7051234567": a bare national number of the +7 zone (Kazakhstan and Russia).
+            (false, 10) => format!("+7{digits}"),
+            _ => trimmed.to_owned(),
+        };
+        let number = phonenumber::parse(Some(Country::KZ), &candidate)
+            .map_err(|_| "это не номер телефона")?;
+        if !phonenumber::is_valid(&number) {
+            return Err("такого номера телефона не существует");
+        }
+        Ok(Self(number.format().mode(Mode::E164).to_string()))
+    }
+
+    /// The E.164 string.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Phone;
+
+    #[test]
+    fn kazakh_spellings_normalise_to_the_same_number() {
+        for input in [
+            "+7 (705) 123-45-67",
+            "87051234567",
+            "8 705 123 45 67",
+            "7051234567",
+            "+77051234567",
+            "77051234567",
+            " 8(705)1234567 ",
+        ] {
+            assert_eq!(Phone::parse(input).map(|p| p.0), Ok("+77051234567".to_owned()), "{input}");
+        }
+    }
+
+    #[test]
+    fn other_valid_kazakh_numbers_are_accepted() {
+        assert_eq!(Phone::parse("+7 777 000-11-22").unwrap().as_str(), "+77770001122");
+    }
+
+    #[test]
+    fn numbers_of_other_countries_keep_their_code() {
+        assert_eq!(Phone::parse("+998 90 123 45 67").unwrap().as_str(), "+998901234567");
+        assert_eq!(Phone::parse("+49 30 12345678").unwrap().as_str(), "+493012345678");
+    }
+
+    #[test]
+    fn impossible_numbers_are_rejected() {
+        for input in ["12345", "+7 000", "", "   ", "abc", "+7 705 123 45 67 89 01", "705-12a-45"] {
+            assert!(Phone::parse(input).is_err(), "{input:?} should be rejected");
+        }
+    }
+}

@@ -1,0 +1,30 @@
+//! The lead-tracking application: pages, server functions and, behind the `ssr` feature,
+//! the domain, database and authentication code they stand on.
+
+pub mod components;
+pub mod error;
+pub mod models;
+pub mod routes;
+pub mod server_fns;
+mod shell;
+
+#[cfg(feature = "ssr")]
+pub mod auth;
+#[cfg(feature = "ssr")]
+pub mod config;
+#[cfg(feature = "ssr")]
+pub mod db;
+#[cfg(feature = "ssr")]
+pub mod demo;
+#[cfg(feature = "ssr")]
+pub mod domain;
+#[cfg(feature = "ssr")]
+pub mod intake;
+#[cfg(feature = "ssr")]
+pub mod jobs;
+#[cfg(feature = "ssr")]
+pub mod state;
+#[cfg(feature = "ssr")]
+pub mod time;
+
+pub use shell::{shell, App};

@@ -1,0 +1,117 @@
+//! Types that cross the wire between the server and the pages.
+
+use serde::{Deserialize, Serialize};
+
+/// What a signed-in user may do.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Role {
+    /// Sees and manages everything.
+    Admin,
+    /// Sees only their own team.
+    Targetologist,
+}
+
+impl Role {
+    /// The value stored in `app_user.role`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Admin => "admin",
+            Self::Targetologist => "targetologist",
+        }
+    }
+
+    /// Parses the stored value.
+    pub fn parse(value: &str) -> Option<Self> {
+        match value {
+            "admin" => Some(Self::Admin),
+            "targetologist" => Some(Self::Targetologist),
+            _ => None,
+        }
+    }
+}
+
+/// The user behind the current request.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CurrentUser {
+    pub user_id: i64,
+    pub login: String,
+    pub role: Role,
+    pub team_id: Option<i64>,
+}
+
+/// Filters and the page position of the leads table; every field is a URL query parameter.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LeadQuery {
+    /// Free text: part of a name, email or phone.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub q: Option<String>,
+    /// Exact lead source (`proftest`, `proftest_<slug>`, `express`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub source: Option<String>,
+    /// First Almaty day, `YYYY-MM-DD`, inclusive.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub from: Option<String>,
+    /// Last Almaty day, `YYYY-MM-DD`, inclusive.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub to: Option<String>,
+    /// Show leads older than this lead id (the next page).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub before: Option<i64>,
+    /// Show leads newer than this lead id (the previous page).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub after: Option<i64>,
+}
+
+/// One row of the leads table.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LeadListItem {
+    pub lead_id: i64,
+    pub name: String,
+    pub email: String,
+    pub phone: String,
+    pub source: String,
+    pub utm_source: Option<String>,
+    pub utm_campaign: Option<String>,
+    pub email_status: String,
+    pub sms_status: String,
+    pub crm_deal_id: Option<i64>,
+    /// UTC milliseconds.
+    pub created_at: i64,
+    /// `dd.mm.yyyy hh:mm`, Almaty time.
+    pub created_at_local: String,
+    /// Changes whenever the row changes; the table re-renders a row when it does.
+    pub updated_at: i64,
+}
+
+/// One page of the leads table.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LeadPage {
+    pub leads: Vec<LeadListItem>,
+    /// Cursor for older leads, when there are any.
+    pub next_before: Option<i64>,
+    /// Cursor for newer leads, when this is not the first page.
+    pub prev_after: Option<i64>,
+}
+
+/// The stat cards above the leads table, for the same filters.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LeadStats {
+    pub total: i64,
+    pub in_crm: i64,
+    pub email_sent: i64,
+    pub email_opened: i64,
+    pub sms_sent: i64,
+    pub sms_delivered: i64,
+}
+
+/// Settings the `/target` page needs from the server.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LeadsPageSettings {
+    /// Seconds between automatic refreshes.
+    pub refresh_secs: u32,
+    /// The AmoCRM account address for deal links, when configured.
+    pub crm_base_url: Option<String>,
+    /// Every lead source seen so far, for the filter.
+    pub sources: Vec<String>,
+}

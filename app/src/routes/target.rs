@@ -1,0 +1,270 @@
+//! `/target`: every lead with its delivery and CRM status, refreshing itself.
+//!
+//! The filters and the page cursor live in the URL, so a refresh, a reload or a shared
+//! link shows the same rows. The page renders completely on the server; once hydrated it
+//! refetches on a timer inside `Transition`s, which keep the old rows on screen until
+//! the new ones arrive, and keyed rows, so that nothing flickers or loses its scroll.
+
+use std::time::Duration;
+
+use leptos::prelude::*;
+use leptos_router::components::Form;
+use leptos_router::hooks::use_query_map;
+
+use crate::components::delivery_status::{Channel, DeliveryStatus};
+use crate::components::error_template::error_template;
+use crate::components::layout::AppLayout;
+use crate::components::stat_card::StatCard;
+use crate::error::AppError;
+use crate::models::{LeadListItem, LeadQuery};
+use crate::server_fns::leads::{get_lead_stats, get_leads_page_settings, list_leads};
+
+/// The admin's leads dashboard.
+#[component]
+pub fn TargetPage() -> impl IntoView {
+    let params = use_query_map();
+    let query = Memo::new(move |_| {
+        let params = params.read();
+        let text = |key: &str| params.get(key).map(|value| value.trim().to_owned()).filter(|value| !value.is_empty());
+        LeadQuery {
+            q: text("q"),
+            source: text("source"),
+            from: text("from"),
+            to: text("to"),
+            before: text("before").and_then(|value| value.parse().ok()),
+            after: text("after").and_then(|value| value.parse().ok()),
+        }
+    });
+    let refresh = RwSignal::new(0_u64);
+    let settings = Resource::new(|| (), |_| get_leads_page_settings());
+    let page = Resource::new(move || (query.get(), refresh.get()), |(query, _)| list_leads(query));
+    let stats = Resource::new(
+        move || (LeadQuery { before: None, after: None, ..query.get() }, refresh.get()),
+        |(query, _)| get_lead_stats(query),
+    );
+
+    // Refresh on a timer once the settings say how often; effects run only in the browser.
+    let timer = StoredValue::new(None::<IntervalHandle>);
+    Effect::new(move || {
+        if let Some(Ok(settings)) = settings.get() {
+            if timer.get_value().is_none() {
+                let every = Duration::from_secs(settings.refresh_secs.into());
+                if let Ok(handle) = set_interval_with_handle(move || refresh.update(|n| *n += 1), every) {
+                    timer.set_value(Some(handle));
+                }
+            }
+        }
+    });
+    on_cleanup(move || {
+        if let Some(handle) = timer.get_value() {
+            handle.clear();
+        }
+    });
+
+    view! {
+        <AppLayout>
+            <div class="page-head">
+                <h1>"Лиды"</h1>
+                <a
+                    class="button"
+                    href=move || lead_query_href(&query.get())
+                    on:click=move |event| {
+                        event.prevent_default();
+                        refresh.update(|n| *n += 1);
+                    }
+                >
+                    "Обновить"
+                </a>
+            </div>
+            <Transition fallback=|| view! { <p class="loading">"Загрузка…"</p> }>
+                <ErrorBoundary fallback=error_template>
+                    {move || Suspend::new(async move {
+                        let stats = stats.await?;
+                        Ok::<_, AppError>(
+                            view! {
+                                <section class="cards" aria-label="Сводка">
+                                    <StatCard label="Всего лидов" value=stats.total />
+                                    <StatCard label="В AmoCRM" value=stats.in_crm />
+                                    <StatCard label="Email отправлен" value=stats.email_sent />
+                                    <StatCard label="Email открыт" value=stats.email_opened />
+                                    <StatCard label="SMS отправлено" value=stats.sms_sent />
+                                    <StatCard label="SMS доставлено" value=stats.sms_delivered />
+                                </section>
+                            },
+                        )
+                    })}
+                </ErrorBoundary>
+            </Transition>
+            <Transition>
+                {move || Suspend::new(async move {
+                    settings.await.ok().map(|settings| view! { <LeadFilterForm query sources=settings.sources /> })
+                })}
+            </Transition>
+            <Transition fallback=|| view! { <p class="loading">"Загрузка…"</p> }>
+                <ErrorBoundary fallback=error_template>
+                    {move || Suspend::new(async move {
+                        let crm_base_url = settings.await?.crm_base_url;
+                        let page = page.await?;
+                        let current = query.get_untracked();
+                        let newer = page.prev_after.map(|id| LeadQuery { after: Some(id), before: None, ..current.clone() });
+                        let older = page.next_before.map(|id| LeadQuery { before: Some(id), after: None, ..current.clone() });
+                        let empty = page.leads.is_empty();
+                        let leads = page.leads;
+                        Ok::<_, AppError>(
+                            view! {
+                                <div class="table-wrap">
+                                    <table class="leads">
+                                        <thead>
+                                            <tr>
+                                                <th scope="col">"Имя и email"</th>
+                                                <th scope="col">"Телефон"</th>
+                                                <th scope="col">"Источник"</th>
+                                                <th scope="col">"Email"</th>
+                                                <th scope="col">"SMS"</th>
+                                                <th scope="col">"Сделка AmoCRM"</th>
+                                                <th scope="col">"Создан"</th>
+                                            </tr>
+                                        </thead>
+                                        <tbody>
+                                            <For
+                                                each=move || leads.clone()
+                                                key=|lead| (lead.lead_id, lead.updated_at)
+                                                let:lead
+                                            >
+                                                <LeadRow lead crm_base_url=crm_base_url.clone() />
+                                            </For>
+                                        </tbody>
+                                    </table>
+                                </div>
+                                <Show when=move || empty>
+                                    <p class="empty">"Лидов не найдено."</p>
+                                </Show>
+                                <nav class="pager" aria-label="Страницы">
+                                    {newer.map(|q| view! { <a href=lead_query_href(&q) rel="prev">"← Новее"</a> })}
+                                    {older.map(|q| view! { <a href=lead_query_href(&q) rel="next">"Старее →"</a> })}
+                                </nav>
+                            },
+                        )
+                    })}
+                </ErrorBoundary>
+            </Transition>
+        </AppLayout>
+    }
+}
+
+/// Search and filters; a plain GET form, so it works before the WASM arrives.
+#[component]
+fn LeadFilterForm(query: Memo<LeadQuery>, sources: Vec<String>) -> impl IntoView {
+    let current = query.get_untracked();
+    let selected_source = current.source.clone().unwrap_or_default();
+    view! {
+        <Form method="GET" action="/target" noscroll=true attr:class="filters" attr:aria-label="Фильтры">
+            <input
+                type="search"
+                name="q"
+                placeholder="Имя, email или телефон"
+                aria-label="Поиск"
+                value=current.q.unwrap_or_default()
+            />
+            <select name="source" aria-label="Источник">
+                <option value="">"Все источники"</option>
+                {sources
+                    .into_iter()
+                    .map(|source| {
+                        let selected = source == selected_source;
+                        view! {
+                            <option value=source.clone() selected=selected>
+                                {source.clone()}
+                            </option>
+                        }
+                    })
+                    .collect_view()}
+            </select>
+            <label>"с " <input type="date" name="from" aria-label="С даты" value=current.from.unwrap_or_default() /></label>
+            <label>"по " <input type="date" name="to" aria-label="По дату" value=current.to.unwrap_or_default() /></label>
+            <button type="submit">"Показать"</button>
+            <a href="/target">"Сбросить"</a>
+        </Form>
+    }
+}
+
+/// One lead in the table.
+#[component]
+fn LeadRow(lead: LeadListItem, crm_base_url: Option<String>) -> impl IntoView {
+    let deal = lead.crm_deal_id.map(|deal_id| match crm_base_url {
+        Some(base) => view! {
+            <a href=format!("{base}/leads/detail/{deal_id}") target="_blank" rel="noopener">
+                {deal_id}
+            </a>
+        }
+        .into_any(),
+        None => view! { <span>{deal_id}</span> }.into_any(),
+    });
+    let campaign = lead.utm_source.clone().map(|utm| view! { <div class="muted">{utm}</div> });
+    view! {
+        <tr data-lead-id=lead.lead_id>
+            <td>
+                <div class="name">{lead.name}</div>
+                <div class="muted">{lead.email}</div>
+            </td>
+            <td class="nowrap">{lead.phone}</td>
+            <td>{lead.source} {campaign}</td>
+            <td>
+                <DeliveryStatus channel=Channel::Email status=lead.email_status />
+            </td>
+            <td>
+                <DeliveryStatus channel=Channel::Sms status=lead.sms_status />
+            </td>
+            <td>{deal.unwrap_or_else(|| view! { <span class="muted">"—"</span> }.into_any())}</td>
+            <td class="nowrap">{lead.created_at_local}</td>
+        </tr>
+    }
+}
+
+/// `/target` with `query` as URL parameters.
+fn lead_query_href(query: &LeadQuery) -> String {
+    let mut pairs: Vec<(&str, String)> = Vec::new();
+    let mut text = |key, value: &Option<String>| {
+        if let Some(value) = value {
+            pairs.push((key, value.clone()));
+        }
+    };
+    text("q", &query.q);
+    text("source", &query.source);
+    text("from", &query.from);
+    text("to", &query.to);
+    if let Some(id) = query.before {
+        pairs.push(("before", id.to_string()));
+    }
+    if let Some(id) = query.after {
+        pairs.push(("after", id.to_string()));
+    }
+    if pairs.is_empty() {
+        return "/target".to_owned();
+    }
+    let encoded: Vec<String> = pairs.iter().map(|(key, value)| format!("{key}={}", percent_encode(value))).collect();
+    format!("/target?{}", encoded.join("&"))
+}
+
+fn percent_encode(value: &str) -> String {
+    let mut out = String::with_capacity(value.len());
+    for byte in value.bytes() {
+        match byte {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => out.push(byte as char),
+            _ => out.push_str(&format!("%{byte:02X}")),
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn filters_and_cursor_round_trip_through_the_url() {
+        let query = LeadQuery { q: Some("айгерим +7".into()), source: Some("proftest".into()), before: Some(42), ..Default::default() };
+        assert_eq!(lead_query_href(&query), "/target?q=%D0%B0%D0%B9%D0%B3%D0%B5%D1%80%D0%B8%D0%BC%20%2B7&source=proftest&before=42");
+        assert_eq!(lead_query_href(&LeadQuery::default()), "/target");
+    }
+}

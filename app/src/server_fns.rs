@@ -1,0 +1,5 @@
+//! Server functions, one per file, grouped by area. Each is a thin adapter: it checks
+//! who is calling, then hands over to `db`/domain code.
+
+pub mod auth;
+pub mod leads;

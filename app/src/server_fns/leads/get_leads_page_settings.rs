@@ -1,0 +1,23 @@
+use leptos::prelude::*;
+
+use crate::error::AppError;
+use crate::models::LeadsPageSettings;
+
+/// Admins only: the refresh interval, the AmoCRM address and the known lead sources.
+///
+/// Errors: `Unauthorized`, `Forbidden`.
+#[server(input = leptos::server_fn::codec::GetUrl, endpoint = "leads/settings")]
+pub async fn get_leads_page_settings() -> Result<LeadsPageSettings, AppError> {
+    crate::error::respond_with(
+        async {
+            crate::auth::require_admin().await?;
+            let state = crate::state::app_state()?;
+            Ok(LeadsPageSettings {
+                refresh_secs: state.config.web.leads_refresh_secs,
+                crm_base_url: state.config.web.crm_base_url.clone(),
+                sources: crate::db::lead::list_sources(&state.db).await?,
+            })
+        }
+        .await,
+    )
+}

@@ -1,0 +1,54 @@
+//! The HTML document and the router.
+
+use leptos::prelude::*;
+use leptos_meta::{provide_meta_context, MetaTags, Stylesheet, Title};
+use leptos_router::components::{Redirect, Route, Router, Routes};
+use leptos_router::{path, SsrMode};
+
+use crate::routes::login::LoginPage;
+use crate::routes::not_found::NotFoundPage;
+use crate::routes::target::TargetPage;
+
+/// The whole HTML document, rendered on the server around [`App`].
+pub fn shell(options: LeptosOptions) -> impl IntoView {
+    view! {
+        <!DOCTYPE html>
+        <html lang="ru">
+            <head>
+                <meta charset="utf-8" />
+                <meta name="viewport" content="width=device-width, initial-scale=1" />
+                <link rel="icon" href="/favicon.svg" type="image/svg+xml" />
+                <AutoReload options=options.clone() />
+                <HydrationScripts options />
+                <MetaTags />
+            </head>
+            <body>
+                <App />
+            </body>
+        </html>
+    }
+}
+
+/// The application: routes to every page.
+#[component]
+pub fn App() -> impl IntoView {
+    provide_meta_context();
+    // Effects run only in the browser: this marks the page as hydrated for tests and CSS.
+    Effect::new(|| {
+        if let Some(body) = document().body() {
+            let _ = body.set_attribute("data-hydrated", "true");
+        }
+    });
+
+    view! {
+        <Stylesheet id="leptos" href="/pkg/leadtrack.css" />
+        <Title text="Лиды и трафик" />
+        <Router>
+            <Routes fallback=NotFoundPage>
+                <Route path=path!("/") view=|| view! { <Redirect path="/target" /> } />
+                <Route path=path!("/login") view=LoginPage />
+                <Route path=path!("/target") view=TargetPage ssr=SsrMode::Async />
+            </Routes>
+        </Router>
+    }
+}

@@ -1,0 +1,50 @@
+//! The business clock: timestamps are UTC milliseconds, calendar days are Almaty days.
+
+use chrono::{DateTime, NaiveDate, TimeZone, Utc};
+use chrono_tz::Asia::Almaty;
+
+/// Milliseconds since the Unix epoch, now.
+pub fn now_ms() -> i64 {
+    Utc::now().timestamp_millis()
+}
+
+/// Today's date in Almaty.
+pub fn today_almaty() -> NaiveDate {
+    Utc::now().with_timezone(&Almaty).date_naive()
+}
+
+/// The UTC millisecond at which `day` begins in Almaty.
+pub fn almaty_day_start_ms(day: NaiveDate) -> i64 {
+    let midnight = day.and_hms_opt(0, 0, 0).expect("midnight exists");
+    Almaty
+        .from_local_datetime(&midnight)
+        .earliest()
+        .expect("Almaty has no gap at midnight")
+        .timestamp_millis()
+}
+
+/// `dd.mm.yyyy hh:mm` in Almaty time, as the dashboards show it.
+pub fn format_almaty(ms: i64) -> String {
+    DateTime::<Utc>::from_timestamp_millis(ms)
+        .map(|at| at.with_timezone(&Almaty).format("%d.%m.%Y %H:%M").to_string())
+        .unwrap_or_default()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_almaty_day_starts_at_19_utc_the_evening_before() {
+        let day = NaiveDate::from_ymd_opt(2026, 11, 22).unwrap();
+        let start = DateTime::<Utc>::from_timestamp_millis(almaty_day_start_ms(day)).unwrap();
+        assert_eq!(start.to_rfc3339(), "2026-11-21T19:00:00+00:00");
+    }
+
+    #[test]
+    fn times_are_shown_in_almaty() {
+        // 2026-11-21 19:30 UTC is 00:30 on the 22nd in Almaty.
+        let ms = DateTime::parse_from_rfc3339("2026-11-21T19:30:00Z").unwrap().timestamp_millis();
+        assert_eq!(format_almaty(ms), "22.11.2026 00:30");
+    }
+}

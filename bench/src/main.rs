@@ -1,0 +1,189 @@
+//! Benchmarks, run by `scripts/bench`:
+//! - `bench intake`: posts leads to a running server from this separate process and
+//!   prints accepted leads per second and latency percentiles;
+//! - `bench dashboard`: fills a database to a given number of leads and times the
+//!   `/target` queries (first page, stat cards) over it.
+
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use anyhow::Context;
+use clap::{Parser, Subcommand};
+use serde_json::json;
+
+use app::config::DatabaseConfig;
+use app::db::lead::{lead_page, lead_stats, PageStart};
+use app::db::Db;
+use app::demo::{self, DemoOptions};
+use app::domain::lead_filter::LeadFilter;
+
+#[derive(Debug, Parser)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Load `POST /api/landing/proftest` of a running server.
+    Intake {
+        /// The server's base URL.
+        #[arg(long, default_value = "http://127.0.0.1:3000")]
+        url: String,
+        /// Requests in flight at once.
+        #[arg(long, default_value_t = 64)]
+        concurrency: usize,
+        /// Seconds to measure (after a 2-second warm-up).
+        #[arg(long, default_value_t = 10)]
+        seconds: u64,
+    },
+    /// Time the dashboard queries on a database with `leads` leads.
+    Dashboard {
+        /// The database (as `DATABASE_URL`).
+        #[arg(long, env = "DATABASE_URL")]
+        database_url: String,
+        /// Leads to have in the database before measuring.
+        #[arg(long, default_value_t = 1_000_000)]
+        leads: u64,
+        /// Timed runs of each query.
+        #[arg(long, default_value_t = 50)]
+        runs: usize,
+    },
+}
+
+fn main() -> anyhow::Result<()> {
+    let cli = Cli::parse();
+    // One worker thread: the load generator must leave the other core to the server.
+    let runtime = tokio::runtime::Builder::new_multi_thread().worker_threads(1).enable_all().build()?;
+    runtime.block_on(async {
+        match cli.command {
+            Command::Intake { url, concurrency, seconds } => intake(&url, concurrency, Duration::from_secs(seconds)).await,
+            Command::Dashboard { database_url, leads, runs } => dashboard(&database_url, leads, runs).await,
+        }
+    })
+}
+
+async fn intake(url: &str, concurrency: usize, duration: Duration) -> anyhow::Result<()> {
+    let client = reqwest::Client::builder().pool_max_idle_per_host(concurrency).build()?;
+    let endpoint = format!("{}/api/landing/proftest", url.trim_end_matches('/'));
+    let sequence = Arc::new(AtomicU64::new(0));
+    let failures = Arc::new(AtomicU64::new(0));
+    let warm_up = Duration::from_secs(2);
+    let start = Instant::now();
+    let measure_from = start + warm_up;
+    let stop_at = measure_from + duration;
+    let workers: Vec<_> = (0..concurrency)
+        .map(|_| {
+            let (client, endpoint, sequence, failures) = (client.clone(), endpoint.clone(), sequence.clone(), failures.clone());
+            tokio::spawn(async move {
+                let mut latencies = Vec::new();
+                while Instant::now() < stop_at {
+                    let n = sequence.fetch_add(1, Ordering::Relaxed);
+                    let body = json!({
+                        "name": "Нагрузочный Тест",
+                        "email": format!("load{n}@example.com"),
+                        "phone": format!("+7701{:07}", n % 10_000_000),
+                        "utm_source": "fb_kenesary",
+                        "utm_campaign": "bench",
+                        "answers": {"q1": "a", "q2": "b"},
+                    });
+                    let sent = Instant::now();
+                    let ok = matches!(client.post(&endpoint).json(&body).send().await, Ok(response) if response.status().is_success());
+                    if sent >= measure_from {
+                        if ok {
+                            latencies.push(sent.elapsed());
+                        } else {
+                            failures.fetch_add(1, Ordering::Relaxed);
+                        }
+                    }
+                }
+                latencies
+            })
+        })
+        .collect();
+    let mut latencies = Vec::new();
+    for worker in workers {
+        latencies.extend(worker.await?);
+    }
+    latencies.sort_unstable();
+    let accepted = latencies.len();
+    println!(
+        "intake: {accepted} leads accepted in {:.0} s with {concurrency} connections: {:.0} leads/s; \
+         latency p50 {} p90 {} p99 {} max {}; failed {}",
+        duration.as_secs_f64(),
+        accepted as f64 / duration.as_secs_f64(),
+        ms(percentile(&latencies, 0.50)),
+        ms(percentile(&latencies, 0.90)),
+        ms(percentile(&latencies, 0.99)),
+        ms(latencies.last().copied().unwrap_or_default()),
+        failures.load(Ordering::Relaxed),
+    );
+    Ok(())
+}
+
+async fn dashboard(database_url: &str, leads: u64, runs: usize) -> anyhow::Result<()> {
+    let db = Db::connect(&DatabaseConfig { url: database_url.to_owned(), max_connections: Some(4) }).await?;
+    db.migrate().await?;
+    let existing: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM lead").fetch_one(db.pool()).await?;
+    let missing = leads.saturating_sub(u64::try_from(existing).unwrap_or_default());
+    if missing > 0 {
+        let started = Instant::now();
+        for (batch, size) in batches(missing, 100_000).enumerate() {
+            demo::load(&db, DemoOptions { leads: size, days: 730, seed: 1_000 + batch as u64 }).await.context("loading leads")?;
+        }
+        println!("dashboard: loaded {missing} leads in {:.0} s", started.elapsed().as_secs_f64());
+    }
+    if db.engine() == app::db::Engine::Postgres {
+        sqlx::query("ANALYZE").execute(db.pool()).await?;
+    }
+    let all = LeadFilter::default();
+    let month = LeadFilter { source: Some("proftest".into()), ..LeadFilter::default() };
+    let first_page = time(runs, || async { lead_page(&db, &all, PageStart::Newest, 50).await.map(drop) }).await?;
+    let filtered_page = time(runs, || async { lead_page(&db, &month, PageStart::Newest, 50).await.map(drop) }).await?;
+    let cards = time(runs, || async { lead_stats(&db, &all).await.map(drop) }).await?;
+    let filtered_cards = time(runs, || async { lead_stats(&db, &month).await.map(drop) }).await?;
+    println!(
+        "dashboard ({:?}, {} leads, median of {runs}): first page {}, first page by source {}, stat cards {}, stat cards by source {}",
+        db.engine(),
+        existing.max(0) as u64 + missing,
+        ms(first_page),
+        ms(filtered_page),
+        ms(cards),
+        ms(filtered_cards),
+    );
+    db.close().await;
+    Ok(())
+}
+
+/// The median duration of `runs` calls of `query`.
+async fn time<F, Fut>(runs: usize, query: F) -> anyhow::Result<Duration>
+where
+    F: Fn() -> Fut,
+    Fut: std::future::Future<Output = Result<(), sqlx::Error>>,
+{
+    query().await?;
+    let mut durations = Vec::with_capacity(runs);
+    for _ in 0..runs {
+        let started = Instant::now();
+        query().await?;
+        durations.push(started.elapsed());
+    }
+    durations.sort_unstable();
+    Ok(percentile(&durations, 0.5))
+}
+
+fn batches(total: u64, size: u64) -> impl Iterator<Item = u64> {
+    (0..total.div_ceil(size)).map(move |i| size.min(total - i * size))
+}
+
+fn percentile(sorted: &[Duration], p: f64) -> Duration {
+    if sorted.is_empty() {
+        return Duration::ZERO;
+    }
+    sorted[((sorted.len() - 1) as f64 * p).round() as usize]
+}
+
+fn ms(duration: Duration) -> String {
+    format!("{:.2} ms", duration.as_secs_f64() * 1000.0)
+}

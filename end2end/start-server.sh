@@ -1,0 +1,19 @@
+#!/usr/bin/env bash
+# Starts the built server for the browser tests on a fresh SQLite database, with an admin,
+# a targetologist and a little demo data, refreshing /target every 2 seconds.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+server="${E2E_SERVER_BIN:-target/debug/server}"
+state_dir=$(mktemp -d)
+export DATABASE_URL="sqlite://$state_dir/e2e.db?mode=rwc"
+export LEPTOS_SITE_ROOT="${E2E_SITE_ROOT:-target/site}"
+export LEPTOS_SITE_ADDR="127.0.0.1:${E2E_PORT:-3100}"
+export LEADS_REFRESH_SECS=2
+export RUST_LOG="${RUST_LOG:-warn}"
+
+"$server" migrate
+printf 'e2e-admin-password\n' | "$server" user add --login e2e-admin --role admin
+printf 'e2e-buyer-password\n' | "$server" user add --login e2e-buyer --role targetologist --team Kenesary
+"$server" demo-data --leads 140 --days 3 --seed 11
+exec "$server"

@@ -1,0 +1,189 @@
+//! The command line: serving, migrations, users, tokens and demo data.
+
+use std::io::BufRead;
+use std::sync::Arc;
+
+use anyhow::{bail, Context};
+use clap::{Parser, Subcommand, ValueEnum};
+use leptos::config::get_configuration;
+use tokio_util::sync::CancellationToken;
+
+use app::auth::{hash_password, new_secret, secret_hash};
+use app::config::Config;
+use app::db::{credential, team, user, Db};
+use app::demo::{self, DemoOptions};
+use app::models::Role;
+use app::state::AppState;
+use app::time::now_ms;
+
+use crate::shutdown::cancel_on_signal;
+use crate::startup::Application;
+
+/// Lead tracking and traffic attribution.
+#[derive(Debug, Parser)]
+#[command(version, about)]
+pub struct Cli {
+    #[command(subcommand)]
+    command: Option<Command>,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Apply migrations and serve the app (the default).
+    Serve,
+    /// Apply the database migrations and exit.
+    Migrate,
+    /// Manage users.
+    User {
+        #[command(subcommand)]
+        command: UserCommand,
+    },
+    /// Manage API tokens.
+    Token {
+        #[command(subcommand)]
+        command: TokenCommand,
+    },
+    /// Fill the database with synthetic demo leads.
+    DemoData {
+        /// How many leads.
+        #[arg(long, default_value_t = 6_000)]
+        leads: u64,
+        /// Over how many days up to today.
+        #[arg(long, default_value_t = 90)]
+        days: u32,
+        /// Generator seed (the same seed gives the same data).
+        #[arg(long, default_value_t = 2026)]
+        seed: u64,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+enum UserCommand {
+    /// Create a user; the password is read from standard input (one line).
+    Add {
+        #[arg(long)]
+        login: String,
+        #[arg(long, value_enum)]
+        role: RoleArg,
+        /// The team of a targetologist (by name).
+        #[arg(long)]
+        team: Option<String>,
+    },
+    /// Set a user's password, read from standard input (one line).
+    Password {
+        #[arg(long)]
+        login: String,
+    },
+    /// Print how many users exist (0 on a fresh database).
+    Count,
+}
+
+#[derive(Debug, Subcommand)]
+enum TokenCommand {
+    /// Create a bearer token for a user and print it (it is shown only once).
+    Create {
+        #[arg(long)]
+        login: String,
+    },
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum)]
+enum RoleArg {
+    Admin,
+    Targetologist,
+}
+
+/// Runs one command to completion.
+pub async fn run(cli: Cli) -> anyhow::Result<()> {
+    let config = Config::from_env()?;
+    let db = Db::connect(&config.database).await?;
+    db.migrate().await?;
+    let result = match cli.command.unwrap_or(Command::Serve) {
+        Command::Serve => serve(config, db.clone()).await,
+        Command::Migrate => {
+            tracing::info!("migrations are up to date");
+            Ok(())
+        }
+        Command::User { command } => user_command(&db, command).await,
+        Command::Token { command: TokenCommand::Create { login } } => create_token(&db, &login).await,
+        Command::DemoData { leads, days, seed } => {
+            let count = demo::load(&db, DemoOptions { leads, days, seed }).await?;
+            println!("Загружено демо-лидов: {count}");
+            Ok(())
+        }
+    };
+    db.close().await;
+    result
+}
+
+async fn serve(config: Config, db: Db) -> anyhow::Result<()> {
+    let leptos_config = std::env::var("LEPTOS_CONFIG").unwrap_or_else(|_| "Leptos.toml".to_owned());
+    let leptos_options = get_configuration(Some(&leptos_config))
+        .with_context(|| format!("reading the site settings from {leptos_config}"))?
+        .leptos_options;
+    let state = AppState { leptos_options, db, config: Arc::new(config) };
+    let application = Application::build(state).await?;
+    tracing::info!(address = %application.local_addr(), "serving");
+    let shutdown = CancellationToken::new();
+    cancel_on_signal(shutdown.clone());
+    application.run_until_stopped(shutdown).await?;
+    tracing::info!("stopped");
+    Ok(())
+}
+
+async fn user_command(db: &Db, command: UserCommand) -> anyhow::Result<()> {
+    let mut conn = db.pool().acquire().await?;
+    match command {
+        UserCommand::Add { login, role, team } => {
+            let login = login.trim().to_owned();
+            if login.is_empty() {
+                bail!("--login must not be empty");
+            }
+            let (role, team_id) = match (role, team) {
+                (RoleArg::Admin, None) => (Role::Admin, None),
+                (RoleArg::Admin, Some(_)) => bail!("an admin has no team; drop --team"),
+                (RoleArg::Targetologist, None) => bail!("a targetologist needs --team"),
+                (RoleArg::Targetologist, Some(name)) => {
+                    let found = team::find_team_by_name(&mut conn, &name).await?;
+                    let Some(found) = found else { bail!("no team named {name:?}") };
+                    (Role::Targetologist, Some(found.team_id))
+                }
+            };
+            if user::find_credentials(&mut conn, &login).await?.is_some() {
+                bail!("user {login:?} already exists");
+            }
+            let hash = hash_password(read_password()?).await?;
+            let user_id = user::insert_user(&mut conn, &login, &hash, role, team_id, now_ms()).await?;
+            println!("Пользователь {login} создан (id {user_id}, роль {}).", role.as_str());
+        }
+        UserCommand::Password { login } => {
+            let Some(found) = user::find_credentials(&mut conn, &login).await? else { bail!("no user {login:?}") };
+            let hash = hash_password(read_password()?).await?;
+            user::set_password(&mut conn, found.user_id, &hash).await?;
+            println!("Пароль пользователя {} изменён.", found.login);
+        }
+        UserCommand::Count => println!("{}", user::count_users(&mut conn).await?),
+    }
+    Ok(())
+}
+
+async fn create_token(db: &Db, login: &str) -> anyhow::Result<()> {
+    let mut conn = db.pool().acquire().await?;
+    let Some(found) = user::find_credentials(&mut conn, login).await? else { bail!("no user {login:?}") };
+    let token = new_secret();
+    credential::insert_api_token(&mut conn, found.user_id, &secret_hash(&token), now_ms()).await?;
+    println!("{token}");
+    Ok(())
+}
+
+/// One line from standard input, without its line ending; at least 8 characters.
+fn read_password() -> anyhow::Result<String> {
+    let mut line = String::new();
+    std::io::stdin().lock().read_line(&mut line).context("reading the password from standard input")?;
+    let password = line.trim_end_matches(['\r', '\n']).to_owned();
+    if password.chars().count() < 8 {
+        bail!("the password must have at least 8 characters (read from standard input)");
+    }
+    Ok(password)
+}
+

@@ -1,0 +1,191 @@
+//! `TestApp`: the real router on a free port over a fresh database of either engine.
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use leptos::config::LeptosOptions;
+use serde_json::Value;
+use sqlx::Connection;
+use tokio_util::sync::CancellationToken;
+
+use app::auth::{hash_password, new_secret, secret_hash};
+use app::config::{Config, DatabaseConfig, IntakeConfig, WebConfig};
+use app::db::{credential, team, user, Db, Engine};
+use app::models::Role;
+use app::state::AppState;
+use app::time::now_ms;
+use server::startup::Application;
+
+/// Runs a test body once per engine: `sqlite` always, `postgres` when configured.
+macro_rules! on_both_engines {
+    ($name:ident, |$app:ident| $body:block) => {
+        mod $name {
+            #[allow(unused_imports)]
+            use super::*;
+
+            #[tokio::test]
+            async fn sqlite() {
+                let $app = $crate::helpers::TestApp::spawn(app::db::Engine::Sqlite).await.expect("SQLite is always available");
+                $body
+            }
+
+            #[tokio::test]
+            async fn postgres() {
+                let Some($app) = $crate::helpers::TestApp::spawn(app::db::Engine::Postgres).await else {
+                    eprintln!("TEST_DATABASE_URL is not set: PostgreSQL variant skipped");
+                    return;
+                };
+                $body
+            }
+        }
+    };
+}
+pub(crate) use on_both_engines;
+
+/// The notification delay the test server is configured with.
+pub const NOTIFY_DELAY: Duration = Duration::from_secs(600);
+
+/// A running server and a handle on its database.
+pub struct TestApp {
+    pub address: SocketAddr,
+    pub db: Db,
+    pub client: reqwest::Client,
+    shutdown: CancellationToken,
+    _database: TestDatabase,
+}
+
+impl TestApp {
+    /// Starts the app on a new database, or `None` for PostgreSQL without `TEST_DATABASE_URL`.
+    pub async fn spawn(engine: Engine) -> Option<Self> {
+        let database = TestDatabase::create(engine).await?;
+        let config = Config {
+            production: false,
+            database: DatabaseConfig { url: database.url.clone(), max_connections: Some(4) },
+            intake: IntakeConfig {
+                notify_delay: NOTIFY_DELAY,
+                cors_allowed_origins: vec!["https://landing.example.com".to_owned()],
+                max_body_bytes: 64 * 1024,
+            },
+            web: WebConfig {
+                session_ttl: Duration::from_secs(3600),
+                cookie_secure: false,
+                leads_refresh_secs: 30,
+                crm_base_url: Some("https://academy.amocrm.ru".to_owned()),
+            },
+        };
+        let db = Db::connect(&config.database).await.expect("connecting to the test database");
+        db.migrate().await.expect("migrating the test database");
+        let leptos_options = LeptosOptions::builder()
+            .output_name("leadtrack")
+            .site_addr(SocketAddr::from(([127, 0, 0, 1], 0)))
+            .build();
+        let state = AppState { leptos_options, db: db.clone(), config: Arc::new(config) };
+        let application = Application::build(state).await.expect("binding the test server");
+        let address = application.local_addr();
+        let shutdown = CancellationToken::new();
+        tokio::spawn(application.run_until_stopped(shutdown.clone()));
+        let client = reqwest::Client::builder()
+            .redirect(reqwest::redirect::Policy::none())
+            .cookie_store(true)
+            .build()
+            .expect("building the HTTP client");
+        Some(Self { address, db, client, shutdown, _database: database })
+    }
+
+    /// `http://127.0.0.1:<port><path>`.
+    pub fn url(&self, path: &str) -> String {
+        format!("http://{}{path}", self.address)
+    }
+
+    /// Posts a JSON body to an intake route.
+    pub async fn post_json(&self, path: &str, body: &Value) -> reqwest::Response {
+        self.client.post(self.url(path)).json(body).send().await.expect("sending the request")
+    }
+
+    /// Creates a user with `password` and returns their id.
+    pub async fn create_user(&self, login: &str, password: &str, role: Role, team_name: Option<&str>) -> i64 {
+        let mut conn = self.db.pool().acquire().await.unwrap();
+        let team_id = match team_name {
+            Some(name) => Some(team::find_team_by_name(&mut conn, name).await.unwrap().expect("a default team").team_id),
+            None => None,
+        };
+        let hash = hash_password(password.to_owned()).await.unwrap();
+        user::insert_user(&mut conn, login, &hash, role, team_id, now_ms()).await.unwrap()
+    }
+
+    /// Creates a user and an API token for them; returns the token.
+    pub async fn token_for(&self, login: &str, role: Role, team_name: Option<&str>) -> String {
+        let user_id = self.create_user(login, "password-123", role, team_name).await;
+        let token = new_secret();
+        let mut conn = self.db.pool().acquire().await.unwrap();
+        credential::insert_api_token(&mut conn, user_id, &secret_hash(&token), now_ms()).await.unwrap();
+        token
+    }
+
+    /// A count from the database, e.g. `SELECT COUNT(*) FROM lead`.
+    pub async fn count(&self, sql: &str) -> i64 {
+        sqlx::query_scalar(sql).fetch_one(self.db.pool()).await.unwrap()
+    }
+}
+
+impl Drop for TestApp {
+    fn drop(&mut self) {
+        self.shutdown.cancel();
+    }
+}
+
+/// A database that exists for one test: a temporary SQLite file, or a new PostgreSQL
+/// database dropped afterwards.
+struct TestDatabase {
+    url: String,
+    engine: Engine,
+    admin_url: Option<String>,
+    name: String,
+}
+
+impl TestDatabase {
+    async fn create(engine: Engine) -> Option<Self> {
+        sqlx::any::install_default_drivers();
+        let name = format!("leadtrack_test_{}", &new_secret()[..16]);
+        match engine {
+            Engine::Sqlite => {
+                let path = std::env::temp_dir().join(format!("{name}.db"));
+                Some(Self { url: format!("sqlite://{}?mode=rwc", path.display()), engine, admin_url: None, name })
+            }
+            Engine::Postgres => {
+                let admin_url = std::env::var("TEST_DATABASE_URL").ok().filter(|url| !url.is_empty())?;
+                let mut conn = sqlx::AnyConnection::connect(&admin_url).await.expect("connecting to TEST_DATABASE_URL");
+                sqlx::query(&format!("CREATE DATABASE {name}")).execute(&mut conn).await.expect("creating a test database");
+                let base = admin_url.rsplit_once('/').map(|(base, _)| base).unwrap_or(&admin_url);
+                Some(Self { url: format!("{base}/{name}"), engine, admin_url: Some(admin_url), name })
+            }
+        }
+    }
+}
+
+impl Drop for TestDatabase {
+    fn drop(&mut self) {
+        match (self.engine, self.admin_url.clone()) {
+            (Engine::Sqlite, _) => {
+                let path = self.url.trim_start_matches("sqlite://").trim_end_matches("?mode=rwc").to_owned();
+                for suffix in ["", "-wal", "-shm"] {
+                    let _ = std::fs::remove_file(format!("{path}{suffix}"));
+                }
+            }
+            (Engine::Postgres, Some(admin_url)) => {
+                let name = self.name.clone();
+                // Drop cannot await; a short-lived runtime on its own thread does the cleanup.
+                let _ = std::thread::spawn(move || {
+                    let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().ok()?;
+                    runtime.block_on(async {
+                        let mut conn = sqlx::AnyConnection::connect(&admin_url).await.ok()?;
+                        sqlx::query(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)")).execute(&mut conn).await.ok()
+                    })
+                })
+                .join();
+            }
+            (Engine::Postgres, None) => {}
+        }
+    }
+}

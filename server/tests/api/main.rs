@@ -1,0 +1,8 @@
+//! HTTP-level tests of the server, each run on SQLite and, when `TEST_DATABASE_URL` is
+//! set, on PostgreSQL.
+
+mod auth;
+mod health;
+mod helpers;
+mod intake;
+mod leads_api;
