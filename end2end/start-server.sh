@@ -7,7 +7,7 @@ cd "$(dirname "$0")/.."
 server="${E2E_SERVER_BIN:-target/debug/server}"
 state_dir=$(mktemp -d)
 export DATABASE_URL="sqlite://$state_dir/e2e.db?mode=rwc"
-export LEPTOS_SITE_ROOT="${E2E_SITE_ROOT:-target/site}"
+export LEPTOS_SITE_ROOT=target/site
 export LEPTOS_SITE_ADDR="127.0.0.1:${E2E_PORT:-3100}"
 export LEADS_REFRESH_SECS=2
 export RUST_LOG="${RUST_LOG:-warn}"
