@@ -90,6 +90,8 @@ pub async fn sign_in(db: &Db, login: &str, password: &str, ttl: Duration) -> Res
     let expires_at = now + i64::try_from(ttl.as_millis()).unwrap_or(i64::MAX / 2);
     let mut conn = db.pool().acquire().await?;
     credential::insert_session(&mut conn, found.user_id, &secret_hash(&secret), now, expires_at).await?;
+    // Signing in is rare enough to carry the clean-up of sessions nobody can use any more.
+    credential::delete_expired_sessions(&mut conn, now).await?;
     let user = CurrentUser { user_id: found.user_id, login: found.login, role, team_id: found.team_id };
     Ok(Some((secret, user)))
 }

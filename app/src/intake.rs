@@ -6,11 +6,12 @@ use chrono::{DateTime, Utc};
 use chrono_tz::Asia::Almaty;
 
 use crate::db::job::enqueue_jobs;
-use crate::db::lead::{bump_lead_stat, find_lead_by_submission_key, insert_lead, remember_source, StatDelta};
+use crate::db::lead::{bump_lead_stat, find_lead_by_submission_key, insert_lead, remember_source};
 use crate::db::Db;
 use crate::domain::lead_filter::day_number;
 use crate::domain::lead_input::NewLead;
 use crate::jobs::{Job, PushLeadToCrm, SendLeadEmail, SendLeadSms};
+use crate::models::LeadStats;
 
 /// The outcome of an accepted submission.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -47,7 +48,7 @@ pub async fn accept_lead(
         PushLeadToCrm { lead_id }.to_new_job(Some(lead_id), format!("lead-{lead_id}-crm"), now_ms),
     ];
     enqueue_jobs(&mut tx, &jobs, now_ms).await?;
-    bump_lead_stat(&mut tx, lead_id, day, &lead.source, StatDelta { total: 1, ..StatDelta::default() }).await?;
+    bump_lead_stat(&mut tx, lead_id, day, &lead.source, LeadStats { total: 1, ..LeadStats::default() }).await?;
     remember_source(&mut tx, &lead.source, now_ms).await?;
     tx.commit().await?;
     Ok(AcceptedLead { lead_id, created: true })

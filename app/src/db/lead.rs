@@ -71,24 +71,14 @@ pub async fn remember_source(conn: &mut AnyConnection, source: &str, now_ms: i64
         .map(drop)
 }
 
-/// Changes to the daily lead counters caused by one write.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-pub struct StatDelta {
-    pub total: i64,
-    pub in_crm: i64,
-    pub email_sent: i64,
-    pub email_opened: i64,
-    pub sms_sent: i64,
-    pub sms_delivered: i64,
-}
-
-/// Adds `delta` to the counters of the lead's day and source.
+/// Adds `delta` (counts caused by one write, possibly negative) to the counters of the
+/// lead's day and source.
 pub async fn bump_lead_stat(
     conn: &mut AnyConnection,
     lead_id: i64,
     day: i64,
     source: &str,
-    delta: StatDelta,
+    delta: LeadStats,
 ) -> Result<(), sqlx::Error> {
     sqlx::query(
         "INSERT INTO lead_stat_daily (day, source, bucket, total, in_crm, email_sent, email_opened, sms_sent, sms_delivered) \
@@ -205,7 +195,7 @@ impl PageStart {
 ///
 /// Keyset paging on `lead_id` keeps every page as fast as the first one.
 pub async fn lead_page(db: &Db, filter: &LeadFilter, start: PageStart, limit: i64) -> Result<LeadPage, sqlx::Error> {
-    let mut conditions = filter_conditions(filter);
+    let mut conditions = filter_conditions(filter, "created_day");
     let order = match start {
         PageStart::Newest => "DESC",
         PageStart::Before(id) => {
@@ -251,19 +241,10 @@ pub async fn lead_page(db: &Db, filter: &LeadFilter, start: PageStart, limit: i6
 /// filter has a text search (which the counters cannot answer).
 pub async fn lead_stats(db: &Db, filter: &LeadFilter) -> Result<LeadStats, sqlx::Error> {
     let (sql, conditions) = if filter.search.is_some() {
-        let conditions = filter_conditions(filter);
+        let conditions = filter_conditions(filter, "created_day");
         (format!("SELECT COUNT(*), {STAT_SUMS} FROM lead{}", conditions.sql()), conditions)
     } else {
-        let mut conditions = Conditions::default();
-        if let Some(source) = &filter.source {
-            conditions.and("source = ?", Bind::Text(source.clone()));
-        }
-        if let Some(day) = filter.from_day {
-            conditions.and("day >= ?", Bind::Int(day));
-        }
-        if let Some(day) = filter.to_day {
-            conditions.and("day <= ?", Bind::Int(day));
-        }
+        let conditions = filter_conditions(filter, "day");
         let sum = |column: &str| format!("CAST(COALESCE(SUM({column}), 0) AS BIGINT)");
         let sql = format!(
             "SELECT {}, {}, {}, {}, {}, {} FROM lead_stat_daily{}",
@@ -289,7 +270,9 @@ pub async fn list_sources(db: &Db) -> Result<Vec<String>, sqlx::Error> {
         .await
 }
 
-fn filter_conditions(filter: &LeadFilter) -> Conditions {
+/// The `WHERE` clause of `filter` over a table whose Almaty day column is `day_column`
+/// (`lead.created_day`, or `lead_stat_daily.day`, which has no text to search).
+fn filter_conditions(filter: &LeadFilter, day_column: &str) -> Conditions {
     let mut conditions = Conditions::default();
     if let Some(search) = &filter.search {
         let escaped = search.replace('\\', "\\\\").replace('%', "\\%").replace('_', "\\_");
@@ -299,10 +282,10 @@ fn filter_conditions(filter: &LeadFilter) -> Conditions {
         conditions.and("source = ?", Bind::Text(source.clone()));
     }
     if let Some(day) = filter.from_day {
-        conditions.and("created_day >= ?", Bind::Int(day));
+        conditions.and(&format!("{day_column} >= ?"), Bind::Int(day));
     }
     if let Some(day) = filter.to_day {
-        conditions.and("created_day <= ?", Bind::Int(day));
+        conditions.and(&format!("{day_column} <= ?"), Bind::Int(day));
     }
     conditions
 }

@@ -22,13 +22,3 @@ pub async fn find_team_by_name(conn: &mut AnyConnection, name: &str) -> Result<O
     .fetch_optional(conn)
     .await
 }
-
-/// Every team that is not archived, in display order.
-pub async fn list_active_teams(conn: &mut AnyConnection) -> Result<Vec<TeamRow>, sqlx::Error> {
-    sqlx::query_as(
-        "SELECT team_id, name, emoji, utm_source, utm_patterns FROM team \
-         WHERE archived_at IS NULL ORDER BY sort_order, name",
-    )
-    .fetch_all(conn)
-    .await
-}
