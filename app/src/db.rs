@@ -12,11 +12,13 @@ pub mod team;
 pub mod user;
 
 use std::path::Path;
+use std::sync::Arc;
 
 use anyhow::Context;
 use sqlx::any::{install_default_drivers, AnyPoolOptions};
 use sqlx::migrate::Migrator;
 use sqlx::{AnyPool, Executor};
+use tokio::sync::{Mutex, OwnedMutexGuard};
 
 use crate::config::DatabaseConfig;
 
@@ -50,6 +52,9 @@ impl Engine {
 pub struct Db {
     pool: AnyPool,
     engine: Engine,
+    /// SQLite runs one write transaction at a time; writers queue here, in order, instead
+    /// of retrying inside SQLite's busy handler (which sleeps and ruins latency).
+    write_gate: Option<Arc<Mutex<()>>>,
 }
 
 impl Db {
@@ -84,7 +89,17 @@ impl Db {
             .connect(&config.url)
             .await
             .context("connecting to the database")?;
-        Ok(Self { pool, engine })
+        let write_gate = (engine == Engine::Sqlite).then(|| Arc::new(Mutex::new(())));
+        Ok(Self { pool, engine, write_gate })
+    }
+
+    /// Waits for the right to write, on SQLite; on PostgreSQL writes run concurrently and
+    /// this returns at once. Hold the permit until the write transaction has committed.
+    pub async fn write_permit(&self) -> Option<OwnedMutexGuard<()>> {
+        match &self.write_gate {
+            Some(gate) => Some(gate.clone().lock_owned().await),
+            None => None,
+        }
     }
 
     /// The pool, for queries.
@@ -181,5 +196,42 @@ impl Conditions {
             };
         }
         query
+    }
+}
+
+/// `($1, $2, …), ($n, …)` for `rows` rows of `columns` values each. `repeat(column)` may
+/// name an earlier column (0-based) whose placeholder the column reuses; such columns take
+/// no bound value of their own.
+pub(crate) fn values_placeholders(rows: usize, columns: usize, repeat: impl Fn(usize) -> Option<usize>) -> String {
+    let bound_per_row = columns - (0..columns).filter(|c| repeat(*c).is_some()).count();
+    (0..rows)
+        .map(|row| {
+            let mut next = row * bound_per_row;
+            let mut numbers = Vec::with_capacity(columns);
+            for column in 0..columns {
+                let number = match repeat(column) {
+                    Some(earlier) => numbers[earlier],
+                    None => {
+                        next += 1;
+                        next
+                    }
+                };
+                numbers.push(number);
+            }
+            let placeholders: Vec<String> = numbers.iter().map(|n| format!("${n}")).collect();
+            format!("({})", placeholders.join(", "))
+        })
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::values_placeholders;
+
+    #[test]
+    fn placeholders_number_rows_in_order_and_reuse_repeated_columns() {
+        assert_eq!(values_placeholders(2, 3, |_| None), "($1, $2, $3), ($4, $5, $6)");
+        assert_eq!(values_placeholders(2, 3, |c| (c == 2).then_some(0)), "($1, $2, $1), ($3, $4, $3)");
     }
 }

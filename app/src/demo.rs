@@ -2,14 +2,13 @@
 //! attribution rule, phones typed in every common shape, and realistic delivery and CRM
 //! statuses. Every name, email and phone is made up (emails use `example.com`).
 
-use chrono::{Duration as Days, Utc};
+use chrono::Duration as Days;
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 
 use crate::db::lead::{insert_seed_leads, rebuild_lead_stats, LeadSeed};
 use crate::db::Db;
-use crate::domain::lead_filter::day_number;
-use crate::time::{almaty_day_start_ms, now_ms, today_almaty};
+use crate::time::{almaty_day, almaty_day_start_ms, now_ms, today_almaty};
 
 /// How much demo data to make.
 #[derive(Debug, Clone, Copy)]
@@ -62,9 +61,7 @@ pub fn generate(options: DemoOptions) -> Vec<LeadSeed> {
         .into_iter()
         .enumerate()
         .map(|(n, created_at)| {
-            let day = chrono::DateTime::<Utc>::from_timestamp_millis(created_at)
-                .map(|at| day_number(at.with_timezone(&chrono_tz::Asia::Almaty).date_naive()))
-                .unwrap_or_default();
+            let day = almaty_day(created_at);
             let source = SOURCES[rng.gen_range(0..SOURCES.len())];
             let (utm_source, utm_medium, utm_campaign) = TRAFFIC[rng.gen_range(0..TRAFFIC.len())];
             let name = format!(

@@ -1,17 +1,30 @@
-//! Accepting a lead: the lead, its counters and its three jobs commit together or not at all.
+//! Accepting leads. Submissions queue up for a writer that stores each batch — the
+//! leads, their jobs, their counters and sources — in one transaction, then answers every
+//! submission of the batch. Nobody gets an answer before their lead is committed.
+//!
+//! Batching is what makes the intake fast: under load one commit carries many leads,
+//! and when idle a batch is a single lead, so nothing waits for company.
 
+use std::collections::{BTreeMap, BTreeSet, HashSet};
+use std::sync::Arc;
 use std::time::Duration;
 
-use chrono::{DateTime, Utc};
-use chrono_tz::Asia::Almaty;
+use tokio::sync::{mpsc, oneshot, Mutex};
 
 use crate::db::job::enqueue_jobs;
-use crate::db::lead::{bump_lead_stat, find_lead_by_submission_key, insert_lead, remember_source};
-use crate::db::Db;
-use crate::domain::lead_filter::day_number;
+use crate::db::lead::{
+    bump_lead_stats, find_lead_by_submission_key, insert_leads, next_lead_ids, remember_sources, LeadToInsert, StatKey,
+};
+use crate::db::{Db, Engine};
 use crate::domain::lead_input::NewLead;
 use crate::jobs::{Job, PushLeadToCrm, SendLeadEmail, SendLeadSms};
 use crate::models::LeadStats;
+use crate::time::almaty_day;
+
+/// The most leads stored by one transaction (well inside both engines' bind limits).
+const MAX_BATCH: usize = 256;
+/// Submissions waiting for a writer; senders wait when it is full.
+const QUEUE_CAPACITY: usize = 4 * MAX_BATCH;
 
 /// The outcome of an accepted submission.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -21,35 +34,137 @@ pub struct AcceptedLead {
     pub created: bool,
 }
 
-/// Stores `lead` with its email and SMS jobs (due after `notify_delay`) and its CRM push
-/// (due now) in one transaction. Returns after the commit.
-///
-/// A `submission_key` already used returns the earlier lead and stores nothing.
-pub async fn accept_lead(
-    db: &Db,
-    lead: &NewLead,
-    submission_key: Option<&str>,
-    notify_delay: Duration,
-    now_ms: i64,
-) -> Result<AcceptedLead, sqlx::Error> {
-    let day = DateTime::<Utc>::from_timestamp_millis(now_ms)
-        .map(|at| day_number(at.with_timezone(&Almaty).date_naive()))
-        .unwrap_or_default();
+/// A submission could not be stored; the cause was logged by the writer.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+#[error("the lead could not be stored")]
+pub struct IntakeFailed;
+
+/// The handle through which requests submit leads; cheap to clone.
+#[derive(Debug, Clone)]
+pub struct IntakeQueue {
+    sender: mpsc::Sender<Submission>,
+}
+
+#[derive(Debug)]
+struct Submission {
+    lead: NewLead,
+    submission_key: Option<String>,
+    received_at: i64,
+    reply: oneshot::Sender<Result<AcceptedLead, IntakeFailed>>,
+}
+
+impl IntakeQueue {
+    /// Starts the writers (one on SQLite, which writes one transaction at a time; two on
+    /// PostgreSQL). They finish the queued work and stop once every handle is dropped.
+    pub fn start(db: Db, notify_delay: Duration) -> Self {
+        let (sender, receiver) = mpsc::channel(QUEUE_CAPACITY);
+        let receiver = Arc::new(Mutex::new(receiver));
+        let writers = match db.engine() {
+            Engine::Sqlite => 1,
+            Engine::Postgres => 2,
+        };
+        for _ in 0..writers {
+            tokio::spawn(write_batches(db.clone(), receiver.clone(), notify_delay));
+        }
+        Self { sender }
+    }
+
+    /// Stores `lead` with its email and SMS jobs (due after the notification delay) and
+    /// its CRM push (due now); returns after the commit. A `submission_key` already used
+    /// returns the earlier lead and stores nothing.
+    pub async fn submit(
+        &self,
+        lead: NewLead,
+        submission_key: Option<String>,
+        received_at: i64,
+    ) -> Result<AcceptedLead, IntakeFailed> {
+        let (reply, answer) = oneshot::channel();
+        self.sender
+            .send(Submission { lead, submission_key, received_at, reply })
+            .await
+            .map_err(|_| IntakeFailed)?;
+        answer.await.map_err(|_| IntakeFailed)?
+    }
+}
+
+/// Takes whatever has queued up (at least one submission, at most [`MAX_BATCH`]),
+/// stores it, answers, and repeats until the queue closes.
+async fn write_batches(db: Db, receiver: Arc<Mutex<mpsc::Receiver<Submission>>>, notify_delay: Duration) {
+    loop {
+        let batch = {
+            let mut receiver = receiver.lock().await;
+            let Some(first) = receiver.recv().await else { return };
+            let mut batch = vec![first];
+            while batch.len() < MAX_BATCH {
+                match receiver.try_recv() {
+                    Ok(submission) => batch.push(submission),
+                    Err(_) => break,
+                }
+            }
+            batch
+        };
+        match store_batch(&db, &batch, notify_delay).await {
+            Ok(accepted) => {
+                for (submission, accepted) in batch.into_iter().zip(accepted) {
+                    // A caller that went away no longer needs the answer; its lead is stored.
+                    let _ = submission.reply.send(Ok(accepted));
+                }
+            }
+            Err(error) => {
+                tracing::error!(error = format!("{error:#}"), batch.size = batch.len(), "storing a batch of leads failed");
+                for submission in batch {
+                    let _ = submission.reply.send(Err(IntakeFailed));
+                }
+            }
+        }
+    }
+}
+
+/// Stores a batch in one transaction; the answers are in submission order.
+async fn store_batch(db: &Db, batch: &[Submission], notify_delay: Duration) -> Result<Vec<AcceptedLead>, sqlx::Error> {
+    let _permit = db.write_permit().await;
     let mut tx = db.pool().begin().await?;
-    let Some(lead_id) = insert_lead(&mut tx, lead, submission_key, now_ms, day).await? else {
-        let key = submission_key.unwrap_or_default();
-        let lead_id = find_lead_by_submission_key(&mut tx, key).await?.ok_or(sqlx::Error::RowNotFound)?;
-        return Ok(AcceptedLead { lead_id, created: false });
-    };
-    let notify_at = now_ms + i64::try_from(notify_delay.as_millis()).unwrap_or(i64::MAX / 2);
-    let jobs = [
-        SendLeadEmail { lead_id }.to_new_job(Some(lead_id), format!("lead-{lead_id}-email"), notify_at),
-        SendLeadSms { lead_id }.to_new_job(Some(lead_id), format!("lead-{lead_id}-sms"), notify_at),
-        PushLeadToCrm { lead_id }.to_new_job(Some(lead_id), format!("lead-{lead_id}-crm"), now_ms),
-    ];
-    enqueue_jobs(&mut tx, &jobs, now_ms).await?;
-    bump_lead_stat(&mut tx, lead_id, day, &lead.source, LeadStats { total: 1, ..LeadStats::default() }).await?;
-    remember_source(&mut tx, &lead.source, now_ms).await?;
+    let ids = next_lead_ids(&mut tx, db.engine(), batch.len()).await?;
+    let rows: Vec<LeadToInsert<'_>> = batch
+        .iter()
+        .zip(ids)
+        .map(|(submission, lead_id)| LeadToInsert {
+            lead_id,
+            lead: &submission.lead,
+            submission_key: submission.submission_key.as_deref(),
+            created_at: submission.received_at,
+            day: almaty_day(submission.received_at),
+        })
+        .collect();
+    let inserted: HashSet<i64> = insert_leads(&mut tx, &rows).await?.into_iter().collect();
+
+    let delay_ms = i64::try_from(notify_delay.as_millis()).unwrap_or(i64::MAX / 2);
+    let mut jobs = Vec::with_capacity(3 * inserted.len());
+    let mut deltas: BTreeMap<StatKey, LeadStats> = BTreeMap::new();
+    let mut sources = BTreeSet::new();
+    for row in rows.iter().filter(|row| inserted.contains(&row.lead_id)) {
+        let (lead_id, notify_at) = (row.lead_id, row.created_at + delay_ms);
+        jobs.push(SendLeadEmail { lead_id }.to_new_job(Some(lead_id), format!("lead-{lead_id}-email"), notify_at));
+        jobs.push(SendLeadSms { lead_id }.to_new_job(Some(lead_id), format!("lead-{lead_id}-sms"), notify_at));
+        jobs.push(PushLeadToCrm { lead_id }.to_new_job(Some(lead_id), format!("lead-{lead_id}-crm"), row.created_at));
+        deltas.entry(StatKey::of(lead_id, row.day, &row.lead.source)).or_default().total += 1;
+        sources.insert(row.lead.source.as_str());
+    }
+    let now = batch.iter().map(|submission| submission.received_at).max().unwrap_or_default();
+    enqueue_jobs(&mut tx, &jobs, now).await?;
+    bump_lead_stats(&mut tx, &deltas).await?;
+    remember_sources(&mut tx, &sources, now).await?;
+
+    let mut accepted = Vec::with_capacity(rows.len());
+    for row in &rows {
+        if inserted.contains(&row.lead_id) {
+            accepted.push(AcceptedLead { lead_id: row.lead_id, created: true });
+        } else {
+            let key = row.submission_key.unwrap_or_default();
+            let lead_id = find_lead_by_submission_key(&mut tx, key).await?.ok_or(sqlx::Error::RowNotFound)?;
+            accepted.push(AcceptedLead { lead_id, created: false });
+        }
+    }
     tx.commit().await?;
-    Ok(AcceptedLead { lead_id, created: true })
+    Ok(accepted)
 }

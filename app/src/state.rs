@@ -8,6 +8,7 @@ use leptos::config::LeptosOptions;
 use crate::config::Config;
 use crate::db::Db;
 use crate::error::AppError;
+use crate::intake::IntakeQueue;
 
 /// The application's shared state; cheap to clone.
 #[derive(Debug, Clone, FromRef)]
@@ -15,6 +16,15 @@ pub struct AppState {
     pub leptos_options: LeptosOptions,
     pub db: Db,
     pub config: Arc<Config>,
+    pub intake: IntakeQueue,
+}
+
+impl AppState {
+    /// The state for `db` and `config`, with the intake writers started.
+    pub fn new(leptos_options: LeptosOptions, db: Db, config: Config) -> Self {
+        let intake = IntakeQueue::start(db.clone(), config.intake.notify_delay);
+        Self { leptos_options, db, config: Arc::new(config), intake }
+    }
 }
 
 /// The state, read from the server-function context.

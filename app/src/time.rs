@@ -23,6 +23,13 @@ pub fn almaty_day_start_ms(day: NaiveDate) -> i64 {
         .timestamp_millis()
 }
 
+/// The Almaty calendar day of a UTC millisecond as `yyyymmdd`, the form days are stored in.
+pub fn almaty_day(ms: i64) -> i64 {
+    DateTime::<Utc>::from_timestamp_millis(ms)
+        .map(|at| crate::domain::lead_filter::day_number(at.with_timezone(&Almaty).date_naive()))
+        .unwrap_or_default()
+}
+
 /// `dd.mm.yyyy hh:mm` in Almaty time, as the dashboards show it.
 pub fn format_almaty(ms: i64) -> String {
     DateTime::<Utc>::from_timestamp_millis(ms)
@@ -39,6 +46,13 @@ mod tests {
         let day = NaiveDate::from_ymd_opt(2026, 11, 22).unwrap();
         let start = DateTime::<Utc>::from_timestamp_millis(almaty_day_start_ms(day)).unwrap();
         assert_eq!(start.to_rfc3339(), "2026-11-21T19:00:00+00:00");
+    }
+
+    #[test]
+    fn a_lead_at_00_30_almaty_counts_on_that_almaty_day() {
+        let ms = DateTime::parse_from_rfc3339("2026-11-21T19:30:00Z").unwrap().timestamp_millis();
+        assert_eq!(almaty_day(ms), 20261122);
+        assert_eq!(almaty_day(ms - 3_600_000), 20261121);
     }
 
     #[test]

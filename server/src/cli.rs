@@ -1,7 +1,6 @@
 //! The command line: serving, migrations, users, tokens and demo data.
 
 use std::io::BufRead;
-use std::sync::Arc;
 
 use anyhow::{bail, Context};
 use clap::{Parser, Subcommand, ValueEnum};
@@ -121,7 +120,7 @@ async fn serve(config: Config, db: Db) -> anyhow::Result<()> {
     let leptos_options = get_configuration(Some(&leptos_config))
         .with_context(|| format!("reading the site settings from {leptos_config}"))?
         .leptos_options;
-    let state = AppState { leptos_options, db, config: Arc::new(config) };
+    let state = AppState::new(leptos_options, db, config);
     let application = Application::build(state).await?;
     tracing::info!(address = %application.local_addr(), "serving");
     let shutdown = CancellationToken::new();

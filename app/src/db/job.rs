@@ -3,6 +3,8 @@
 
 use sqlx::AnyConnection;
 
+use super::values_placeholders;
+
 /// A job to enqueue.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct NewJob {
@@ -23,16 +25,10 @@ pub async fn enqueue_jobs(conn: &mut AnyConnection, jobs: &[NewJob], now_ms: i64
     if jobs.is_empty() {
         return Ok(());
     }
-    let values: Vec<String> = (0..jobs.len())
-        .map(|i| {
-            let n = i * 5;
-            format!("(${}, ${}, ${}, ${}, ${}, 'pending', ${}, ${})", n + 1, n + 2, n + 3, n + 4, n + 5, jobs.len() * 5 + 1, jobs.len() * 5 + 1)
-        })
-        .collect();
     let sql = format!(
-        "INSERT INTO job (kind, payload, lead_id, idempotency_key, run_at, status, created_at, updated_at) VALUES {} \
+        "INSERT INTO job (kind, payload, lead_id, idempotency_key, run_at, created_at, updated_at) VALUES {} \
          ON CONFLICT (idempotency_key) DO NOTHING",
-        values.join(", ")
+        values_placeholders(jobs.len(), 7, |column| (column == 6).then_some(5))
     );
     let mut query = sqlx::query(&sql);
     for job in jobs {
@@ -41,9 +37,10 @@ pub async fn enqueue_jobs(conn: &mut AnyConnection, jobs: &[NewJob], now_ms: i64
             .bind(job.payload.as_str())
             .bind(job.lead_id)
             .bind(job.idempotency_key.as_str())
-            .bind(job.run_at);
+            .bind(job.run_at)
+            .bind(now_ms);
     }
-    query.bind(now_ms).execute(conn).await.map(drop)
+    query.execute(conn).await.map(drop)
 }
 
 /// A stored job, as the dashboard and tests see it.

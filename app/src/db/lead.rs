@@ -1,8 +1,10 @@
 //! Leads: intake inserts, the dashboard's list and counters.
 
+use std::collections::{BTreeMap, BTreeSet};
+
 use sqlx::{AnyConnection, FromRow};
 
-use super::{Bind, Conditions, Db};
+use super::{values_placeholders, Bind, Conditions, Db, Engine};
 use crate::domain::lead_filter::LeadFilter;
 use crate::domain::lead_input::NewLead;
 use crate::models::{LeadListItem, LeadPage, LeadQuery, LeadStats};
@@ -11,46 +13,85 @@ use crate::time::format_almaty;
 /// How many counter rows share one day and source (see `lead_stat_daily`).
 const STAT_BUCKETS: i64 = 16;
 
-/// Inserts a validated lead and returns its id, or `None` when `submission_key` was
-/// already used (the earlier lead stands; see [`find_lead_by_submission_key`]).
-pub async fn insert_lead(
-    conn: &mut AnyConnection,
-    lead: &NewLead,
-    submission_key: Option<&str>,
-    now_ms: i64,
-    day: i64,
-) -> Result<Option<i64>, sqlx::Error> {
-    let tracking = &lead.tracking;
-    sqlx::query_scalar(
-        "INSERT INTO lead (created_at, created_day, updated_at, kind, source, campaign_slug, \
-         submission_key, name, email, email_raw, phone_e164, phone_raw, search_text, payment_method, \
-         answers, utm_source, utm_medium, utm_campaign, utm_content, utm_term, fbclid, referrer) \
-         VALUES ($1, $2, $1, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21) \
+/// A validated lead about to be stored under an id taken beforehand.
+#[derive(Debug, Clone, Copy)]
+pub struct LeadToInsert<'a> {
+    pub lead_id: i64,
+    pub lead: &'a NewLead,
+    pub submission_key: Option<&'a str>,
+    pub created_at: i64,
+    /// The Almaty day of `created_at` as `yyyymmdd`.
+    pub day: i64,
+}
+
+/// Columns per row of [`insert_leads`] (`updated_at` repeats `created_at`).
+const LEAD_COLUMNS: usize = 23;
+
+/// Takes `count` fresh lead ids. Call inside the write transaction: on SQLite the ids
+/// follow the largest ever used, which is only safe while this process holds the write
+/// permit (see [`Db::write_permit`]).
+pub async fn next_lead_ids(conn: &mut AnyConnection, engine: Engine, count: usize) -> Result<Vec<i64>, sqlx::Error> {
+    let count = i64::try_from(count).unwrap_or(i64::MAX);
+    match engine {
+        Engine::Postgres => {
+            sqlx::query_scalar("SELECT nextval(pg_get_serial_sequence('lead', 'lead_id')) FROM generate_series(1, $1)")
+                .bind(count)
+                .fetch_all(conn)
+                .await
+        }
+        Engine::Sqlite => {
+            let last: i64 = sqlx::query_scalar(
+                "SELECT MAX(last) FROM (SELECT seq AS last FROM sqlite_sequence WHERE name = 'lead' \
+                 UNION ALL SELECT COALESCE(MAX(lead_id), 0) FROM lead)",
+            )
+            .fetch_one(conn)
+            .await?;
+            Ok((last + 1..=last + count).collect())
+        }
+    }
+}
+
+/// Inserts leads in one statement and returns the ids actually inserted: a lead whose
+/// `submission_key` was already used is skipped (see [`find_lead_by_submission_key`]).
+pub async fn insert_leads(conn: &mut AnyConnection, leads: &[LeadToInsert<'_>]) -> Result<Vec<i64>, sqlx::Error> {
+    if leads.is_empty() {
+        return Ok(Vec::new());
+    }
+    let sql = format!(
+        "INSERT INTO lead (lead_id, created_at, updated_at, created_day, kind, source, campaign_slug, submission_key, \
+         name, email, email_raw, phone_e164, phone_raw, search_text, payment_method, answers, utm_source, utm_medium, \
+         utm_campaign, utm_content, utm_term, fbclid, referrer) VALUES {} \
          ON CONFLICT (submission_key) DO NOTHING RETURNING lead_id",
-    )
-    .bind(now_ms)
-    .bind(day)
-    .bind(lead.kind.as_str())
-    .bind(&lead.source)
-    .bind(lead.campaign_slug.as_deref())
-    .bind(submission_key)
-    .bind(&lead.name)
-    .bind(lead.email.as_str())
-    .bind(&lead.email_raw)
-    .bind(lead.phone.as_str())
-    .bind(&lead.phone_raw)
-    .bind(lead.search_text())
-    .bind(lead.payment_method.as_deref())
-    .bind(lead.answers.as_deref())
-    .bind(tracking.utm_source.as_deref())
-    .bind(tracking.utm_medium.as_deref())
-    .bind(tracking.utm_campaign.as_deref())
-    .bind(tracking.utm_content.as_deref())
-    .bind(tracking.utm_term.as_deref())
-    .bind(tracking.fbclid.as_deref())
-    .bind(tracking.referrer.as_deref())
-    .fetch_optional(&mut *conn)
-    .await
+        values_placeholders(leads.len(), LEAD_COLUMNS, |column| if column == 2 { Some(1) } else { None })
+    );
+    let mut query = sqlx::query_scalar(&sql);
+    for row in leads {
+        let (lead, tracking) = (row.lead, &row.lead.tracking);
+        query = query
+            .bind(row.lead_id)
+            .bind(row.created_at)
+            .bind(row.day)
+            .bind(lead.kind.as_str())
+            .bind(lead.source.as_str())
+            .bind(lead.campaign_slug.as_deref())
+            .bind(row.submission_key)
+            .bind(lead.name.as_str())
+            .bind(lead.email.as_str())
+            .bind(lead.email_raw.as_str())
+            .bind(lead.phone.as_str())
+            .bind(lead.phone_raw.as_str())
+            .bind(lead.search_text())
+            .bind(lead.payment_method.as_deref())
+            .bind(lead.answers.as_deref())
+            .bind(tracking.utm_source.as_deref())
+            .bind(tracking.utm_medium.as_deref())
+            .bind(tracking.utm_campaign.as_deref())
+            .bind(tracking.utm_content.as_deref())
+            .bind(tracking.utm_term.as_deref())
+            .bind(tracking.fbclid.as_deref())
+            .bind(tracking.referrer.as_deref());
+    }
+    query.fetch_all(conn).await
 }
 
 /// The lead stored earlier under a client's idempotency key.
@@ -61,48 +102,69 @@ pub async fn find_lead_by_submission_key(conn: &mut AnyConnection, key: &str) ->
         .await
 }
 
-/// Remembers a lead source for the dashboard filter.
-pub async fn remember_source(conn: &mut AnyConnection, source: &str, now_ms: i64) -> Result<(), sqlx::Error> {
-    sqlx::query("INSERT INTO lead_source (source, first_seen_at) VALUES ($1, $2) ON CONFLICT (source) DO NOTHING")
-        .bind(source)
-        .bind(now_ms)
-        .execute(conn)
-        .await
-        .map(drop)
+/// Remembers lead sources for the dashboard filter.
+pub async fn remember_sources(conn: &mut AnyConnection, sources: &BTreeSet<&str>, now_ms: i64) -> Result<(), sqlx::Error> {
+    if sources.is_empty() {
+        return Ok(());
+    }
+    let sql = format!(
+        "INSERT INTO lead_source (source, first_seen_at) VALUES {} ON CONFLICT (source) DO NOTHING",
+        values_placeholders(sources.len(), 2, |_| None)
+    );
+    let mut query = sqlx::query(&sql);
+    for source in sources {
+        query = query.bind(*source).bind(now_ms);
+    }
+    query.execute(conn).await.map(drop)
 }
 
-/// Adds `delta` (counts caused by one write, possibly negative) to the counters of the
-/// lead's day and source.
-pub async fn bump_lead_stat(
-    conn: &mut AnyConnection,
-    lead_id: i64,
-    day: i64,
-    source: &str,
-    delta: LeadStats,
-) -> Result<(), sqlx::Error> {
-    sqlx::query(
+/// The counter row a lead counts in.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+pub struct StatKey {
+    pub day: i64,
+    pub source: String,
+    pub bucket: i64,
+}
+
+impl StatKey {
+    /// The row of `lead_id`, created on `day` from `source`.
+    pub fn of(lead_id: i64, day: i64, source: &str) -> Self {
+        Self { day, source: source.to_owned(), bucket: lead_id.rem_euclid(STAT_BUCKETS) }
+    }
+}
+
+/// Adds each delta (counts caused by a write, possibly negative) to its counter row.
+///
+/// Rows are updated in key order, so concurrent writers lock them in the same order.
+pub async fn bump_lead_stats(conn: &mut AnyConnection, deltas: &BTreeMap<StatKey, LeadStats>) -> Result<(), sqlx::Error> {
+    if deltas.is_empty() {
+        return Ok(());
+    }
+    let sql = format!(
         "INSERT INTO lead_stat_daily (day, source, bucket, total, in_crm, email_sent, email_opened, sms_sent, sms_delivered) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) \
-         ON CONFLICT (day, source, bucket) DO UPDATE SET \
+         VALUES {} ON CONFLICT (day, source, bucket) DO UPDATE SET \
          total = lead_stat_daily.total + excluded.total, \
          in_crm = lead_stat_daily.in_crm + excluded.in_crm, \
          email_sent = lead_stat_daily.email_sent + excluded.email_sent, \
          email_opened = lead_stat_daily.email_opened + excluded.email_opened, \
          sms_sent = lead_stat_daily.sms_sent + excluded.sms_sent, \
          sms_delivered = lead_stat_daily.sms_delivered + excluded.sms_delivered",
-    )
-    .bind(day)
-    .bind(source)
-    .bind(lead_id.rem_euclid(STAT_BUCKETS))
-    .bind(delta.total)
-    .bind(delta.in_crm)
-    .bind(delta.email_sent)
-    .bind(delta.email_opened)
-    .bind(delta.sms_sent)
-    .bind(delta.sms_delivered)
-    .execute(conn)
-    .await
-    .map(drop)
+        values_placeholders(deltas.len(), 9, |_| None)
+    );
+    let mut query = sqlx::query(&sql);
+    for (key, delta) in deltas {
+        query = query
+            .bind(key.day)
+            .bind(key.source.as_str())
+            .bind(key.bucket)
+            .bind(delta.total)
+            .bind(delta.in_crm)
+            .bind(delta.email_sent)
+            .bind(delta.email_opened)
+            .bind(delta.sms_sent)
+            .bind(delta.sms_delivered);
+    }
+    query.execute(conn).await.map(drop)
 }
 
 /// Recomputes every daily counter from the lead table (after bulk loads or repairs).
@@ -311,26 +373,17 @@ pub struct LeadSeed {
     pub crm_deal_id: Option<i64>,
 }
 
-/// Columns bound per row by [`insert_seed_leads`].
-const SEED_COLUMNS: usize = 20;
 
 /// Inserts many leads with as few statements as the engines allow. Counters are not
 /// touched: call [`rebuild_lead_stats`] afterwards.
 pub async fn insert_seed_leads(conn: &mut AnyConnection, leads: &[LeadSeed]) -> Result<(), sqlx::Error> {
     // SQLite accepts at most 32 766 bound values per statement.
     for chunk in leads.chunks(1_000) {
-        let rows: Vec<String> = (0..chunk.len())
-            .map(|row| {
-                let first = row * SEED_COLUMNS + 1;
-                let placeholders: Vec<String> = (first..first + SEED_COLUMNS).map(|n| format!("${n}")).collect();
-                format!("({})", placeholders.join(", "))
-            })
-            .collect();
         let sql = format!(
             "INSERT INTO lead (created_at, updated_at, created_day, kind, source, campaign_slug, name, email, email_raw, \
              phone_e164, phone_raw, search_text, payment_method, utm_source, utm_medium, utm_campaign, email_status, \
              sms_status, crm_deal_id, email_status_at) VALUES {}",
-            rows.join(", ")
+            values_placeholders(chunk.len(), 20, |_| None)
         );
         let mut query = sqlx::query(&sql);
         for lead in chunk {

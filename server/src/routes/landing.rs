@@ -8,7 +8,6 @@ use serde_json::{json, Value};
 
 use app::domain::lead_input::{LeadKind, NewLead};
 use app::error::AppError;
-use app::intake::accept_lead;
 use app::state::AppState;
 use app::time::now_ms;
 
@@ -29,14 +28,11 @@ async fn submit(State(state): State<AppState>, kind: LeadKind, headers: &HeaderM
     let value: Value = serde_json::from_slice(body)
         .map_err(|error| AppError::validation("body", format!("тело запроса не является корректным JSON ({error})")))?;
     let lead = NewLead::parse(kind, &value)?;
-    let submission_key = idempotency_key(headers)?;
-    let accepted = accept_lead(&state.db, &lead, submission_key, state.config.intake.notify_delay, now_ms()).await?;
-    tracing::info!(
-        lead.id = accepted.lead_id,
-        lead.source = %lead.source,
-        lead.created = accepted.created,
-        "lead accepted"
-    );
+    let submission_key = idempotency_key(headers)?.map(str::to_owned);
+    let source = lead.source.clone();
+    // The writer has logged why a batch failed; here it only becomes a 500.
+    let accepted = state.intake.submit(lead, submission_key, now_ms()).await.map_err(|_| AppError::Internal)?;
+    tracing::info!(lead.id = accepted.lead_id, lead.source = %source, lead.created = accepted.created, "lead accepted");
     Ok(Json(json!({ "success": true, "leadId": accepted.lead_id })))
 }
 

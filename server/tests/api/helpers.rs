@@ -1,7 +1,6 @@
 //! `TestApp`: the real router on a free port over a fresh database of either engine.
 
 use std::net::SocketAddr;
-use std::sync::Arc;
 use std::time::Duration;
 
 use leptos::config::LeptosOptions;
@@ -80,7 +79,7 @@ impl TestApp {
             .output_name("leadtrack")
             .site_addr(SocketAddr::from(([127, 0, 0, 1], 0)))
             .build();
-        let state = AppState { leptos_options, db: db.clone(), config: Arc::new(config) };
+        let state = AppState::new(leptos_options, db.clone(), config);
         let application = Application::build(state).await.expect("binding the test server");
         let address = application.local_addr();
         let shutdown = CancellationToken::new();

@@ -193,3 +193,34 @@ on_both_engines!(cors_allows_only_configured_landing_origins, |app| {
     let refused = preflight("https://evil.example.net").await.unwrap();
     assert!(refused.headers().get("access-control-allow-origin").is_none());
 });
+
+on_both_engines!(concurrent_submissions_are_each_stored_once_with_their_jobs, |app| {
+    // 200 submissions at once land in shared batches; every tenth repeats a key.
+    let requests = (0..200).map(|n| {
+        let mut request = app.client.post(app.url("/api/landing/proftest")).json(&quiz_body(&format!("+7701{n:07}")));
+        if n % 10 == 0 {
+            request = request.header("idempotency-key", format!("retry-{}", n / 20));
+        }
+        request.send()
+    });
+    let responses = futures_util::future::join_all(requests).await;
+    let mut ids = Vec::new();
+    let mut by_key = std::collections::HashMap::new();
+    for (n, response) in responses.into_iter().enumerate() {
+        let response = response.unwrap();
+        assert_eq!(response.status(), 200);
+        let id = response.json::<Value>().await.unwrap()["leadId"].as_i64().unwrap();
+        if n % 10 == 0 {
+            let first = *by_key.entry(n / 20).or_insert(id);
+            assert_eq!(first, id, "one key, one lead");
+        } else {
+            ids.push(id);
+        }
+    }
+    let distinct: std::collections::HashSet<i64> = ids.iter().chain(by_key.values()).copied().collect();
+    assert_eq!(distinct.len(), 180 + 10);
+    assert_eq!(app.count("SELECT COUNT(*) FROM lead").await, 190);
+    assert_eq!(app.count("SELECT COUNT(*) FROM job").await, 3 * 190);
+    assert_eq!(app.count("SELECT COUNT(DISTINCT lead_id) FROM job").await, 190);
+    assert_eq!(app.count("SELECT CAST(SUM(total) AS BIGINT) FROM lead_stat_daily").await, 190);
+});
