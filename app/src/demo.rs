@@ -27,7 +27,7 @@ const FIRST_NAMES: &[&str] = &[
 ];
 const LAST_INITIALS: &[&str] = &["А.", "Б.", "Д.", "Е.", "Ж.", "К.", "М.", "Н.", "О.", "С.", "Т."];
 
-/// (utm_source, utm_medium, utm_campaign) triples covering the attribution rules of
+/// (`utm_source`, `utm_medium`, `utm_campaign`) triples covering the attribution rules of
 /// SPEC §6: `fb_<team>`, patterns in source, campaign and medium, overlaps, Cyrillic,
 /// and traffic that matches no team.
 const TRAFFIC: &[(Option<&str>, Option<&str>, Option<&str>)] = &[
