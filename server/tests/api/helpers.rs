@@ -51,6 +51,7 @@ pub struct TestApp {
     pub db: Db,
     pub client: reqwest::Client,
     shutdown: CancellationToken,
+    server: Option<tokio::task::JoinHandle<anyhow::Result<()>>>,
     _database: TestDatabase,
 }
 
@@ -83,13 +84,21 @@ impl TestApp {
         let application = Application::build(state).await.expect("binding the test server");
         let address = application.local_addr();
         let shutdown = CancellationToken::new();
-        tokio::spawn(application.run_until_stopped(shutdown.clone()));
+        let server = Some(tokio::spawn(application.run_until_stopped(shutdown.clone())));
         let client = reqwest::Client::builder()
             .redirect(reqwest::redirect::Policy::none())
             .cookie_store(true)
             .build()
             .expect("building the HTTP client");
-        Some(Self { address, db, client, shutdown, _database: database })
+        Some(Self { address, db, client, shutdown, server, _database: database })
+    }
+
+    /// Sends the shutdown signal and waits until the server has stopped.
+    pub async fn shut_down(&mut self) {
+        self.shutdown.cancel();
+        if let Some(server) = self.server.take() {
+            server.await.expect("the server task").expect("the server stops cleanly");
+        }
     }
 
     /// `http://127.0.0.1:<port><path>`.

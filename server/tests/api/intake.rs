@@ -224,3 +224,24 @@ on_both_engines!(concurrent_submissions_are_each_stored_once_with_their_jobs, |a
     assert_eq!(app.count("SELECT COUNT(DISTINCT lead_id) FROM job").await, 190);
     assert_eq!(app.count("SELECT CAST(SUM(total) AS BIGINT) FROM lead_stat_daily").await, 190);
 });
+
+on_both_engines!(a_shutdown_finishes_the_submissions_in_flight, |app| {
+    let mut app = app;
+    let client = app.client.clone();
+    let url = app.url("/api/landing/proftest");
+    let submissions: Vec<_> = (0..100)
+        .map(|n| tokio::spawn(client.post(url.clone()).json(&quiz_body(&format!("+7702{n:07}"))).send()))
+        .collect();
+    tokio::task::yield_now().await;
+    app.shut_down().await;
+    let mut answered = 0;
+    for submission in submissions {
+        if let Ok(response) = submission.await.unwrap() {
+            assert_eq!(response.status(), 200, "a request that got in is answered, and only after its commit");
+            answered += 1;
+        }
+    }
+    // Whatever was answered is stored with its jobs; nothing is stored unanswered or twice.
+    assert_eq!(app.count("SELECT COUNT(*) FROM lead").await, answered);
+    assert_eq!(app.count("SELECT COUNT(*) FROM job").await, 3 * answered);
+});
