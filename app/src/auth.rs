@@ -53,10 +53,7 @@ pub async fn verify_password(hash: String, password: String) -> bool {
 /// a wrong password and does not reveal which logins exist.
 static DUMMY_HASH: LazyLock<String> = LazyLock::new(|| {
     let salt = SaltString::generate(&mut OsRng);
-    Argon2::default()
-        .hash_password(b"not a password", &salt)
-        .map(|hash| hash.to_string())
-        .unwrap_or_default()
+    Argon2::default().hash_password(b"not a password", &salt).map(|hash| hash.to_string()).unwrap_or_default()
 });
 
 /// A new random secret for a session cookie or API token, as 64 hex digits.
@@ -72,7 +69,12 @@ pub fn secret_hash(secret: &str) -> String {
 }
 
 /// Checks a login and password; on success stores a session and returns its secret.
-pub async fn sign_in(db: &Db, login: &str, password: &str, ttl: Duration) -> Result<Option<(String, CurrentUser)>, AppError> {
+pub async fn sign_in(
+    db: &Db,
+    login: &str,
+    password: &str,
+    ttl: Duration,
+) -> Result<Option<(String, CurrentUser)>, AppError> {
     let mut conn = db.pool().acquire().await?;
     let Some(found) = user::find_credentials(&mut conn, login.trim()).await? else {
         verify_password(DUMMY_HASH.clone(), password.to_owned()).await;
@@ -150,8 +152,9 @@ pub fn expired_session_cookie() -> String {
 /// The signed-in user of the current server-function call, or `Unauthorized`.
 pub async fn require_user() -> Result<CurrentUser, AppError> {
     let state = app_state()?;
-    let parts = leptos::prelude::use_context::<http::request::Parts>()
-        .ok_or_else(|| AppError::internal("server function without request parts", anyhow::anyhow!("missing context")))?;
+    let parts = leptos::prelude::use_context::<http::request::Parts>().ok_or_else(|| {
+        AppError::internal("server function without request parts", anyhow::anyhow!("missing context"))
+    })?;
     authenticate(&state.db, &parts.headers).await?.ok_or(AppError::Unauthorized)
 }
 

@@ -77,8 +77,7 @@ impl Config {
         Ok(Self {
             production,
             database: DatabaseConfig {
-                url: env_string("DATABASE_URL")?
-                    .unwrap_or_else(|| "sqlite://data/leadtrack.db?mode=rwc".to_owned()),
+                url: env_string("DATABASE_URL")?.unwrap_or_else(|| "sqlite://data/leadtrack.db?mode=rwc".to_owned()),
                 max_connections: env_parse("DATABASE_MAX_CONNECTIONS")?,
             },
             intake: IntakeConfig {
@@ -94,9 +93,7 @@ impl Config {
                 max_body_bytes: env_parse("INTAKE_MAX_BODY_BYTES")?.unwrap_or(64 * 1024),
             },
             web: WebConfig {
-                session_ttl: Duration::from_secs(
-                    3600 * env_parse::<u64>("SESSION_TTL_HOURS")?.unwrap_or(336),
-                ),
+                session_ttl: Duration::from_secs(3600 * env_parse::<u64>("SESSION_TTL_HOURS")?.unwrap_or(336)),
                 cookie_secure: env_parse("COOKIE_SECURE")?.unwrap_or(production),
                 leads_refresh_secs: env_parse("LEADS_REFRESH_SECS")?.unwrap_or(30).max(1),
                 crm_base_url: env_string("AMOCRM_BASE_URL")?.map(|url| url.trim_end_matches('/').to_owned()),
@@ -111,10 +108,7 @@ fn env_string(name: &'static str) -> Result<Option<String>, ConfigError> {
         Ok(value) if value.trim().is_empty() => Ok(None),
         Ok(value) => Ok(Some(value.trim().to_owned())),
         Err(std::env::VarError::NotPresent) => Ok(None),
-        Err(std::env::VarError::NotUnicode(_)) => Err(ConfigError {
-            name,
-            message: "not valid UTF-8".to_owned(),
-        }),
+        Err(std::env::VarError::NotUnicode(_)) => Err(ConfigError { name, message: "not valid UTF-8".to_owned() }),
     }
 }
 
@@ -125,10 +119,7 @@ where
 {
     env_string(name)?
         .map(|value| {
-            value.parse().map_err(|error| ConfigError {
-                name,
-                message: format!("cannot parse {value:?}: {error}"),
-            })
+            value.parse().map_err(|error| ConfigError { name, message: format!("cannot parse {value:?}: {error}") })
         })
         .transpose()
 }

@@ -22,8 +22,22 @@ pub struct DemoOptions {
 }
 
 const FIRST_NAMES: &[&str] = &[
-    "Айгерим", "Данияр", "Асель", "Ерлан", "Мадина", "Нурлан", "Алия", "Тимур", "Жанна", "Арман", "Динара",
-    "Бауыржан", "Сауле", "Ержан", "Камила", "Олжас",
+    "Айгерим",
+    "Данияр",
+    "Асель",
+    "Ерлан",
+    "Мадина",
+    "Нурлан",
+    "Алия",
+    "Тимур",
+    "Жанна",
+    "Арман",
+    "Динара",
+    "Бауыржан",
+    "Сауле",
+    "Ержан",
+    "Камила",
+    "Олжас",
 ];
 const LAST_INITIALS: &[&str] = &["А.", "Б.", "Д.", "Е.", "Ж.", "К.", "М.", "Н.", "О.", "С.", "Т."];
 
@@ -78,9 +92,13 @@ pub fn generate(options: DemoOptions) -> Vec<LeadSeed> {
             let email_status = if !notified {
                 "pending"
             } else {
-                pick(&mut rng, &[("sent", 30), ("delivered", 20), ("opened", 30), ("clicked", 15), ("error", 3), ("bounced", 2)])
+                pick(
+                    &mut rng,
+                    &[("sent", 30), ("delivered", 20), ("opened", 30), ("clicked", 15), ("error", 3), ("bounced", 2)],
+                )
             };
-            let sms_status = if !notified { "pending" } else { pick(&mut rng, &[("sent", 10), ("delivered", 85), ("error", 5)]) };
+            let sms_status =
+                if !notified { "pending" } else { pick(&mut rng, &[("sent", 10), ("delivered", 85), ("error", 5)]) };
             let express = source == "express";
             LeadSeed {
                 created_at,

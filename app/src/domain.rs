@@ -2,6 +2,6 @@
 //! code behind them only ever sees input that is known to be good.
 
 pub mod email;
+pub mod lead_filter;
 pub mod lead_input;
 pub mod phone;
-pub mod lead_filter;

@@ -36,10 +36,7 @@ pub enum AppError {
 impl AppError {
     /// A validation error for `field`.
     pub fn validation(field: impl Into<String>, message: impl Into<String>) -> Self {
-        Self::Validation {
-            field: field.into(),
-            message: message.into(),
-        }
+        Self::Validation { field: field.into(), message: message.into() }
     }
 
     /// The HTTP status this error is answered with.

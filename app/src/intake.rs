@@ -79,10 +79,7 @@ impl IntakeQueue {
         received_at: i64,
     ) -> Result<AcceptedLead, IntakeFailed> {
         let (reply, answer) = oneshot::channel();
-        self.sender
-            .send(Submission { lead, submission_key, received_at, reply })
-            .await
-            .map_err(|_| IntakeFailed)?;
+        self.sender.send(Submission { lead, submission_key, received_at, reply }).await.map_err(|_| IntakeFailed)?;
         answer.await.map_err(|_| IntakeFailed)?
     }
 }
@@ -111,7 +108,11 @@ async fn write_batches(db: Db, receiver: Arc<Mutex<mpsc::Receiver<Submission>>>,
                 }
             }
             Err(error) => {
-                tracing::error!(error = format!("{error:#}"), batch.size = batch.len(), "storing a batch of leads failed");
+                tracing::error!(
+                    error = format!("{error:#}"),
+                    batch.size = batch.len(),
+                    "storing a batch of leads failed"
+                );
                 for submission in batch {
                     let _ = submission.reply.send(Err(IntakeFailed));
                 }

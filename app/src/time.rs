@@ -16,11 +16,7 @@ pub fn today_almaty() -> NaiveDate {
 /// The UTC millisecond at which `day` begins in Almaty.
 pub fn almaty_day_start_ms(day: NaiveDate) -> i64 {
     let midnight = day.and_hms_opt(0, 0, 0).expect("midnight exists");
-    Almaty
-        .from_local_datetime(&midnight)
-        .earliest()
-        .expect("Almaty has no gap at midnight")
-        .timestamp_millis()
+    Almaty.from_local_datetime(&midnight).earliest().expect("Almaty has no gap at midnight").timestamp_millis()
 }
 
 /// The Almaty calendar day of a UTC millisecond as `yyyymmdd`, the form days are stored in.

@@ -57,7 +57,9 @@ fn main() -> anyhow::Result<()> {
     let runtime = tokio::runtime::Builder::new_multi_thread().worker_threads(1).enable_all().build()?;
     runtime.block_on(async {
         match cli.command {
-            Command::Intake { url, concurrency, seconds } => intake(&url, concurrency, Duration::from_secs(seconds)).await,
+            Command::Intake { url, concurrency, seconds } => {
+                intake(&url, concurrency, Duration::from_secs(seconds)).await
+            }
             Command::Dashboard { database_url, leads, runs } => dashboard(&database_url, leads, runs).await,
         }
     })
@@ -126,7 +128,9 @@ async fn dashboard(database_url: &str, leads: u64, runs: usize) -> anyhow::Resul
     if missing > 0 {
         let started = Instant::now();
         for (batch, size) in batches(missing, 100_000).enumerate() {
-            demo::load(&db, DemoOptions { leads: size, days: 730, seed: 1_000 + batch as u64 }).await.context("loading leads")?;
+            demo::load(&db, DemoOptions { leads: size, days: 730, seed: 1_000 + batch as u64 })
+                .await
+                .context("loading leads")?;
         }
         println!("dashboard: loaded {missing} leads in {:.0} s", started.elapsed().as_secs_f64());
     }

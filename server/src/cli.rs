@@ -185,4 +185,3 @@ fn read_password() -> anyhow::Result<String> {
     }
     Ok(password)
 }
-

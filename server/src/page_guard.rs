@@ -32,7 +32,9 @@ pub async fn require_session(State(state): State<AppState>, request: Request, ne
             let next_param: String = wanted
                 .bytes()
                 .map(|byte| match byte {
-                    b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' | b'/' => (byte as char).to_string(),
+                    b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' | b'/' => {
+                        (byte as char).to_string()
+                    }
                     _ => format!("%{byte:02X}"),
                 })
                 .collect();

@@ -14,7 +14,9 @@ pub fn error_template(errors: ArcRwSignal<Errors>) -> impl IntoView {
             .collect::<Vec<_>>()
     };
     #[cfg(feature = "ssr")]
-    if let (Some(first), Some(response)) = (app_errors().first().cloned(), use_context::<leptos_axum::ResponseOptions>()) {
+    if let (Some(first), Some(response)) =
+        (app_errors().first().cloned(), use_context::<leptos_axum::ResponseOptions>())
+    {
         response.set_status(first.status_code());
     }
     view! {

@@ -22,11 +22,7 @@ pub async fn insert_session(
 
 /// Ends a session.
 pub async fn delete_session(conn: &mut AnyConnection, token_hash: &str) -> Result<(), sqlx::Error> {
-    sqlx::query("DELETE FROM user_session WHERE token_hash = $1")
-        .bind(token_hash)
-        .execute(conn)
-        .await
-        .map(drop)
+    sqlx::query("DELETE FROM user_session WHERE token_hash = $1").bind(token_hash).execute(conn).await.map(drop)
 }
 
 /// Removes sessions that have expired.
@@ -39,7 +35,12 @@ pub async fn delete_expired_sessions(conn: &mut AnyConnection, now_ms: i64) -> R
 }
 
 /// Stores a new API token for `user_id`.
-pub async fn insert_api_token(conn: &mut AnyConnection, user_id: i64, token_hash: &str, now_ms: i64) -> Result<(), sqlx::Error> {
+pub async fn insert_api_token(
+    conn: &mut AnyConnection,
+    user_id: i64,
+    token_hash: &str,
+    now_ms: i64,
+) -> Result<(), sqlx::Error> {
     sqlx::query("INSERT INTO api_token (token_hash, user_id, created_at) VALUES ($1, $2, $3)")
         .bind(token_hash)
         .bind(user_id)

@@ -96,14 +96,15 @@ pub async fn insert_leads(conn: &mut AnyConnection, leads: &[LeadToInsert<'_>]) 
 
 /// The lead stored earlier under a client's idempotency key.
 pub async fn find_lead_by_submission_key(conn: &mut AnyConnection, key: &str) -> Result<Option<i64>, sqlx::Error> {
-    sqlx::query_scalar("SELECT lead_id FROM lead WHERE submission_key = $1")
-        .bind(key)
-        .fetch_optional(conn)
-        .await
+    sqlx::query_scalar("SELECT lead_id FROM lead WHERE submission_key = $1").bind(key).fetch_optional(conn).await
 }
 
 /// Remembers lead sources for the dashboard filter.
-pub async fn remember_sources(conn: &mut AnyConnection, sources: &BTreeSet<&str>, now_ms: i64) -> Result<(), sqlx::Error> {
+pub async fn remember_sources(
+    conn: &mut AnyConnection,
+    sources: &BTreeSet<&str>,
+    now_ms: i64,
+) -> Result<(), sqlx::Error> {
     if sources.is_empty() {
         return Ok(());
     }
@@ -136,7 +137,10 @@ impl StatKey {
 /// Adds each delta (counts caused by a write, possibly negative) to its counter row.
 ///
 /// Rows are updated in key order, so concurrent writers lock them in the same order.
-pub async fn bump_lead_stats(conn: &mut AnyConnection, deltas: &BTreeMap<StatKey, LeadStats>) -> Result<(), sqlx::Error> {
+pub async fn bump_lead_stats(
+    conn: &mut AnyConnection,
+    deltas: &BTreeMap<StatKey, LeadStats>,
+) -> Result<(), sqlx::Error> {
     if deltas.is_empty() {
         return Ok(());
     }
@@ -275,11 +279,8 @@ pub async fn lead_page(db: &Db, filter: &LeadFilter, start: PageStart, limit: i6
         conditions.sql(),
         conditions.next_placeholder()
     );
-    let mut rows: Vec<LeadListRow> = conditions
-        .bind_to(sqlx::query_as(&sql))
-        .bind(limit + 1)
-        .fetch_all(db.pool())
-        .await?;
+    let mut rows: Vec<LeadListRow> =
+        conditions.bind_to(sqlx::query_as(&sql)).bind(limit + 1).fetch_all(db.pool()).await?;
     let more = rows.len() as i64 > limit;
     rows.truncate(limit as usize);
     if order == "ASC" {
@@ -292,11 +293,7 @@ pub async fn lead_page(db: &Db, filter: &LeadFilter, start: PageStart, limit: i6
         PageStart::Before(_) => (last.filter(|_| more), first),
         PageStart::After(_) => (last, first.filter(|_| more)),
     };
-    Ok(LeadPage {
-        leads: rows.into_iter().map(LeadListItem::from).collect(),
-        next_before,
-        prev_after,
-    })
+    Ok(LeadPage { leads: rows.into_iter().map(LeadListItem::from).collect(), next_before, prev_after })
 }
 
 /// The stat cards for `filter`: from the daily counters, or by scanning leads when the
@@ -327,9 +324,7 @@ pub async fn lead_stats(db: &Db, filter: &LeadFilter) -> Result<LeadStats, sqlx:
 
 /// Every source seen so far, alphabetically.
 pub async fn list_sources(db: &Db) -> Result<Vec<String>, sqlx::Error> {
-    sqlx::query_scalar("SELECT source FROM lead_source ORDER BY source")
-        .fetch_all(db.pool())
-        .await
+    sqlx::query_scalar("SELECT source FROM lead_source ORDER BY source").fetch_all(db.pool()).await
 }
 
 /// The `WHERE` clause of `filter` over a table whose Almaty day column is `day_column`
@@ -372,7 +367,6 @@ pub struct LeadSeed {
     pub sms_status: &'static str,
     pub crm_deal_id: Option<i64>,
 }
-
 
 /// Inserts many leads with as few statements as the engines allow. Counters are not
 /// touched: call [`rebuild_lead_stats`] afterwards.

@@ -15,10 +15,8 @@ pub struct TeamRow {
 
 /// The team with this name, compared case-insensitively.
 pub async fn find_team_by_name(conn: &mut AnyConnection, name: &str) -> Result<Option<TeamRow>, sqlx::Error> {
-    sqlx::query_as(
-        "SELECT team_id, name, emoji, utm_source, utm_patterns FROM team WHERE lower(name) = lower($1)",
-    )
-    .bind(name)
-    .fetch_optional(conn)
-    .await
+    sqlx::query_as("SELECT team_id, name, emoji, utm_source, utm_patterns FROM team WHERE lower(name) = lower($1)")
+        .bind(name)
+        .fetch_optional(conn)
+        .await
 }

@@ -24,7 +24,12 @@ struct UserRow {
 
 impl UserRow {
     fn into_current_user(self) -> Option<CurrentUser> {
-        Some(CurrentUser { user_id: self.user_id, login: self.login, role: Role::parse(&self.role)?, team_id: self.team_id })
+        Some(CurrentUser {
+            user_id: self.user_id,
+            login: self.login,
+            role: Role::parse(&self.role)?,
+            team_id: self.team_id,
+        })
     }
 }
 
@@ -76,7 +81,11 @@ pub async fn count_users(conn: &mut AnyConnection) -> Result<i64, sqlx::Error> {
 }
 
 /// The enabled user holding an unexpired session with this token hash.
-pub async fn user_by_session(conn: &mut AnyConnection, token_hash: &str, now_ms: i64) -> Result<Option<CurrentUser>, sqlx::Error> {
+pub async fn user_by_session(
+    conn: &mut AnyConnection,
+    token_hash: &str,
+    now_ms: i64,
+) -> Result<Option<CurrentUser>, sqlx::Error> {
     let row: Option<UserRow> = sqlx::query_as(
         "SELECT u.user_id, u.login, u.role, u.team_id FROM user_session s JOIN app_user u ON u.user_id = s.user_id \
          WHERE s.token_hash = $1 AND s.expires_at > $2 AND u.disabled_at IS NULL",

@@ -61,8 +61,18 @@ mod tests {
     #[test]
     fn malformed_addresses_are_rejected() {
         for input in [
-            "", "plain", "a@b", "a@b.c", "a b@example.com", "@example.com", "user@", "user@.com",
-            "user@exa mple.com", "user..x@example.com", "user@-example.com", "user@example.123",
+            "",
+            "plain",
+            "a@b",
+            "a@b.c",
+            "a b@example.com",
+            "@example.com",
+            "user@",
+            "user@.com",
+            "user@exa mple.com",
+            "user..x@example.com",
+            "user@-example.com",
+            "user@example.123",
         ] {
             assert!(Email::parse(input).is_err(), "{input:?} should be rejected");
         }

@@ -70,9 +70,7 @@ impl NewLead {
         let phone_raw = required_text(fields, "phone", 40)?;
         let phone = Phone::parse(&phone_raw).map_err(|m| AppError::validation("phone", m))?;
 
-        let campaign_slug = optional_text(fields, "slug", 64)?
-            .map(|slug| parse_code("slug", &slug))
-            .transpose()?;
+        let campaign_slug = optional_text(fields, "slug", 64)?.map(|slug| parse_code("slug", &slug)).transpose()?;
         let payment_method = optional_text(fields, "payment_method", 32)?
             .map(|method| parse_code("payment_method", &method))
             .transpose()?;
@@ -117,8 +115,7 @@ impl NewLead {
 
 /// A string field that must be present and not blank.
 fn required_text(fields: &Map<String, Value>, field: &str, max_chars: usize) -> Result<String, AppError> {
-    optional_text(fields, field, max_chars)?
-        .ok_or_else(|| AppError::validation(field, "обязательное поле"))
+    optional_text(fields, field, max_chars)?.ok_or_else(|| AppError::validation(field, "обязательное поле"))
 }
 
 /// A string field that may be missing, null or blank (all read as absent).

@@ -32,8 +32,7 @@ impl Phone {
             (false, 10) => format!("+7{digits}"),
             _ => trimmed.to_owned(),
         };
-        let number = phonenumber::parse(Some(Country::KZ), &candidate)
-            .map_err(|_| "это не номер телефона")?;
+        let number = phonenumber::parse(Some(Country::KZ), &candidate).map_err(|_| "это не номер телефона")?;
         if !phonenumber::is_valid(&number) {
             return Err("такого номера телефона не существует");
         }
@@ -57,7 +56,9 @@ const KAZAKH_MOBILE_PREFIXES: &[&str] = &[
 /// Anything else is left to libphonenumber.
 fn kazakh_mobile(has_plus: bool, digits: &str) -> Option<Phone> {
     let national = match (has_plus, digits.len()) {
-        (true, 11) | (false, 11) => digits.strip_prefix('7').or_else(|| digits.strip_prefix('8').filter(|_| !has_plus))?,
+        (true, 11) | (false, 11) => {
+            digits.strip_prefix('7').or_else(|| digits.strip_prefix('8').filter(|_| !has_plus))?
+        }
         (false, 10) => digits,
         _ => return None,
     };
@@ -74,7 +75,8 @@ mod tests {
         for prefix in 700..800 {
             for (has_plus, digits) in [(true, format!("7{prefix}1234567")), (false, format!("8{prefix}1234567"))] {
                 let fast = kazakh_mobile(has_plus, &digits).map(|phone| phone.0);
-                let number = phonenumber::parse(Some(phonenumber::country::Id::KZ), format!("+7{prefix}1234567")).unwrap();
+                let number =
+                    phonenumber::parse(Some(phonenumber::country::Id::KZ), format!("+7{prefix}1234567")).unwrap();
                 let full = phonenumber::is_valid(&number).then(|| number.format().mode(Mode::E164).to_string());
                 if fast.is_some() {
                     assert_eq!(fast, full, "{digits}");

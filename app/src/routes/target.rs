@@ -263,8 +263,16 @@ mod tests {
 
     #[test]
     fn filters_and_cursor_round_trip_through_the_url() {
-        let query = LeadQuery { q: Some("айгерим +7".into()), source: Some("proftest".into()), before: Some(42), ..Default::default() };
-        assert_eq!(lead_query_href(&query), "/target?q=%D0%B0%D0%B9%D0%B3%D0%B5%D1%80%D0%B8%D0%BC%20%2B7&source=proftest&before=42");
+        let query = LeadQuery {
+            q: Some("айгерим +7".into()),
+            source: Some("proftest".into()),
+            before: Some(42),
+            ..Default::default()
+        };
+        assert_eq!(
+            lead_query_href(&query),
+            "/target?q=%D0%B0%D0%B9%D0%B3%D0%B5%D1%80%D0%B8%D0%BC%20%2B7&source=proftest&before=42"
+        );
         assert_eq!(lead_query_href(&LeadQuery::default()), "/target");
     }
 }

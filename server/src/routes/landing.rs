@@ -24,7 +24,12 @@ pub async fn submit_express(state: State<AppState>, headers: HeaderMap, body: By
 /// Validates and stores a submission; answers only after the commit.
 ///
 /// An `Idempotency-Key` header makes retries safe: the same key returns the same lead.
-async fn submit(State(state): State<AppState>, kind: LeadKind, headers: &HeaderMap, body: &[u8]) -> Result<Json<Value>, AppError> {
+async fn submit(
+    State(state): State<AppState>,
+    kind: LeadKind,
+    headers: &HeaderMap,
+    body: &[u8],
+) -> Result<Json<Value>, AppError> {
     let value: Value = serde_json::from_slice(body)
         .map_err(|error| AppError::validation("body", format!("тело запроса не является корректным JSON ({error})")))?;
     let lead = NewLead::parse(kind, &value)?;

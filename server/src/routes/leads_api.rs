@@ -29,7 +29,11 @@ pub struct LeadsParams {
 }
 
 /// Admins (session or bearer token): one page of leads with the matching counters.
-pub async fn list_leads(State(state): State<AppState>, headers: HeaderMap, Query(params): Query<LeadsParams>) -> Result<Json<Value>, AppError> {
+pub async fn list_leads(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Query(params): Query<LeadsParams>,
+) -> Result<Json<Value>, AppError> {
     let user = authenticate(&state.db, &headers).await?.ok_or(AppError::Unauthorized)?;
     if user.role != Role::Admin {
         return Err(AppError::Forbidden);
@@ -38,7 +42,14 @@ pub async fn list_leads(State(state): State<AppState>, headers: HeaderMap, Query
     if !(1..=500).contains(&limit) {
         return Err(AppError::validation("limit", "от 1 до 500"));
     }
-    let query = LeadQuery { q: params.q, source: params.source, from: params.from, to: params.to, before: params.before, after: params.after };
+    let query = LeadQuery {
+        q: params.q,
+        source: params.source,
+        from: params.from,
+        to: params.to,
+        before: params.before,
+        after: params.after,
+    };
     let filter = LeadFilter::parse(&query)?;
     let page = lead_page(&state.db, &filter, PageStart::of(&query), limit).await?;
     let stats = lead_stats(&state.db, &filter).await?;

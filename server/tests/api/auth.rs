@@ -11,7 +11,8 @@ on_both_engines!(json_routes_need_a_token_or_session, |app| {
     assert_eq!(forged.status(), 401);
 
     let targetologist = app.token_for("kenesary.buyer", Role::Targetologist, Some("Kenesary")).await;
-    let forbidden = app.client.get(app.url("/api/lead-tracking/leads")).bearer_auth(&targetologist).send().await.unwrap();
+    let forbidden =
+        app.client.get(app.url("/api/lead-tracking/leads")).bearer_auth(&targetologist).send().await.unwrap();
     assert_eq!(forbidden.status(), 403);
 
     let admin = app.token_for("admin", Role::Admin, None).await;

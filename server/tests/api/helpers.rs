@@ -25,7 +25,8 @@ macro_rules! on_both_engines {
 
             #[tokio::test]
             async fn sqlite() {
-                let $app = $crate::helpers::TestApp::spawn(app::db::Engine::Sqlite).await.expect("SQLite is always available");
+                let $app =
+                    $crate::helpers::TestApp::spawn(app::db::Engine::Sqlite).await.expect("SQLite is always available");
                 $body
             }
 
@@ -76,10 +77,8 @@ impl TestApp {
         };
         let db = Db::connect(&config.database).await.expect("connecting to the test database");
         db.migrate().await.expect("migrating the test database");
-        let leptos_options = LeptosOptions::builder()
-            .output_name("leadtrack")
-            .site_addr(SocketAddr::from(([127, 0, 0, 1], 0)))
-            .build();
+        let leptos_options =
+            LeptosOptions::builder().output_name("leadtrack").site_addr(SocketAddr::from(([127, 0, 0, 1], 0))).build();
         let state = AppState::new(leptos_options, db.clone(), config);
         let application = Application::build(state).await.expect("binding the test server");
         let address = application.local_addr();
@@ -115,7 +114,9 @@ impl TestApp {
     pub async fn create_user(&self, login: &str, password: &str, role: Role, team_name: Option<&str>) -> i64 {
         let mut conn = self.db.pool().acquire().await.unwrap();
         let team_id = match team_name {
-            Some(name) => Some(team::find_team_by_name(&mut conn, name).await.unwrap().expect("a default team").team_id),
+            Some(name) => {
+                Some(team::find_team_by_name(&mut conn, name).await.unwrap().expect("a default team").team_id)
+            }
             None => None,
         };
         let hash = hash_password(password.to_owned()).await.unwrap();
@@ -164,7 +165,10 @@ impl TestDatabase {
             Engine::Postgres => {
                 let admin_url = std::env::var("TEST_DATABASE_URL").ok().filter(|url| !url.is_empty())?;
                 let mut conn = sqlx::AnyConnection::connect(&admin_url).await.expect("connecting to TEST_DATABASE_URL");
-                sqlx::query(&format!("CREATE DATABASE {name}")).execute(&mut conn).await.expect("creating a test database");
+                sqlx::query(&format!("CREATE DATABASE {name}"))
+                    .execute(&mut conn)
+                    .await
+                    .expect("creating a test database");
                 let base = admin_url.rsplit_once('/').map(|(base, _)| base).unwrap_or(&admin_url);
                 Some(Self { url: format!("{base}/{name}"), engine, admin_url: Some(admin_url), name })
             }
@@ -188,7 +192,10 @@ impl Drop for TestDatabase {
                     let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().ok()?;
                     runtime.block_on(async {
                         let mut conn = sqlx::AnyConnection::connect(&admin_url).await.ok()?;
-                        sqlx::query(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)")).execute(&mut conn).await.ok()
+                        sqlx::query(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
+                            .execute(&mut conn)
+                            .await
+                            .ok()
                     })
                 })
                 .join();

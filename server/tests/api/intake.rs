@@ -70,7 +70,10 @@ on_both_engines!(a_quiz_lead_is_stored_with_its_three_jobs, |app| {
     assert_eq!(lead.email_raw, "Test.Lead@Example.COM");
     assert_eq!(lead.phone_e164, "+77051234567");
     assert_eq!(lead.phone_raw, "+7 (705) 123-45-67");
-    assert_eq!(serde_json::from_str::<Value>(lead.answers.as_deref().unwrap()).unwrap(), json!({"q1": "маркетинг", "q2": 3}));
+    assert_eq!(
+        serde_json::from_str::<Value>(lead.answers.as_deref().unwrap()).unwrap(),
+        json!({"q1": "маркетинг", "q2": 3})
+    );
     assert_eq!(lead.utm_source.as_deref(), Some("fb_kenesary"));
     assert_eq!(lead.utm_term.as_deref(), Some("курсы"));
     assert_eq!(lead.fbclid.as_deref(), Some("fb.1.123"));

@@ -24,7 +24,8 @@ async fn post_leads(app: &TestApp) -> Vec<i64> {
 }
 
 async fn get(app: &TestApp, token: &str, query: &str) -> (u16, Value) {
-    let response = app.client.get(app.url(&format!("/api/lead-tracking/leads{query}"))).bearer_auth(token).send().await.unwrap();
+    let response =
+        app.client.get(app.url(&format!("/api/lead-tracking/leads{query}"))).bearer_auth(token).send().await.unwrap();
     (response.status().as_u16(), response.json().await.unwrap())
 }
 

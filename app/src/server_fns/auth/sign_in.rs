@@ -25,16 +25,20 @@ pub async fn sign_in(login: String, password: String, next: Option<String>) -> R
             }
             let state = app_state()?;
             let ttl = state.config.web.session_ttl;
-            let (secret, user) = auth::sign_in(&state.db, &login, &password, ttl).await?.ok_or(AppError::Unauthorized)?;
+            let (secret, user) =
+                auth::sign_in(&state.db, &login, &password, ttl).await?.ok_or(AppError::Unauthorized)?;
             let cookie = session_cookie(&secret, ttl, state.config.web.cookie_secure);
             let response = expect_context::<leptos_axum::ResponseOptions>();
             response.insert_header(
                 SET_COOKIE,
-                HeaderValue::from_str(&cookie).map_err(|error| AppError::internal("building the session cookie", error))?,
+                HeaderValue::from_str(&cookie)
+                    .map_err(|error| AppError::internal("building the session cookie", error))?,
             );
             tracing::info!(user.id = user.user_id, "signed in");
             // Only local paths: an open redirect would help phishing.
-            let target = next.filter(|path| path.starts_with('/') && !path.starts_with("//")).unwrap_or_else(|| "/target".into());
+            let target = next
+                .filter(|path| path.starts_with('/') && !path.starts_with("//"))
+                .unwrap_or_else(|| "/target".into());
             leptos_axum::redirect(&target);
             Ok(())
         }

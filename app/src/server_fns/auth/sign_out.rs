@@ -21,7 +21,10 @@ pub async fn sign_out() -> Result<(), AppError> {
                 auth::sign_out(&state.db, &parts.headers).await?;
             }
             let response = expect_context::<leptos_axum::ResponseOptions>();
-            response.insert_header(SET_COOKIE, HeaderValue::from_str(&expired_session_cookie()).expect("a static cookie is valid"));
+            response.insert_header(
+                SET_COOKIE,
+                HeaderValue::from_str(&expired_session_cookie()).expect("a static cookie is valid"),
+            );
             leptos_axum::redirect("/login");
             Ok(())
         }
