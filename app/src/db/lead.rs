@@ -5,7 +5,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use sqlx::{AnyConnection, FromRow};
 
 use super::{values_placeholders, Bind, Conditions, Db, Engine};
-use crate::domain::lead_filter::LeadFilter;
+use crate::domain::lead_filter::{LeadFilter, Search};
 use crate::domain::lead_input::NewLead;
 use crate::models::{LeadListItem, LeadPage, LeadQuery, LeadStats};
 use crate::time::format_almaty;
@@ -331,9 +331,18 @@ pub async fn list_sources(db: &Db) -> Result<Vec<String>, sqlx::Error> {
 /// (`lead.created_day`, or `lead_stat_daily.day`, which has no text to search).
 fn filter_conditions(filter: &LeadFilter, day_column: &str) -> Conditions {
     let mut conditions = Conditions::default();
-    if let Some(search) = &filter.search {
-        let escaped = search.replace('\\', "\\\\").replace('%', "\\%").replace('_', "\\_");
-        conditions.and("search_text LIKE ? ESCAPE '\\'", Bind::Text(format!("%{escaped}%")));
+    match &filter.search {
+        Some(Search::Phone(phone)) => {
+            conditions.and("phone_e164 = ?", Bind::Text(phone.clone()));
+        }
+        Some(Search::Email(email)) => {
+            conditions.and("email = ?", Bind::Text(email.clone()));
+        }
+        Some(Search::Text(text)) => {
+            let escaped = text.replace('\\', "\\\\").replace('%', "\\%").replace('_', "\\_");
+            conditions.and("search_text LIKE ? ESCAPE '\\'", Bind::Text(format!("%{escaped}%")));
+        }
+        None => {}
     }
     if let Some(source) = &filter.source {
         conditions.and("source = ?", Bind::Text(source.clone()));

@@ -2,14 +2,27 @@
 
 use chrono::{Datelike, NaiveDate};
 
+use super::email::Email;
+use super::phone::Phone;
 use crate::error::AppError;
 use crate::models::LeadQuery;
+
+/// What the search box asks for.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Search {
+    /// A complete phone number (E.164), found through the phone index.
+    Phone(String),
+    /// A complete email address, found through the email index.
+    Email(String),
+    /// Any other lower-cased text, looked for inside names, emails and phone digits.
+    Text(String),
+}
 
 /// Validated filters: what the leads table and its cards are restricted to.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct LeadFilter {
-    /// Lower-cased text to find in name, email or phone digits.
-    pub search: Option<String>,
+    /// The search box.
+    pub search: Option<Search>,
     /// Exact source.
     pub source: Option<String>,
     /// First Almaty day as `yyyymmdd`, inclusive.
@@ -47,22 +60,34 @@ fn parse_day(field: &str, text: &str) -> Result<Option<i64>, AppError> {
         .map_err(|_| AppError::validation(field, "ожидается дата ГГГГ-ММ-ДД"))
 }
 
-/// Lower-cases the search text; a phone-like query becomes its digits, with a Kazakh
+/// Reads the search box. A whole phone number or email is looked up exactly (fast at any
+/// size); a part of one becomes text: a phone-like fragment its digits, with a Kazakh
 /// trunk `8` read as the country code `7`, to match how phones are stored.
-fn normalise_search(text: &str) -> Option<String> {
+fn normalise_search(text: &str) -> Option<Search> {
     let text = text.trim().to_lowercase();
     if text.is_empty() {
         return None;
     }
+    if text.contains('@') {
+        return Some(match Email::parse(&text) {
+            Ok(email) => Search::Email(email.as_str().to_owned()),
+            Err(_) => Search::Text(text),
+        });
+    }
     let digits: String = text.chars().filter(char::is_ascii_digit).collect();
     let phone_like = digits.len() >= 4 && text.chars().all(|c| c.is_ascii_digit() || " +-()".contains(c));
     if !phone_like {
-        return Some(text);
+        return Some(Search::Text(text));
     }
-    Some(match digits.strip_prefix('8') {
+    if digits.len() >= 10 {
+        if let Ok(phone) = Phone::parse(&text) {
+            return Some(Search::Phone(phone.as_str().to_owned()));
+        }
+    }
+    Some(Search::Text(match digits.strip_prefix('8') {
         Some(rest) if digits.len() == 11 => format!("7{rest}"),
         _ => digits,
-    })
+    }))
 }
 
 #[cfg(test)]
@@ -70,10 +95,14 @@ mod tests {
     use super::*;
 
     #[test]
-    fn phone_searches_match_stored_digits() {
-        assert_eq!(normalise_search("8 (705) 123-45-67").as_deref(), Some("77051234567"));
-        assert_eq!(normalise_search("+7 705 123").as_deref(), Some("7705123"));
-        assert_eq!(normalise_search(" Айгерим ").as_deref(), Some("айгерим"));
+    fn whole_phones_and_emails_are_exact_lookups_and_fragments_are_text() {
+        let text = |t: &str| Some(Search::Text(t.to_owned()));
+        assert_eq!(normalise_search("8 (705) 123-45-67"), Some(Search::Phone("+77051234567".into())));
+        assert_eq!(normalise_search("7051234567"), Some(Search::Phone("+77051234567".into())));
+        assert_eq!(normalise_search(" Lead@Example.com "), Some(Search::Email("lead@example.com".into())));
+        assert_eq!(normalise_search("+7 705 123"), text("7705123"));
+        assert_eq!(normalise_search("lead@"), text("lead@"));
+        assert_eq!(normalise_search(" Айгерим "), text("айгерим"));
         assert_eq!(normalise_search("  "), None);
     }
 
