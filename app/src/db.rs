@@ -12,11 +12,13 @@ pub mod team;
 pub mod user;
 
 use std::path::Path;
+use std::str::FromStr;
 use std::sync::Arc;
 
 use anyhow::Context;
-use sqlx::any::{install_default_drivers, AnyPoolOptions};
+use sqlx::any::{install_default_drivers, AnyConnectOptions, AnyPoolOptions};
 use sqlx::migrate::Migrator;
+use sqlx::ConnectOptions;
 use sqlx::{AnyPool, Executor};
 use tokio::sync::{Mutex, OwnedMutexGuard};
 
@@ -86,7 +88,7 @@ impl Db {
                     Ok(())
                 })
             })
-            .connect(&config.url)
+            .connect_with(connect_options(&config.url)?)
             .await
             .context("connecting to the database")?;
         let write_gate = (engine == Engine::Sqlite).then(|| Arc::new(Mutex::new(())));
@@ -130,6 +132,13 @@ impl Db {
     pub async fn close(&self) {
         self.pool.close().await;
     }
+}
+
+/// Options from the URL, with sqlx's slow-statement warnings off: they print whole
+/// statements (a batch insert is thousands of placeholders) at any log level.
+fn connect_options(url: &str) -> anyhow::Result<AnyConnectOptions> {
+    let options = AnyConnectOptions::from_str(url).context("reading DATABASE_URL")?;
+    Ok(options.log_slow_statements(log::LevelFilter::Off, std::time::Duration::from_secs(1)))
 }
 
 fn create_sqlite_folder(url: &str) -> anyhow::Result<()> {

@@ -6,7 +6,7 @@ use sqlx::{AnyConnection, FromRow};
 
 use super::{values_placeholders, Bind, Conditions, Db, Engine};
 use crate::domain::lead_filter::{LeadFilter, Search};
-use crate::domain::lead_input::NewLead;
+use crate::domain::lead_input::{search_text, NewLead};
 use crate::models::{LeadListItem, LeadPage, LeadQuery, LeadStats};
 use crate::time::format_almaty;
 
@@ -62,7 +62,7 @@ pub async fn insert_leads(conn: &mut AnyConnection, leads: &[LeadToInsert<'_>]) 
          name, email, email_raw, phone_e164, phone_raw, search_text, payment_method, answers, utm_source, utm_medium, \
          utm_campaign, utm_content, utm_term, fbclid, referrer) VALUES {} \
          ON CONFLICT (submission_key) DO NOTHING RETURNING lead_id",
-        values_placeholders(leads.len(), LEAD_COLUMNS, |column| if column == 2 { Some(1) } else { None })
+        values_placeholders(leads.len(), LEAD_COLUMNS, |column| (column == 2).then_some(1))
     );
     let mut query = sqlx::query_scalar(&sql);
     for row in leads {
@@ -386,14 +386,12 @@ pub async fn insert_seed_leads(conn: &mut AnyConnection, leads: &[LeadSeed]) -> 
             "INSERT INTO lead (created_at, updated_at, created_day, kind, source, campaign_slug, name, email, email_raw, \
              phone_e164, phone_raw, search_text, payment_method, utm_source, utm_medium, utm_campaign, email_status, \
              sms_status, crm_deal_id, email_status_at) VALUES {}",
-            values_placeholders(chunk.len(), 20, |_| None)
+            values_placeholders(chunk.len(), 20, |column| (column == 1).then_some(0))
         );
         let mut query = sqlx::query(&sql);
         for lead in chunk {
-            let digits: String = lead.phone_e164.chars().filter(char::is_ascii_digit).collect();
             let sent_at = (lead.email_status != "pending").then_some(lead.created_at + 600_000);
             query = query
-                .bind(lead.created_at)
                 .bind(lead.created_at)
                 .bind(lead.created_day)
                 .bind(lead.kind)
@@ -404,7 +402,7 @@ pub async fn insert_seed_leads(conn: &mut AnyConnection, leads: &[LeadSeed]) -> 
                 .bind(lead.email.as_str())
                 .bind(lead.phone_e164.as_str())
                 .bind(lead.phone_raw.as_str())
-                .bind(format!("{} {} {digits}", lead.name.to_lowercase(), lead.email))
+                .bind(search_text(&lead.name, &lead.email, &lead.phone_e164))
                 .bind(lead.payment_method)
                 .bind(lead.utm_source.as_deref())
                 .bind(lead.utm_medium.as_deref())

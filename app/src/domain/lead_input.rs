@@ -108,9 +108,15 @@ impl NewLead {
 
     /// Lower-cased name, email and phone digits, searched by the dashboard.
     pub fn search_text(&self) -> String {
-        let digits: String = self.phone.as_str().chars().filter(char::is_ascii_digit).collect();
-        format!("{} {} {}", self.name.to_lowercase(), self.email.as_str(), digits)
+        search_text(&self.name, self.email.as_str(), self.phone.as_str())
     }
+}
+
+/// The text the dashboard's search looks in: lower-cased name, the (already normalised)
+/// email and the digits of the E.164 phone.
+pub fn search_text(name: &str, email: &str, phone_e164: &str) -> String {
+    let digits: String = phone_e164.chars().filter(char::is_ascii_digit).collect();
+    format!("{} {email} {digits}", name.to_lowercase())
 }
 
 /// A string field that must be present and not blank.
