@@ -6,6 +6,8 @@
 use std::str::FromStr;
 use std::time::Duration;
 
+use secrecy::SecretString;
+
 /// Everything the application needs to know about its environment.
 #[derive(Debug, Clone)]
 pub struct Config {
@@ -17,6 +19,12 @@ pub struct Config {
     pub intake: IntakeConfig,
     /// Sign-in and dashboard settings.
     pub web: WebConfig,
+    /// The background job runner.
+    pub jobs: JobsConfig,
+    /// Email through Resend.
+    pub email: EmailConfig,
+    /// SMS through Mobizon.
+    pub sms: SmsConfig,
 }
 
 /// Where the data lives.
@@ -51,6 +59,104 @@ pub struct WebConfig {
     pub leads_refresh_secs: u32,
     /// `AMOCRM_BASE_URL`: the account address (`https://<subdomain>.amocrm.ru`), for deal links.
     pub crm_base_url: Option<String>,
+}
+
+/// How the job runner works the queue.
+#[derive(Debug, Clone)]
+pub struct JobsConfig {
+    /// `JOB_MAX_ATTEMPTS`: attempts before a job is parked as failed (default 8).
+    pub max_attempts: u32,
+    /// `JOB_RETRY_BASE_SECS`: the first retry delay, doubled on each attempt (default 5).
+    pub retry_base: Duration,
+    /// `JOB_RETRY_MAX_SECS`: the longest retry delay (default 3600).
+    pub retry_max: Duration,
+    /// `JOB_LEASE_SECS`: how long a claimed job is ours before another process may take it
+    /// over, longer than any provider timeout (default 120).
+    pub lease: Duration,
+    /// `JOB_POLL_MS`: the fallback poll interval; enqueueing wakes the runner anyway (default 5000).
+    pub poll_interval: Duration,
+    /// `EMAIL_CONCURRENCY`: emails in flight at once (default 8).
+    pub email_concurrency: usize,
+    /// `SMS_CONCURRENCY`: SMS calls in flight at once (default 8).
+    pub sms_concurrency: usize,
+    /// `JOB_SHUTDOWN_GRACE_SECS`: how long shutdown waits for running jobs (default 20).
+    pub shutdown_grace: Duration,
+}
+
+impl Default for JobsConfig {
+    fn default() -> Self {
+        Self {
+            max_attempts: 8,
+            retry_base: Duration::from_secs(5),
+            retry_max: Duration::from_secs(3600),
+            lease: Duration::from_secs(120),
+            poll_interval: Duration::from_secs(5),
+            email_concurrency: 8,
+            sms_concurrency: 8,
+            shutdown_grace: Duration::from_secs(20),
+        }
+    }
+}
+
+/// The quiz-result email (SPEC §4).
+#[derive(Debug, Clone)]
+pub struct EmailConfig {
+    /// `RESEND_API_URL`: the Resend API (default `https://api.resend.com`).
+    pub api_url: String,
+    /// `RESEND_API_KEY`: without it emails go to the development outbox.
+    pub api_key: Option<SecretString>,
+    /// `EMAIL_FROM`: the sender, e.g. `Академия <noreply@academy.kz>`.
+    pub from: String,
+    /// `RESEND_WEBHOOK_SECRET`: the `whsec_…` signing secret of the Resend webhook.
+    pub webhook_secret: Option<SecretString>,
+    /// `RESEND_TIMEOUT_SECS`: the whole-request timeout (default 15).
+    pub timeout: Duration,
+    /// `PRODUCT_URL`: where the email's button leads.
+    pub product_url: String,
+}
+
+impl Default for EmailConfig {
+    fn default() -> Self {
+        Self {
+            api_url: "https://api.resend.com".to_owned(),
+            api_key: None,
+            from: "Академия <noreply@example.kz>".to_owned(),
+            webhook_secret: None,
+            timeout: Duration::from_secs(15),
+            product_url: "https://example.kz/express".to_owned(),
+        }
+    }
+}
+
+/// The follow-up SMS (SPEC §4).
+#[derive(Debug, Clone)]
+pub struct SmsConfig {
+    /// `MOBIZON_API_URL`: the Mobizon API of the account's region (default `https://api.mobizon.kz`).
+    pub api_url: String,
+    /// `MOBIZON_API_KEY`: without it SMS go to the development outbox.
+    pub api_key: Option<SecretString>,
+    /// `MOBIZON_SENDER`: the registered alphaname; unset uses the account's default.
+    pub sender: Option<String>,
+    /// `MOBIZON_WEBHOOK_SECRET`: the secret of the delivery-report webhook.
+    pub webhook_secret: Option<SecretString>,
+    /// `MOBIZON_TIMEOUT_SECS`: the whole-request timeout (default 15).
+    pub timeout: Duration,
+    /// `MOBIZON_STATUS_POLL_SECS`: the first delay before asking for a sent SMS's status,
+    /// doubled each time until it is final (default 60).
+    pub status_poll: Duration,
+}
+
+impl Default for SmsConfig {
+    fn default() -> Self {
+        Self {
+            api_url: "https://api.mobizon.kz".to_owned(),
+            api_key: None,
+            sender: None,
+            webhook_secret: None,
+            timeout: Duration::from_secs(15),
+            status_poll: Duration::from_secs(60),
+        }
+    }
 }
 
 /// A variable that is set but cannot be used.
@@ -98,8 +204,97 @@ impl Config {
                 leads_refresh_secs: env_parse("LEADS_REFRESH_SECS")?.unwrap_or(30).max(1),
                 crm_base_url: env_string("AMOCRM_BASE_URL")?.map(|url| url.trim_end_matches('/').to_owned()),
             },
+            jobs: JobsConfig::from_env()?,
+            email: EmailConfig::from_env()?,
+            sms: SmsConfig::from_env()?,
+        })
+        .and_then(Self::refuse_unsafe)
+    }
+
+    /// Production must not silently drop messages into the development outbox.
+    fn refuse_unsafe(self) -> Result<Self, ConfigError> {
+        let allow_outbox = env_parse("ALLOW_DEV_SENDERS")?.unwrap_or(false);
+        if self.production && !allow_outbox {
+            if self.email.api_key.is_none() {
+                return Err(ConfigError {
+                    name: "RESEND_API_KEY",
+                    message: "required in production (or set ALLOW_DEV_SENDERS=true)".to_owned(),
+                });
+            }
+            if self.sms.api_key.is_none() {
+                return Err(ConfigError {
+                    name: "MOBIZON_API_KEY",
+                    message: "required in production (or set ALLOW_DEV_SENDERS=true)".to_owned(),
+                });
+            }
+        }
+        Ok(self)
+    }
+}
+
+impl JobsConfig {
+    fn from_env() -> Result<Self, ConfigError> {
+        let default = Self::default();
+        Ok(Self {
+            max_attempts: env_parse("JOB_MAX_ATTEMPTS")?.unwrap_or(default.max_attempts).max(1),
+            retry_base: env_secs("JOB_RETRY_BASE_SECS")?.unwrap_or(default.retry_base),
+            retry_max: env_secs("JOB_RETRY_MAX_SECS")?.unwrap_or(default.retry_max),
+            lease: env_secs("JOB_LEASE_SECS")?.unwrap_or(default.lease),
+            poll_interval: env_parse("JOB_POLL_MS")?.map(Duration::from_millis).unwrap_or(default.poll_interval),
+            email_concurrency: env_parse("EMAIL_CONCURRENCY")?.unwrap_or(default.email_concurrency).max(1),
+            sms_concurrency: env_parse("SMS_CONCURRENCY")?.unwrap_or(default.sms_concurrency).max(1),
+            shutdown_grace: env_secs("JOB_SHUTDOWN_GRACE_SECS")?.unwrap_or(default.shutdown_grace),
         })
     }
+}
+
+impl EmailConfig {
+    fn from_env() -> Result<Self, ConfigError> {
+        let default = Self::default();
+        Ok(Self {
+            api_url: env_url("RESEND_API_URL")?.unwrap_or(default.api_url),
+            api_key: env_secret("RESEND_API_KEY")?,
+            from: env_string("EMAIL_FROM")?.unwrap_or(default.from),
+            webhook_secret: env_secret("RESEND_WEBHOOK_SECRET")?,
+            timeout: env_secs("RESEND_TIMEOUT_SECS")?.unwrap_or(default.timeout),
+            product_url: env_string("PRODUCT_URL")?.unwrap_or(default.product_url),
+        })
+    }
+}
+
+impl SmsConfig {
+    fn from_env() -> Result<Self, ConfigError> {
+        let default = Self::default();
+        Ok(Self {
+            api_url: env_url("MOBIZON_API_URL")?.unwrap_or(default.api_url),
+            api_key: env_secret("MOBIZON_API_KEY")?,
+            sender: env_string("MOBIZON_SENDER")?,
+            webhook_secret: env_secret("MOBIZON_WEBHOOK_SECRET")?,
+            timeout: env_secs("MOBIZON_TIMEOUT_SECS")?.unwrap_or(default.timeout),
+            status_poll: env_secs("MOBIZON_STATUS_POLL_SECS")?.unwrap_or(default.status_poll),
+        })
+    }
+}
+
+/// A secret; never printed.
+fn env_secret(name: &'static str) -> Result<Option<SecretString>, ConfigError> {
+    Ok(env_string(name)?.map(SecretString::from))
+}
+
+/// A base URL without its trailing slash.
+fn env_url(name: &'static str) -> Result<Option<String>, ConfigError> {
+    match env_string(name)? {
+        Some(url) if url.starts_with("http://") || url.starts_with("https://") => {
+            Ok(Some(url.trim_end_matches('/').to_owned()))
+        }
+        Some(url) => Err(ConfigError { name, message: format!("expected an http(s) URL, got {url:?}") }),
+        None => Ok(None),
+    }
+}
+
+/// Whole seconds as a duration.
+fn env_secs(name: &'static str) -> Result<Option<Duration>, ConfigError> {
+    Ok(env_parse::<u64>(name)?.map(Duration::from_secs))
 }
 
 /// The variable's value, `None` when unset or empty, an error when not Unicode.

@@ -17,6 +17,7 @@ use crate::db::lead::{
 };
 use crate::db::{Db, Engine};
 use crate::domain::lead_input::NewLead;
+use crate::jobs::runner::JobWaker;
 use crate::jobs::{Job, PushLeadToCrm, SendLeadEmail, SendLeadSms};
 use crate::models::LeadStats;
 use crate::time::almaty_day;
@@ -56,7 +57,7 @@ struct Submission {
 impl IntakeQueue {
     /// Starts the writers (one on SQLite, which writes one transaction at a time; two on
     /// PostgreSQL). They finish the queued work and stop once every handle is dropped.
-    pub fn start(db: Db, notify_delay: Duration) -> Self {
+    pub fn start(db: Db, notify_delay: Duration, waker: JobWaker) -> Self {
         let (sender, receiver) = mpsc::channel(QUEUE_CAPACITY);
         let receiver = Arc::new(Mutex::new(receiver));
         let writers = match db.engine() {
@@ -64,7 +65,7 @@ impl IntakeQueue {
             Engine::Postgres => 2,
         };
         for _ in 0..writers {
-            tokio::spawn(write_batches(db.clone(), receiver.clone(), notify_delay));
+            tokio::spawn(write_batches(db.clone(), receiver.clone(), notify_delay, waker.clone()));
         }
         Self { sender }
     }
@@ -86,7 +87,12 @@ impl IntakeQueue {
 
 /// Takes whatever has queued up (at least one submission, at most [`MAX_BATCH`]),
 /// stores it, answers, and repeats until the queue closes.
-async fn write_batches(db: Db, receiver: Arc<Mutex<mpsc::Receiver<Submission>>>, notify_delay: Duration) {
+async fn write_batches(
+    db: Db,
+    receiver: Arc<Mutex<mpsc::Receiver<Submission>>>,
+    notify_delay: Duration,
+    waker: JobWaker,
+) {
     loop {
         let batch = {
             let mut receiver = receiver.lock().await;
@@ -102,6 +108,7 @@ async fn write_batches(db: Db, receiver: Arc<Mutex<mpsc::Receiver<Submission>>>,
         };
         match store_batch(&db, &batch, notify_delay).await {
             Ok(accepted) => {
+                waker.wake();
                 for (submission, accepted) in batch.into_iter().zip(accepted) {
                     // A caller that went away no longer needs the answer; its lead is stored.
                     let _ = submission.reply.send(Ok(accepted));

@@ -9,6 +9,9 @@ use crate::config::Config;
 use crate::db::Db;
 use crate::error::AppError;
 use crate::intake::IntakeQueue;
+use crate::jobs::notify::JobContext;
+use crate::jobs::runner::JobRunner;
+use crate::providers::{EmailSender, SmsSender};
 
 /// The application's shared state; cheap to clone.
 #[derive(Debug, Clone, FromRef)]
@@ -17,13 +20,24 @@ pub struct AppState {
     pub db: Db,
     pub config: Arc<Config>,
     pub intake: IntakeQueue,
+    /// The job runner; the server starts it, tests drive it with `run_due`.
+    pub jobs: JobRunner,
 }
 
 impl AppState {
-    /// The state for `db` and `config`, with the intake writers started.
+    /// The state for `db` and `config`, with the intake writers started and the job
+    /// runner ready (not started).
     pub fn new(leptos_options: LeptosOptions, db: Db, config: Config) -> Self {
-        let intake = IntakeQueue::start(db.clone(), config.intake.notify_delay);
-        Self { leptos_options, db, config: Arc::new(config), intake }
+        let context = JobContext {
+            db: db.clone(),
+            email: EmailSender::from_config(&config.email, &db),
+            sms: SmsSender::from_config(&config.sms, &db),
+            email_config: Arc::new(config.email.clone()),
+            sms_config: Arc::new(config.sms.clone()),
+        };
+        let jobs = JobRunner::new(context, config.jobs.clone());
+        let intake = IntakeQueue::start(db.clone(), config.intake.notify_delay, jobs.waker());
+        Self { leptos_options, db, config: Arc::new(config), intake, jobs }
     }
 }
 

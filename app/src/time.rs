@@ -33,6 +33,19 @@ pub fn format_almaty(ms: i64) -> String {
         .unwrap_or_default()
 }
 
+/// `yyyy-mm-dd hh:mm:ss` in Almaty time, the form Mobizon's timestamps take.
+pub fn format_almaty_seconds(ms: i64) -> String {
+    DateTime::<Utc>::from_timestamp_millis(ms)
+        .map(|at| at.with_timezone(&Almaty).format("%Y-%m-%d %H:%M:%S").to_string())
+        .unwrap_or_default()
+}
+
+/// Reads an Almaty wall-clock `yyyy-mm-dd hh:mm:ss` as UTC milliseconds.
+pub fn parse_almaty_seconds(text: &str) -> Option<i64> {
+    let local = chrono::NaiveDateTime::parse_from_str(text.trim(), "%Y-%m-%d %H:%M:%S").ok()?;
+    Almaty.from_local_datetime(&local).earliest().map(|at| at.timestamp_millis())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -121,11 +121,21 @@ async fn serve(config: Config, db: Db) -> anyhow::Result<()> {
         .with_context(|| format!("reading the site settings from {leptos_config}"))?
         .leptos_options;
     let state = AppState::new(leptos_options, db, config);
+    if state.jobs.context().is_test_mode() {
+        tracing::warn!("test mode: emails and SMS without provider credentials go to the dev_outbox table");
+    }
+    let shutdown = CancellationToken::new();
+    let jobs = state.jobs.start(shutdown.clone());
     let application = Application::build(state).await?;
     tracing::info!(address = %application.local_addr(), "serving");
-    let shutdown = CancellationToken::new();
     cancel_on_signal(shutdown.clone());
-    application.run_until_stopped(shutdown).await?;
+    let served = application.run_until_stopped(shutdown.clone()).await;
+    // HTTP has stopped (or failed); the runner finishes its running jobs either way.
+    shutdown.cancel();
+    if let Err(error) = jobs.await {
+        tracing::error!(error = %error, "the job runner ended abnormally");
+    }
+    served?;
     tracing::info!("stopped");
     Ok(())
 }

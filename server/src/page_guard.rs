@@ -10,13 +10,15 @@ use app::auth::authenticate;
 use app::error::AppError;
 use app::state::AppState;
 
-/// Paths anyone may open: sign-in, assets, health, and the API (which checks itself).
+/// Paths anyone may open: sign-in, assets, health, the API and the provider webhooks
+/// (which check credentials themselves).
 fn is_public(path: &str) -> bool {
     path == "/login"
         || path == "/healthz"
         || path == "/readyz"
         || path == "/favicon.svg"
         || path.starts_with("/api/")
+        || path.starts_with("/webhooks/")
         || path.starts_with("/pkg/")
 }
 

@@ -17,7 +17,7 @@ use app::state::AppState;
 use app::{shell, App};
 
 use crate::page_guard::require_session;
-use crate::routes::{health, landing, leads_api};
+use crate::routes::{delivery, health, jobs_api, landing, leads_api};
 
 /// A bound listener and the router it will serve.
 pub struct Application {
@@ -54,12 +54,19 @@ pub fn router(state: AppState) -> Router {
     let intake = Router::new()
         .route("/api/landing/proftest", post(landing::submit_proftest))
         .route("/api/landing/submit", post(landing::submit_express))
+        .route("/api/landing/leads/{lead_id}/status", get(delivery::lead_status))
         .layer(DefaultBodyLimit::max(state.config.intake.max_body_bytes))
         .layer(cors(&state.config.intake.cors_allowed_origins));
 
     Router::new()
         .merge(intake)
         .route("/api/lead-tracking/leads", get(leads_api::list_leads))
+        .route("/api/lead-tracking/jobs/failed", get(jobs_api::list_failed_jobs))
+        .route("/api/lead-tracking/jobs/{job_id}/retry", post(jobs_api::retry_failed_job))
+        .route("/api/lead-tracking/update-email-status", post(delivery::update_email_status))
+        .route("/api/lead-tracking/update-sms-status", post(delivery::update_sms_status))
+        .route("/webhooks/resend", post(delivery::resend_webhook))
+        .route("/webhooks/mobizon", post(delivery::mobizon_webhook))
         .route("/healthz", get(health::healthz))
         .route("/readyz", get(health::readyz))
         .leptos_routes(&state, routes, {

@@ -3,7 +3,7 @@
 
 use sqlx::AnyConnection;
 
-use super::values_placeholders;
+use super::{values_placeholders, Engine};
 
 /// A job to enqueue.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -65,4 +65,195 @@ pub async fn jobs_of_lead(conn: &mut AnyConnection, lead_id: i64) -> Result<Vec<
     .bind(lead_id)
     .fetch_all(conn)
     .await
+}
+
+/// A job claimed by a worker, with its lease.
+#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
+pub struct ClaimedJob {
+    pub job_id: i64,
+    pub kind: String,
+    pub payload: String,
+    pub lead_id: Option<i64>,
+    pub idempotency_key: String,
+    /// Attempts including this one.
+    pub attempts: i64,
+    pub created_at: i64,
+}
+
+/// Claims up to `limit` jobs of `kind` that are due at `now_ms`, or whose lease expired
+/// (their worker died), for `worker` until `lease_until`.
+///
+/// PostgreSQL skips rows other processes are claiming (`FOR UPDATE SKIP LOCKED`); on
+/// SQLite the caller holds the write permit, so claims never overlap.
+pub async fn claim_jobs(
+    conn: &mut AnyConnection,
+    engine: Engine,
+    worker: &str,
+    kind: &str,
+    limit: usize,
+    now_ms: i64,
+    lease_until: i64,
+) -> Result<Vec<ClaimedJob>, sqlx::Error> {
+    let lock = match engine {
+        Engine::Postgres => "FOR UPDATE SKIP LOCKED",
+        Engine::Sqlite => "",
+    };
+    let sql = format!(
+        "UPDATE job SET status = 'sending', lease_owner = $1, lease_until = $2, attempts = attempts + 1, updated_at = $3 \
+         WHERE job_id IN ( \
+             SELECT job_id FROM job WHERE kind = $4 AND ( \
+                 (status = 'pending' AND run_at <= $3) OR (status = 'sending' AND lease_until < $3)) \
+             ORDER BY run_at LIMIT $5 {lock}) \
+         RETURNING job_id, kind, payload, lead_id, idempotency_key, attempts, created_at"
+    );
+    sqlx::query_as(&sql)
+        .bind(worker)
+        .bind(lease_until)
+        .bind(now_ms)
+        .bind(kind)
+        .bind(i64::try_from(limit).unwrap_or(i64::MAX))
+        .fetch_all(conn)
+        .await
+}
+
+/// Marks a claimed job done; false when `worker` no longer holds its lease.
+pub async fn finish_job(
+    conn: &mut AnyConnection,
+    job_id: i64,
+    worker: &str,
+    provider_message_id: Option<&str>,
+    now_ms: i64,
+) -> Result<bool, sqlx::Error> {
+    let done = sqlx::query(
+        "UPDATE job SET status = 'sent', provider_message_id = $1, last_error = NULL, lease_owner = NULL, \
+         lease_until = NULL, finished_at = $2, updated_at = $2 \
+         WHERE job_id = $3 AND status = 'sending' AND lease_owner = $4",
+    )
+    .bind(provider_message_id)
+    .bind(now_ms)
+    .bind(job_id)
+    .bind(worker)
+    .execute(conn)
+    .await?;
+    Ok(done.rows_affected() == 1)
+}
+
+/// Releases a claimed job to run again at `run_at` with `payload`; `error` explains why.
+/// A reschedule (`reset_attempts`) starts the attempt count afresh.
+#[expect(clippy::too_many_arguments, reason = "one statement's parameters, named at the call site")]
+pub async fn release_job(
+    conn: &mut AnyConnection,
+    job_id: i64,
+    worker: &str,
+    run_at: i64,
+    payload: Option<&str>,
+    error: Option<&str>,
+    reset_attempts: bool,
+    now_ms: i64,
+) -> Result<bool, sqlx::Error> {
+    let released = sqlx::query(
+        "UPDATE job SET status = 'pending', run_at = $1, payload = COALESCE($2, payload), last_error = $3, \
+         attempts = CASE WHEN $4 = 1 THEN 0 ELSE attempts END, lease_owner = NULL, lease_until = NULL, updated_at = $5 \
+         WHERE job_id = $6 AND status = 'sending' AND lease_owner = $7",
+    )
+    .bind(run_at)
+    .bind(payload)
+    .bind(error)
+    .bind(i64::from(reset_attempts))
+    .bind(now_ms)
+    .bind(job_id)
+    .bind(worker)
+    .execute(conn)
+    .await?;
+    Ok(released.rows_affected() == 1)
+}
+
+/// Parks a claimed job as `failed` with its last error, for an admin to inspect and retry.
+pub async fn park_job(
+    conn: &mut AnyConnection,
+    job_id: i64,
+    worker: &str,
+    error: &str,
+    now_ms: i64,
+) -> Result<bool, sqlx::Error> {
+    let parked = sqlx::query(
+        "UPDATE job SET status = 'failed', last_error = $1, lease_owner = NULL, lease_until = NULL, \
+         finished_at = $2, updated_at = $2 WHERE job_id = $3 AND status = 'sending' AND lease_owner = $4",
+    )
+    .bind(error)
+    .bind(now_ms)
+    .bind(job_id)
+    .bind(worker)
+    .execute(conn)
+    .await?;
+    Ok(parked.rows_affected() == 1)
+}
+
+/// Returns every job claimed by a previous run of this single process to the queue
+/// (SQLite only: one process works its queue, so a `sending` job at start-up is orphaned).
+pub async fn release_orphaned_jobs(conn: &mut AnyConnection, now_ms: i64) -> Result<u64, sqlx::Error> {
+    let released = sqlx::query(
+        "UPDATE job SET status = 'pending', lease_owner = NULL, lease_until = NULL, updated_at = $1 \
+         WHERE status = 'sending'",
+    )
+    .bind(now_ms)
+    .execute(conn)
+    .await?;
+    Ok(released.rows_affected())
+}
+
+/// The earliest time a pending job of one of `kinds` becomes due.
+pub async fn next_due(conn: &mut AnyConnection, kind: &str) -> Result<Option<i64>, sqlx::Error> {
+    sqlx::query_scalar("SELECT MIN(run_at) FROM job WHERE status = 'pending' AND kind = $1")
+        .bind(kind)
+        .fetch_one(conn)
+        .await
+}
+
+/// A job parked as failed, for the dashboard.
+#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
+pub struct FailedJobRow {
+    pub job_id: i64,
+    pub kind: String,
+    pub lead_id: Option<i64>,
+    pub lead_name: Option<String>,
+    pub attempts: i64,
+    pub last_error: Option<String>,
+    pub updated_at: i64,
+}
+
+/// The newest failed jobs and how many there are in all.
+pub async fn failed_jobs(conn: &mut AnyConnection, limit: i64) -> Result<(Vec<FailedJobRow>, i64), sqlx::Error> {
+    let rows = sqlx::query_as(
+        "SELECT job.job_id, job.kind, job.lead_id, lead.name AS lead_name, job.attempts, job.last_error, job.updated_at \
+         FROM job LEFT JOIN lead ON lead.lead_id = job.lead_id \
+         WHERE job.status = 'failed' ORDER BY job.updated_at DESC, job.job_id DESC LIMIT $1",
+    )
+    .bind(limit)
+    .fetch_all(&mut *conn)
+    .await?;
+    let total = sqlx::query_scalar("SELECT COUNT(*) FROM job WHERE status = 'failed'").fetch_one(conn).await?;
+    Ok((rows, total))
+}
+
+/// Puts a failed job back in the queue, due at once with fresh attempts; returns its kind
+/// and lead, or `None` when the job is not failed (already retried, or unknown).
+pub async fn retry_failed_job(
+    conn: &mut AnyConnection,
+    job_id: i64,
+    now_ms: i64,
+) -> Result<Option<(String, Option<i64>)>, sqlx::Error> {
+    sqlx::query_as(
+        "UPDATE job SET status = 'pending', run_at = $1, attempts = 0, finished_at = NULL, updated_at = $1 \
+         WHERE job_id = $2 AND status = 'failed' RETURNING kind, lead_id",
+    )
+    .bind(now_ms)
+    .bind(job_id)
+    .fetch_optional(conn)
+    .await
+}
+
+/// Jobs per status, for health and the benchmark.
+pub async fn queue_depth(conn: &mut AnyConnection) -> Result<Vec<(String, i64)>, sqlx::Error> {
+    sqlx::query_as("SELECT status, COUNT(*) FROM job GROUP BY status ORDER BY status").fetch_all(conn).await
 }

@@ -9,8 +9,9 @@ use sqlx::Connection;
 use tokio_util::sync::CancellationToken;
 
 use app::auth::{hash_password, new_secret, secret_hash};
-use app::config::{Config, DatabaseConfig, IntakeConfig, WebConfig};
+use app::config::{Config, DatabaseConfig, EmailConfig, IntakeConfig, JobsConfig, SmsConfig, WebConfig};
 use app::db::{credential, team, user, Db, Engine};
+use app::jobs::runner::JobRunner;
 use app::models::Role;
 use app::state::AppState;
 use app::time::now_ms;
@@ -43,6 +44,30 @@ macro_rules! on_both_engines {
 }
 pub(crate) use on_both_engines;
 
+/// Runs a test body once per engine with `$engine` naming it, for tests that start the
+/// app themselves (with fakes or adjusted configuration).
+macro_rules! with_each_engine {
+    ($name:ident, |$engine:ident| $body:block) => {
+        mod $name {
+            #[allow(unused_imports)]
+            use super::*;
+
+            #[tokio::test]
+            async fn sqlite() {
+                let $engine = app::db::Engine::Sqlite;
+                $body
+            }
+
+            #[tokio::test]
+            async fn postgres() {
+                let $engine = app::db::Engine::Postgres;
+                $body
+            }
+        }
+    };
+}
+pub(crate) use with_each_engine;
+
 /// The notification delay the test server is configured with.
 pub const NOTIFY_DELAY: Duration = Duration::from_secs(600);
 
@@ -51,6 +76,8 @@ pub struct TestApp {
     pub address: SocketAddr,
     pub db: Db,
     pub client: reqwest::Client,
+    /// The job runner, not started: tests drive it with `run_due`.
+    pub jobs: JobRunner,
     shutdown: CancellationToken,
     server: Option<tokio::task::JoinHandle<anyhow::Result<()>>>,
     _database: TestDatabase,
@@ -59,8 +86,13 @@ pub struct TestApp {
 impl TestApp {
     /// Starts the app on a new database, or `None` for PostgreSQL without `TEST_DATABASE_URL`.
     pub async fn spawn(engine: Engine) -> Option<Self> {
+        Self::spawn_with(engine, |_| {}).await
+    }
+
+    /// Like [`spawn`](Self::spawn), with the configuration adjusted by `configure`.
+    pub async fn spawn_with(engine: Engine, configure: impl FnOnce(&mut Config)) -> Option<Self> {
         let database = TestDatabase::create(engine).await?;
-        let config = Config {
+        let mut config = Config {
             production: false,
             database: DatabaseConfig { url: database.url.clone(), max_connections: Some(4) },
             intake: IntakeConfig {
@@ -74,12 +106,17 @@ impl TestApp {
                 leads_refresh_secs: 30,
                 crm_base_url: Some("https://academy.amocrm.ru".to_owned()),
             },
+            jobs: JobsConfig::default(),
+            email: EmailConfig::default(),
+            sms: SmsConfig::default(),
         };
+        configure(&mut config);
         let db = Db::connect(&config.database).await.expect("connecting to the test database");
         db.migrate().await.expect("migrating the test database");
         let leptos_options =
             LeptosOptions::builder().output_name("leadtrack").site_addr(SocketAddr::from(([127, 0, 0, 1], 0))).build();
         let state = AppState::new(leptos_options, db.clone(), config);
+        let jobs = state.jobs.clone();
         let application = Application::build(state).await.expect("binding the test server");
         let address = application.local_addr();
         let shutdown = CancellationToken::new();
@@ -89,7 +126,7 @@ impl TestApp {
             .cookie_store(true)
             .build()
             .expect("building the HTTP client");
-        Some(Self { address, db, client, shutdown, server, _database: database })
+        Some(Self { address, db, client, jobs, shutdown, server, _database: database })
     }
 
     /// Sends the shutdown signal and waits until the server has stopped.
@@ -130,6 +167,26 @@ impl TestApp {
         let mut conn = self.db.pool().acquire().await.unwrap();
         credential::insert_api_token(&mut conn, user_id, &secret_hash(&token), now_ms()).await.unwrap();
         token
+    }
+
+    /// Posts one quiz lead with these contacts; returns its id.
+    pub async fn post_lead(&self, name: &str, email: &str, phone: &str) -> i64 {
+        let body = serde_json::json!({ "name": name, "email": email, "phone": phone, "answers": { "q1": "a" } });
+        let response = self.post_json("/api/landing/proftest", &body).await;
+        assert_eq!(response.status(), 200, "the lead is accepted");
+        response.json::<Value>().await.unwrap()["leadId"].as_i64().expect("a lead id")
+    }
+
+    /// The lead's status as `GET /api/landing/leads/:id/status` answers it.
+    pub async fn lead_status(&self, lead_id: i64) -> Value {
+        let response = self.client.get(self.url(&format!("/api/landing/leads/{lead_id}/status"))).send().await.unwrap();
+        assert_eq!(response.status(), 200);
+        response.json().await.unwrap()
+    }
+
+    /// Runs every job due `after` from now.
+    pub async fn run_jobs_after(&self, after: Duration) -> usize {
+        self.jobs.run_due(now_ms() + i64::try_from(after.as_millis()).unwrap()).await.expect("the job runner works")
     }
 
     /// A count from the database, e.g. `SELECT COUNT(*) FROM lead`.

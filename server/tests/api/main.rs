@@ -2,6 +2,8 @@
 //! set, on PostgreSQL.
 
 mod auth;
+mod delivery;
+mod fakes;
 mod health;
 mod helpers;
 mod intake;

@@ -1,0 +1,196 @@
+//! Delivery status of leads' emails and SMS: applying reports, provider message ids and
+//! the provider webhook events already processed.
+
+use std::collections::BTreeMap;
+
+use sqlx::{AnyConnection, FromRow};
+
+use super::lead::{bump_lead_stats, StatKey};
+use crate::domain::delivery::{Channel, DeliveryStatus, StatusReport};
+
+/// The columns of `channel` on `lead`: status, its time, error, message id.
+fn columns(channel: Channel) -> (&'static str, &'static str, &'static str, &'static str) {
+    match channel {
+        Channel::Email => ("email_status", "email_status_at", "email_error", "email_message_id"),
+        Channel::Sms => ("sms_status", "sms_status_at", "sms_error", "sms_message_id"),
+    }
+}
+
+#[derive(FromRow)]
+struct CurrentStatus {
+    created_day: i64,
+    source: String,
+    status: String,
+}
+
+/// Applies `report` if it moves the lead's status forward (see [`DeliveryStatus`]);
+/// returns whether it did. Unknown leads change nothing. The dashboard counters move
+/// in the same transaction.
+pub async fn apply_status(conn: &mut AnyConnection, report: &StatusReport, now_ms: i64) -> Result<bool, sqlx::Error> {
+    let (status_column, at_column, error_column, _) = columns(report.channel);
+    // Compare-and-set: a concurrent report between the read and the write makes the
+    // update miss, and the loop reads again.
+    for _ in 0..5 {
+        let current: Option<CurrentStatus> = sqlx::query_as(&format!(
+            "SELECT created_day, source, {status_column} AS status FROM lead WHERE lead_id = $1"
+        ))
+        .bind(report.lead_id)
+        .fetch_optional(&mut *conn)
+        .await?;
+        let Some(current) = current else { return Ok(false) };
+        let before = DeliveryStatus::parse(report.channel, &current.status).unwrap_or(DeliveryStatus::Pending);
+        if !before.is_overtaken_by(report.status) {
+            return Ok(false);
+        }
+        if set_status(conn, report, &current.status, now_ms, (status_column, at_column, error_column)).await? {
+            let key = StatKey::of(report.lead_id, current.created_day, &current.source);
+            bump_lead_stats(conn, &BTreeMap::from([(key, before.count_delta(report.status, report.channel))])).await?;
+            return Ok(true);
+        }
+    }
+    Err(sqlx::Error::Protocol("the delivery status kept changing under a concurrent writer".to_owned()))
+}
+
+async fn set_status(
+    conn: &mut AnyConnection,
+    report: &StatusReport,
+    expected: &str,
+    now_ms: i64,
+    (status_column, at_column, error_column): (&str, &str, &str),
+) -> Result<bool, sqlx::Error> {
+    let updated = sqlx::query(&format!(
+        "UPDATE lead SET {status_column} = $1, {at_column} = $2, {error_column} = $3, updated_at = $4 \
+         WHERE lead_id = $5 AND {status_column} = $6"
+    ))
+    .bind(report.status.as_str())
+    .bind(report.at)
+    .bind(report.error.as_deref())
+    .bind(now_ms)
+    .bind(report.lead_id)
+    .bind(expected)
+    .execute(conn)
+    .await?;
+    Ok(updated.rows_affected() == 1)
+}
+
+/// Stores the provider's id of the lead's message on `channel`, so webhooks find the lead.
+pub async fn set_message_id(
+    conn: &mut AnyConnection,
+    lead_id: i64,
+    channel: Channel,
+    message_id: &str,
+) -> Result<(), sqlx::Error> {
+    let (_, _, _, id_column) = columns(channel);
+    sqlx::query(&format!("UPDATE lead SET {id_column} = $1 WHERE lead_id = $2"))
+        .bind(message_id)
+        .bind(lead_id)
+        .execute(conn)
+        .await
+        .map(drop)
+}
+
+/// Puts the lead's `channel` status back to `pending` before a new attempt (an admin's
+/// retry or resend): the only way a status moves backwards.
+pub async fn reset_status(
+    conn: &mut AnyConnection,
+    lead_id: i64,
+    channel: Channel,
+    now_ms: i64,
+) -> Result<(), sqlx::Error> {
+    let (status_column, at_column, error_column, _) = columns(channel);
+    let current: Option<CurrentStatus> =
+        sqlx::query_as(&format!("SELECT created_day, source, {status_column} AS status FROM lead WHERE lead_id = $1"))
+            .bind(lead_id)
+            .fetch_optional(&mut *conn)
+            .await?;
+    let Some(current) = current else { return Ok(()) };
+    let before = DeliveryStatus::parse(channel, &current.status).unwrap_or(DeliveryStatus::Pending);
+    sqlx::query(&format!(
+        "UPDATE lead SET {status_column} = 'pending', {at_column} = NULL, {error_column} = NULL, updated_at = $1 \
+         WHERE lead_id = $2"
+    ))
+    .bind(now_ms)
+    .bind(lead_id)
+    .execute(&mut *conn)
+    .await?;
+    let key = StatKey::of(lead_id, current.created_day, &current.source);
+    bump_lead_stats(conn, &BTreeMap::from([(key, before.count_delta(DeliveryStatus::Pending, channel))])).await
+}
+
+/// The lead whose `channel` message has this provider id.
+pub async fn lead_of_message(
+    conn: &mut AnyConnection,
+    channel: Channel,
+    message_id: &str,
+) -> Result<Option<i64>, sqlx::Error> {
+    let (_, _, _, id_column) = columns(channel);
+    sqlx::query_scalar(&format!("SELECT lead_id FROM lead WHERE {id_column} = $1 AND {id_column} IS NOT NULL"))
+        .bind(message_id)
+        .fetch_optional(conn)
+        .await
+}
+
+/// Records a provider's webhook event; false when it was seen before (a replay).
+pub async fn remember_webhook_event(
+    conn: &mut AnyConnection,
+    provider: &str,
+    event_id: &str,
+    event_type: &str,
+    now_ms: i64,
+) -> Result<bool, sqlx::Error> {
+    let inserted = sqlx::query(
+        "INSERT INTO webhook_event (provider, event_id, event_type, received_at) VALUES ($1, $2, $3, $4) \
+         ON CONFLICT (provider, event_id) DO NOTHING",
+    )
+    .bind(provider)
+    .bind(event_id)
+    .bind(event_type)
+    .bind(now_ms)
+    .execute(conn)
+    .await?;
+    Ok(inserted.rows_affected() == 1)
+}
+
+/// A lead's delivery state, as `GET /api/landing/leads/:id/status` answers it.
+#[derive(Debug, Clone, PartialEq, Eq, FromRow)]
+pub struct LeadDelivery {
+    pub lead_id: i64,
+    pub name: String,
+    pub source: String,
+    pub created_at: i64,
+    pub email_status: String,
+    pub email_status_at: Option<i64>,
+    pub email_error: Option<String>,
+    pub sms_status: String,
+    pub sms_status_at: Option<i64>,
+    pub sms_error: Option<String>,
+    pub crm_deal_id: Option<i64>,
+}
+
+/// The delivery state of one lead.
+pub async fn lead_delivery(conn: &mut AnyConnection, lead_id: i64) -> Result<Option<LeadDelivery>, sqlx::Error> {
+    sqlx::query_as(
+        "SELECT lead_id, name, source, created_at, email_status, email_status_at, email_error, \
+         sms_status, sms_status_at, sms_error, crm_deal_id FROM lead WHERE lead_id = $1",
+    )
+    .bind(lead_id)
+    .fetch_optional(conn)
+    .await
+}
+
+/// What a notification job needs to know about its lead.
+#[derive(Debug, Clone, FromRow)]
+pub struct Recipient {
+    pub name: String,
+    pub email: String,
+    pub phone_e164: String,
+    pub kind: String,
+}
+
+/// The lead's contact details.
+pub async fn recipient(conn: &mut AnyConnection, lead_id: i64) -> Result<Option<Recipient>, sqlx::Error> {
+    sqlx::query_as("SELECT name, email, phone_e164, kind FROM lead WHERE lead_id = $1")
+        .bind(lead_id)
+        .fetch_optional(conn)
+        .await
+}

@@ -1,0 +1,353 @@
+//! The job runner: claims due jobs with a lease, runs them with bounded concurrency per
+//! provider, and records each outcome in the transaction that closes the job.
+//!
+//! Durability comes from the table: a job is `pending` until a worker claims it
+//! (`sending`, with a lease), and `sent` or `failed` only in the transaction that also
+//! records its effect. A worker that dies leaves its lease to expire, and the job is
+//! claimed again; handlers are written so that a second run sends nothing twice.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use rand::Rng;
+use tokio::sync::{Notify, OwnedSemaphorePermit, Semaphore};
+use tokio::task::JoinSet;
+use tokio_util::sync::CancellationToken;
+use tracing::Instrument;
+
+use super::notify::{millis, JobContext};
+use super::{channel_of_kind, CheckSmsStatus, Job, JobFailure, JobOutcome, SendLeadEmail, SendLeadSms};
+use crate::config::JobsConfig;
+use crate::db::delivery::{apply_status, set_message_id};
+use crate::db::job::{
+    claim_jobs, enqueue_jobs, finish_job, next_due, park_job, release_job, release_orphaned_jobs, ClaimedJob,
+};
+use crate::db::Engine;
+use crate::domain::delivery::{DeliveryStatus, StatusReport};
+use crate::time::now_ms;
+
+/// Wakes the runner when work was enqueued; cheap to clone.
+#[derive(Debug, Clone, Default)]
+pub struct JobWaker(Arc<Notify>);
+
+impl JobWaker {
+    /// Tells the runner to look at the queue now instead of at its next poll.
+    pub fn wake(&self) {
+        self.0.notify_one();
+    }
+}
+
+/// Jobs that share a provider, and how many of them may run at once.
+#[derive(Debug)]
+struct Lane {
+    kinds: &'static [&'static str],
+    permits: Arc<Semaphore>,
+}
+
+/// Works the job table; cheap to clone.
+#[derive(Debug, Clone)]
+pub struct JobRunner {
+    inner: Arc<Inner>,
+}
+
+#[derive(Debug)]
+struct Inner {
+    context: JobContext,
+    config: JobsConfig,
+    /// Names this process's leases; unique per start.
+    worker_id: String,
+    waker: JobWaker,
+    lanes: Vec<Lane>,
+}
+
+impl JobRunner {
+    /// A runner for `context`'s providers; nothing runs until [`start`](Self::start) or
+    /// [`run_due`](Self::run_due).
+    pub fn new(context: JobContext, config: JobsConfig) -> Self {
+        let lanes = vec![
+            Lane { kinds: &[SendLeadEmail::KIND], permits: Arc::new(Semaphore::new(config.email_concurrency)) },
+            Lane {
+                kinds: &[SendLeadSms::KIND, CheckSmsStatus::KIND],
+                permits: Arc::new(Semaphore::new(config.sms_concurrency)),
+            },
+        ];
+        let worker_id = format!("{}-{:08x}", std::process::id(), rand::thread_rng().gen::<u32>());
+        Self { inner: Arc::new(Inner { context, config, worker_id, waker: JobWaker::default(), lanes }) }
+    }
+
+    /// The handle that wakes this runner.
+    pub fn waker(&self) -> JobWaker {
+        self.inner.waker.clone()
+    }
+
+    /// The providers and database the jobs use.
+    pub fn context(&self) -> &JobContext {
+        &self.inner.context
+    }
+
+    /// Works the queue in the background until `shutdown`, then stops claiming and waits
+    /// for running jobs (at most the configured grace; unfinished ones are re-run later).
+    pub fn start(&self, shutdown: CancellationToken) -> tokio::task::JoinHandle<()> {
+        let runner = self.clone();
+        tokio::spawn(async move { runner.work_until(shutdown).await })
+    }
+
+    async fn work_until(self, shutdown: CancellationToken) {
+        let db = &self.inner.context.db;
+        if db.engine() == Engine::Sqlite {
+            // One process works a SQLite queue: whatever is `sending` was ours when we died.
+            let _permit = db.write_permit().await;
+            match db.pool().acquire().await {
+                Ok(mut conn) => match release_orphaned_jobs(&mut conn, now_ms()).await {
+                    Ok(0) => {}
+                    Ok(count) => tracing::info!(jobs = count, "jobs interrupted by the last stop are queued again"),
+                    Err(error) => tracing::error!(error = %error, "releasing interrupted jobs failed"),
+                },
+                Err(error) => tracing::error!(error = %error, "releasing interrupted jobs failed"),
+            }
+        }
+        tracing::info!(worker = %self.inner.worker_id, "job runner started");
+        let mut running = JoinSet::new();
+        loop {
+            let notified = self.inner.waker.0.notified();
+            tokio::pin!(notified);
+            notified.as_mut().enable();
+            if shutdown.is_cancelled() {
+                break;
+            }
+            while running.try_join_next().is_some() {}
+            let claimed = match self.claim_round(now_ms()).await {
+                Ok(claimed) => claimed,
+                Err(error) => {
+                    tracing::error!(error = %error, "claiming jobs failed");
+                    Vec::new()
+                }
+            };
+            if !claimed.is_empty() {
+                for (job, permit) in claimed {
+                    running.spawn(self.clone().execute(job, permit, None));
+                }
+                continue;
+            }
+            let wait = self.idle_wait().await;
+            tokio::select! {
+                _ = &mut notified => {}
+                _ = tokio::time::sleep(wait) => {}
+                _ = shutdown.cancelled() => break,
+            }
+        }
+        let in_flight = running.len();
+        let drained = tokio::time::timeout(self.inner.config.shutdown_grace, async {
+            while running.join_next().await.is_some() {}
+        })
+        .await;
+        match drained {
+            Ok(()) => tracing::info!(jobs = in_flight, "job runner stopped after finishing its running jobs"),
+            Err(_) => tracing::warn!(jobs = running.len(), "job runner stopped; unfinished jobs will run again"),
+        }
+    }
+
+    /// Runs every job due at `at` (UTC milliseconds), including jobs its runs make due,
+    /// and returns how many ran. Tests use it to drive the queue without waiting.
+    pub async fn run_due(&self, at: i64) -> anyhow::Result<usize> {
+        let mut ran = 0;
+        loop {
+            let claimed = self.claim_round(at).await?;
+            if claimed.is_empty() {
+                return Ok(ran);
+            }
+            ran += claimed.len();
+            let mut running = JoinSet::new();
+            for (job, permit) in claimed {
+                running.spawn(self.clone().execute(job, permit, Some(at)));
+            }
+            while running.join_next().await.is_some() {}
+        }
+    }
+
+    /// Claims, for each lane, as many due jobs as it has free permits.
+    async fn claim_round(&self, now: i64) -> Result<Vec<(ClaimedJob, OwnedSemaphorePermit)>, sqlx::Error> {
+        let db = &self.inner.context.db;
+        let lease_until = now + millis(self.inner.config.lease);
+        let mut claimed = Vec::new();
+        for lane in &self.inner.lanes {
+            for kind in lane.kinds {
+                let free = lane.permits.available_permits();
+                if free == 0 {
+                    break;
+                }
+                let jobs = {
+                    let _permit = db.write_permit().await;
+                    let mut conn = db.pool().acquire().await?;
+                    claim_jobs(&mut conn, db.engine(), &self.inner.worker_id, kind, free, now, lease_until).await?
+                };
+                for job in jobs {
+                    let permit = lane.permits.clone().try_acquire_owned().expect("claims never exceed free permits");
+                    claimed.push((job, permit));
+                }
+            }
+        }
+        Ok(claimed)
+    }
+
+    /// How long to sleep when nothing was claimable: until the next due job of a lane
+    /// with room, at most the poll interval (which also finds expired leases).
+    async fn idle_wait(&self) -> Duration {
+        let poll = self.inner.config.poll_interval;
+        let db = &self.inner.context.db;
+        let Ok(mut conn) = db.pool().acquire().await else { return poll };
+        let mut earliest: Option<i64> = None;
+        for lane in self.inner.lanes.iter().filter(|lane| lane.permits.available_permits() > 0) {
+            for kind in lane.kinds {
+                if let Ok(Some(due)) = next_due(&mut conn, kind).await {
+                    earliest = Some(earliest.map_or(due, |earliest| earliest.min(due)));
+                }
+            }
+        }
+        match earliest {
+            // Due but not claimed: another process holds it; look again shortly.
+            Some(due) => Duration::from_millis(u64::try_from(due - now_ms()).unwrap_or(0).max(20)).min(poll),
+            None => poll,
+        }
+    }
+
+    /// Runs one claimed job in its own task (a panic fails the job, not the runner) and
+    /// records the outcome.
+    async fn execute(self, job: ClaimedJob, permit: OwnedSemaphorePermit, at: Option<i64>) {
+        let span = tracing::info_span!("job", job.id = job.job_id, job.kind = %job.kind, job.attempt = job.attempts);
+        let context = self.inner.context.clone();
+        let task_job = job.clone();
+        let result = tokio::spawn(async move { context.run(&task_job).await }.instrument(span.clone()))
+            .await
+            .unwrap_or_else(|error| {
+                let message = if error.is_panic() { "the job handler panicked" } else { "the job was cancelled" };
+                Err(JobFailure::Retry { message: message.to_owned(), retry_after: None })
+            });
+        // The outcome must land: a database hiccup gets a few tries before the lease is
+        // left to expire (and the job to run again, which its handler makes harmless).
+        for attempt in 1..=3 {
+            match self.record(&job, &result, at.unwrap_or_else(now_ms)).instrument(span.clone()).await {
+                Ok(()) => break,
+                Err(error) if attempt < 3 => {
+                    tracing::warn!(parent: &span, error = %error, "recording the job outcome failed; trying again");
+                    tokio::time::sleep(Duration::from_millis(100 * attempt)).await;
+                }
+                Err(error) => tracing::error!(parent: &span, error = %error, "recording the job outcome failed"),
+            }
+        }
+        drop(permit);
+        self.inner.waker.wake();
+    }
+
+    async fn record(
+        &self,
+        job: &ClaimedJob,
+        result: &Result<JobOutcome, JobFailure>,
+        now: i64,
+    ) -> Result<(), sqlx::Error> {
+        let worker = self.inner.worker_id.as_str();
+        let db = &self.inner.context.db;
+        let _permit = db.write_permit().await;
+        let mut tx = db.pool().begin().await?;
+        let held = match result {
+            Ok(JobOutcome::Sent { channel, lead_id, message_id, follow_up }) => {
+                let held = finish_job(&mut tx, job.job_id, worker, Some(message_id), now).await?;
+                if held {
+                    set_message_id(&mut tx, *lead_id, *channel, message_id).await?;
+                    let report = StatusReport {
+                        lead_id: *lead_id,
+                        channel: *channel,
+                        status: DeliveryStatus::Sent,
+                        at: now,
+                        error: None,
+                    };
+                    apply_status(&mut tx, &report, now).await?;
+                    if let Some(follow_up) = follow_up {
+                        enqueue_jobs(&mut tx, std::slice::from_ref(follow_up), now).await?;
+                    }
+                    tracing::info!(lead.id = lead_id, "message handed to the provider");
+                }
+                held
+            }
+            Ok(JobOutcome::Done) => finish_job(&mut tx, job.job_id, worker, None, now).await?,
+            Ok(JobOutcome::Again { after, payload }) => {
+                release_job(&mut tx, job.job_id, worker, now + millis(*after), Some(payload), None, true, now).await?
+            }
+            Err(JobFailure::Retry { message, retry_after })
+                if job.attempts < i64::from(self.inner.config.max_attempts) =>
+            {
+                let delay = retry_after.unwrap_or_else(|| backoff(&self.inner.config, job.attempts));
+                tracing::warn!(error = %redact(message), retry_in_ms = millis(delay), "the job failed; it will be retried");
+                release_job(&mut tx, job.job_id, worker, now + millis(delay), None, Some(message), false, now).await?
+            }
+            Err(failure) => {
+                let message = failure.to_string();
+                tracing::error!(error = %redact(&message), "the job failed for good and is parked");
+                let held = park_job(&mut tx, job.job_id, worker, &message, now).await?;
+                if let (true, Some(channel), Some(lead_id)) = (held, channel_of_kind(&job.kind), job.lead_id) {
+                    let report =
+                        StatusReport { lead_id, channel, status: DeliveryStatus::Error, at: now, error: Some(message) };
+                    apply_status(&mut tx, &report, now).await?;
+                }
+                held
+            }
+        };
+        if held {
+            tx.commit().await
+        } else {
+            tracing::warn!("the job's lease passed to another worker; its outcome is left to that worker");
+            tx.rollback().await
+        }
+    }
+}
+
+/// The wait before attempt `attempts + 1`: the base doubled per attempt, capped, ±20 %.
+fn backoff(config: &JobsConfig, attempts: i64) -> Duration {
+    let exponent = u32::try_from(attempts.saturating_sub(1)).unwrap_or(0).min(20);
+    let plain = config.retry_base.saturating_mul(2u32.pow(exponent)).min(config.retry_max);
+    plain.mul_f64(rand::thread_rng().gen_range(0.8..=1.2))
+}
+
+/// A provider's error text without email addresses or phone numbers, for the log.
+fn redact(message: &str) -> String {
+    message
+        .split(' ')
+        .map(|word| {
+            let digits = word.chars().filter(char::is_ascii_digit).count();
+            if word.contains('@') || digits >= 7 {
+                "[скрыто]"
+            } else {
+                word
+            }
+        })
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn backoff_doubles_within_jitter_and_is_capped() {
+        let config = JobsConfig {
+            retry_base: Duration::from_secs(10),
+            retry_max: Duration::from_secs(60),
+            ..JobsConfig::default()
+        };
+        for _ in 0..50 {
+            let first = backoff(&config, 1);
+            assert!(first >= Duration::from_secs(8) && first <= Duration::from_secs(12), "{first:?}");
+            let third = backoff(&config, 3);
+            assert!(third >= Duration::from_secs(32) && third <= Duration::from_secs(48), "{third:?}");
+            assert!(backoff(&config, 30) <= Duration::from_secs(72));
+        }
+    }
+
+    #[test]
+    fn logs_never_carry_addresses_or_phones() {
+        assert_eq!(redact("Invalid `to`: lead@example.com rejected"), "Invalid `to`: [скрыто] rejected");
+        assert_eq!(redact("recipient 77051234567 blocked"), "recipient [скрыто] blocked");
+        assert_eq!(redact("Mobizon: code 30"), "Mobizon: code 30");
+    }
+}

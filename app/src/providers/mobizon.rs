@@ -1,0 +1,221 @@
+//! The Mobizon client (EXTERNAL-APIS §3): send an SMS, find one whose outcome we never
+//! learned, read delivery states, and check the delivery-report webhook's signature.
+//!
+//! Mobizon answers HTTP 200 with a non-zero `code` for its errors, returns ids as strings
+//! or numbers, and has no idempotency key: a send is never repeated blindly (see
+//! [`MobizonClient::find_sent`]).
+
+use std::time::Duration;
+
+use secrecy::{ExposeSecret, SecretString};
+use serde::Deserialize;
+use serde_json::Value;
+use sha1::{Digest, Sha1};
+use subtle::ConstantTimeEq;
+
+use super::{http_client, SendError, SmsMessage, SmsState};
+use crate::config::SmsConfig;
+
+/// Mobizon's code for "too many calls of this method".
+const RATE_LIMITED: i64 = 30;
+/// Codes that describe a passing condition on Mobizon's side, worth another try.
+const TRANSIENT: [i64; 4] = [3, 10, 15, 999];
+
+/// Sends SMS through the Mobizon API.
+#[derive(Debug)]
+pub struct MobizonClient {
+    http: reqwest::Client,
+    base: String,
+    api_key: SecretString,
+    sender: Option<String>,
+}
+
+#[derive(Deserialize)]
+struct Envelope {
+    code: i64,
+    #[serde(default)]
+    data: Value,
+    #[serde(default)]
+    message: String,
+}
+
+impl MobizonClient {
+    /// A client for `config.api_url` with `api_key`.
+    pub fn new(config: &SmsConfig, api_key: SecretString) -> Self {
+        Self { http: http_client(config.timeout), base: config.api_url.clone(), api_key, sender: config.sender.clone() }
+    }
+
+    /// Sends `message`; the provider's message id on success.
+    pub async fn send(&self, message: &SmsMessage) -> Result<String, SendError> {
+        let mut form = vec![
+            ("recipient", message.to.clone()),
+            ("text", message.text.clone()),
+            ("params[name]", message.idempotency_key.clone()),
+        ];
+        if let Some(sender) = &self.sender {
+            form.push(("from", sender.clone()));
+        }
+        let data = self.call("message", "sendsmsmessage", &form).await?;
+        id_of(&data["messageId"]).ok_or_else(|| SendError::retryable("Mobizon: the answer has no messageId"))
+    }
+
+    /// The id of a message to the same phone with the same text created since `since_ms`.
+    ///
+    /// Asked before a retry: the previous attempt may have reached Mobizon even though its
+    /// answer never reached us (a timeout or a crash), and Mobizon cannot deduplicate.
+    pub async fn find_sent(&self, message: &SmsMessage, since_ms: i64) -> Result<Option<String>, SendError> {
+        let form = [
+            ("criteria[to]", message.to.clone()),
+            ("pagination[currentPage]", "0".to_owned()),
+            ("pagination[pageSize]", "50".to_owned()),
+            ("sort[id]", "DESC".to_owned()),
+        ];
+        let data = self.call("message", "list", &form).await?;
+        let since = crate::time::format_almaty_seconds(since_ms);
+        let items = data["items"].as_array().cloned().unwrap_or_default();
+        Ok(items
+            .iter()
+            .filter(|item| item["text"].as_str() == Some(message.text.as_str()))
+            // Mobizon's timestamps are Almaty wall-clock `YYYY-MM-DD HH:MM:SS`: they sort as text.
+            .filter(|item| item["createTs"].as_str().is_none_or(|created| created >= since.as_str()))
+            .find_map(|item| id_of(&item["id"])))
+    }
+
+    /// The states of up to 100 sent messages; unknown ids are left out.
+    pub async fn states(&self, message_ids: &[String]) -> Result<Vec<SmsState>, SendError> {
+        let form: Vec<(&str, String)> = message_ids.iter().take(100).map(|id| ("ids[]", id.clone())).collect();
+        let data = self.call("message", "getsmsstatus", &form).await?;
+        Ok(data
+            .as_array()
+            .map(|items| {
+                items
+                    .iter()
+                    .filter_map(|item| {
+                        Some(SmsState { message_id: id_of(&item["id"])?, status: item["status"].as_str()?.to_owned() })
+                    })
+                    .collect()
+            })
+            .unwrap_or_default())
+    }
+
+    /// Calls `module/method` and unwraps the envelope: `data` when `code` is 0.
+    async fn call(&self, module: &str, method: &str, form: &[(&str, String)]) -> Result<Value, SendError> {
+        let url = format!("{}/service/{module}/{method}", self.base);
+        let response = self
+            .http
+            .post(url)
+            .query(&[("output", "json"), ("api", "v1"), ("apiKey", self.api_key.expose_secret())])
+            .form(form)
+            .send()
+            .await
+            .map_err(|error| SendError::transport("Mobizon", error))?;
+        let status = response.status();
+        let bytes = response.bytes().await.map_err(|error| SendError::transport("Mobizon", error))?;
+        let envelope: Envelope = match serde_json::from_slice(&bytes) {
+            Ok(envelope) if status.is_success() => envelope,
+            _ => return Err(SendError::retryable(format!("Mobizon: HTTP {} without a JSON answer", status.as_u16()))),
+        };
+        if envelope.code == 0 {
+            return Ok(envelope.data);
+        }
+        let message = format!("Mobizon: code {}: {}{}", envelope.code, envelope.message, field_errors(&envelope.data));
+        if envelope.code == RATE_LIMITED {
+            Err(SendError::Retryable { message, retry_after: Some(Duration::from_secs(2)) })
+        } else if TRANSIENT.contains(&envelope.code) {
+            Err(SendError::retryable(message))
+        } else {
+            Err(SendError::Rejected { message })
+        }
+    }
+}
+
+/// A Mobizon id, which arrives as a string or a number.
+fn id_of(value: &Value) -> Option<String> {
+    match value {
+        Value::String(id) if !id.is_empty() => Some(id.clone()),
+        Value::Number(id) => Some(id.to_string()),
+        _ => None,
+    }
+}
+
+/// ` (field: problem; …)` from a validation error's `data`, or nothing.
+fn field_errors(data: &Value) -> String {
+    match data.as_object() {
+        Some(fields) if !fields.is_empty() => {
+            let list: Vec<String> = fields
+                .iter()
+                .map(|(field, problem)| format!("{field}: {}", problem.as_str().unwrap_or("invalid")))
+                .collect();
+            format!(" ({})", list.join("; "))
+        }
+        _ => String::new(),
+    }
+}
+
+/// What a final Mobizon status means for the lead: `Some(Ok)` delivered, `Some(Err(reason))`
+/// failed, `None` not final yet.
+pub fn final_outcome(status: &str) -> Option<Result<(), String>> {
+    match status {
+        "DELIVRD" => Some(Ok(())),
+        "UNDELIV" => Some(Err("Mobizon: не доставлено (UNDELIV)".to_owned())),
+        "REJECTD" => Some(Err("Mobizon: отклонено оператором (REJECTD)".to_owned())),
+        "EXPIRED" => Some(Err("Mobizon: истёк срок доставки (EXPIRED)".to_owned())),
+        "DELETED" => Some(Err("Mobizon: удалено (DELETED)".to_owned())),
+        _ => None,
+    }
+}
+
+/// Checks a delivery-report webhook's `sign`: hex SHA-1 of
+/// `"{eventId}|{attempt}|{eventCreateTs}|{secret}"`, compared in constant time.
+pub fn verify_webhook_sign(secret: &SecretString, event_id: &str, attempt: &str, created: &str, sign: &str) -> bool {
+    let expected = webhook_sign(secret.expose_secret(), event_id, attempt, created);
+    expected.as_bytes().ct_eq(sign.trim().to_ascii_lowercase().as_bytes()).into()
+}
+
+/// The `sign` Mobizon puts on a webhook; for tests and the fake provider.
+pub fn webhook_sign(secret: &str, event_id: &str, attempt: &str, created: &str) -> String {
+    hex::encode(Sha1::digest(format!("{event_id}|{attempt}|{created}|{secret}").as_bytes()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_documented_webhook_signatures_verify() {
+        assert_eq!(
+            webhook_sign("topsecret", "99", "2", "2026-02-01 00:00:00"),
+            "a80090cf6edc623e7f4f68a36aa30de403e7766a"
+        );
+        let secret = SecretString::from("secret123");
+        assert!(verify_webhook_sign(
+            &secret,
+            "26",
+            "1",
+            "2026-01-15 11:42:28",
+            "5cdebbb611d765bad163d765e8637830b6fd4060"
+        ));
+        assert!(!verify_webhook_sign(
+            &secret,
+            "26",
+            "2",
+            "2026-01-15 11:42:28",
+            "5cdebbb611d765bad163d765e8637830b6fd4060"
+        ));
+    }
+
+    #[test]
+    fn ids_arrive_as_strings_or_numbers() {
+        assert_eq!(id_of(&serde_json::json!("70000005678")), Some("70000005678".to_owned()));
+        assert_eq!(id_of(&serde_json::json!(169275418)), Some("169275418".to_owned()));
+        assert_eq!(id_of(&serde_json::json!(null)), None);
+    }
+
+    #[test]
+    fn only_final_statuses_end_polling() {
+        assert_eq!(final_outcome("DELIVRD"), Some(Ok(())));
+        assert!(matches!(final_outcome("REJECTD"), Some(Err(_))));
+        assert_eq!(final_outcome("ACCEPTD"), None);
+        assert_eq!(final_outcome("PDLIVRD"), None);
+    }
+}
