@@ -203,15 +203,16 @@ impl Drop for TestApp {
 
 /// A database that exists for one test: a temporary SQLite file, or a new PostgreSQL
 /// database dropped afterwards.
-struct TestDatabase {
-    url: String,
+pub struct TestDatabase {
+    pub url: String,
     engine: Engine,
     admin_url: Option<String>,
     name: String,
 }
 
 impl TestDatabase {
-    async fn create(engine: Engine) -> Option<Self> {
+    /// A new empty database, or `None` for PostgreSQL without `TEST_DATABASE_URL`.
+    pub async fn create(engine: Engine) -> Option<Self> {
         sqlx::any::install_default_drivers();
         let name = format!("leadtrack_test_{}", &new_secret()[..16]);
         match engine {

@@ -8,3 +8,4 @@ mod health;
 mod helpers;
 mod intake;
 mod leads_api;
+mod processes;

@@ -37,6 +37,8 @@ pub struct ReceivedSms {
 #[derive(Default)]
 struct Inner {
     mode: Mode,
+    /// Added after a message is accepted, before the answer.
+    latency: Duration,
     accepted: Vec<ReceivedSms>,
     requests: usize,
     next_event: u64,
@@ -60,6 +62,11 @@ impl FakeMobizon {
     /// The base URL to configure as `MOBIZON_API_URL`.
     pub fn url(&self) -> String {
         format!("http://{}", self.address)
+    }
+
+    /// Delays every answer after accepting, so that messages are in flight for a while.
+    pub fn set_latency(&self, latency: Duration) {
+        self.inner.lock().unwrap().latency = latency;
     }
 
     /// Switches how the fake answers from now on.
@@ -130,10 +137,10 @@ async fn call(
     Query(query): Query<HashMap<String, String>>,
     Form(form): Form<Vec<(String, String)>>,
 ) -> Response {
-    let mode = {
+    let (mode, latency) = {
         let mut inner = inner.lock().unwrap();
         inner.requests += 1;
-        inner.mode
+        (inner.mode, inner.latency)
     };
     match mode {
         Mode::Normal | Mode::AcceptThenHang => {}
@@ -156,6 +163,7 @@ async fn call(
         return envelope(6, Value::Null, "Unsupported format");
     }
     let answer = answer(&inner, &module, &method, &form);
+    tokio::time::sleep(latency).await;
     if mode == Mode::AcceptThenHang && method.eq_ignore_ascii_case("sendsmsmessage") {
         tokio::time::sleep(Duration::from_secs(30)).await;
     }

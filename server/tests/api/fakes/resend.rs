@@ -33,6 +33,8 @@ pub struct ReceivedEmail {
 #[derive(Default)]
 struct Inner {
     mode: Mode,
+    /// Added after a message is accepted, before the answer.
+    latency: Duration,
     accepted: Vec<ReceivedEmail>,
     /// Idempotency key → (request body, id).
     keys: HashMap<String, (Value, String)>,
@@ -57,6 +59,11 @@ impl FakeResend {
     /// The base URL to configure as `RESEND_API_URL`.
     pub fn url(&self) -> String {
         format!("http://{}", self.address)
+    }
+
+    /// Delays every answer after accepting, so that messages are in flight for a while.
+    pub fn set_latency(&self, latency: Duration) {
+        self.inner.lock().unwrap().latency = latency;
     }
 
     /// Switches how the fake answers from now on.
@@ -98,10 +105,10 @@ fn rate_headers(remaining: u32) -> [(&'static str, String); 3] {
 }
 
 async fn send_email(State(inner): State<Arc<Mutex<Inner>>>, headers: HeaderMap, body: Bytes) -> Response {
-    let mode = {
+    let (mode, latency) = {
         let mut inner = inner.lock().unwrap();
         inner.requests += 1;
-        inner.mode
+        (inner.mode, inner.latency)
     };
     match mode {
         Mode::Normal | Mode::AcceptThenHang => {}
@@ -159,6 +166,7 @@ async fn send_email(State(inner): State<Arc<Mutex<Inner>>>, headers: HeaderMap, 
         return error(StatusCode::BAD_REQUEST, "invalid_idempotency_key", "The key must be 1-256 characters long.");
     }
     let answer = accept(&inner, key, to, body);
+    tokio::time::sleep(latency).await;
     if mode == Mode::AcceptThenHang {
         tokio::time::sleep(Duration::from_secs(30)).await;
     }
