@@ -10,6 +10,9 @@ export DATABASE_URL="sqlite://$state_dir/e2e.db?mode=rwc"
 export LEPTOS_SITE_ROOT=target/site
 export LEPTOS_SITE_ADDR="127.0.0.1:${E2E_PORT:-3100}"
 export LEADS_REFRESH_SECS=2
+# Test-only webhook secrets: the browser tests post signed provider reports.
+export RESEND_WEBHOOK_SECRET="whsec_ZTJlLXJlc2VuZC13ZWJob29rLXNlY3JldA=="
+export MOBIZON_WEBHOOK_SECRET="e2e-mobizon-secret"
 export RUST_LOG="${RUST_LOG:-warn}"
 
 "$server" migrate

@@ -122,3 +122,14 @@ pub fn channel_of_kind(kind: &str) -> Option<Channel> {
         _ => None,
     }
 }
+
+/// A job kind in Russian, for the dashboard.
+pub fn describe_kind(kind: &str) -> &'static str {
+    match kind {
+        SendLeadEmail::KIND => "Email",
+        SendLeadSms::KIND => "SMS",
+        CheckSmsStatus::KIND => "Статус SMS",
+        PushLeadToCrm::KIND => "AmoCRM",
+        _ => "Задача",
+    }
+}

@@ -74,7 +74,15 @@ pub struct LeadListItem {
     pub utm_source: Option<String>,
     pub utm_campaign: Option<String>,
     pub email_status: String,
+    /// When the email reached its status, `dd.mm.yyyy hh:mm` Almaty time.
+    pub email_status_at_local: Option<String>,
+    /// The provider's explanation of an email error or bounce.
+    pub email_error: Option<String>,
     pub sms_status: String,
+    /// When the SMS reached its status, `dd.mm.yyyy hh:mm` Almaty time.
+    pub sms_status_at_local: Option<String>,
+    /// The provider's explanation of an SMS error.
+    pub sms_error: Option<String>,
     pub crm_deal_id: Option<i64>,
     /// UTC milliseconds.
     pub created_at: i64,
@@ -114,4 +122,27 @@ pub struct LeadsPageSettings {
     pub crm_base_url: Option<String>,
     /// Every lead source seen so far, for the filter.
     pub sources: Vec<String>,
+    /// Emails or SMS go to the development outbox instead of real providers.
+    pub test_mode: bool,
+}
+
+/// A background job that failed for good, as the dashboard lists it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FailedJob {
+    pub job_id: i64,
+    /// What the job did, in Russian (`Email`, `SMS`, …).
+    pub what: String,
+    pub lead_id: Option<i64>,
+    pub lead_name: Option<String>,
+    pub attempts: i64,
+    pub last_error: Option<String>,
+    /// `dd.mm.yyyy hh:mm`, Almaty time.
+    pub failed_at_local: String,
+}
+
+/// The newest failed jobs and how many there are.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FailedJobs {
+    pub total: i64,
+    pub jobs: Vec<FailedJob>,
 }

@@ -2,4 +2,5 @@
 //! who is calling, then hands over to `db`/domain code.
 
 pub mod auth;
+pub mod jobs;
 pub mod leads;

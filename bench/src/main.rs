@@ -2,7 +2,10 @@
 //! - `bench intake`: posts leads to a running server from this separate process and
 //!   prints accepted leads per second and latency percentiles;
 //! - `bench dashboard`: fills a database to a given number of leads and times the
-//!   `/target` queries (first page, stat cards) over it.
+//!   `/target` queries (first page, stat cards) over it;
+//! - `bench fake-providers`: a Resend and Mobizon stand-in answering every send in 1 ms;
+//! - `bench scheduler`: after an intake run against a server using those fakes, waits
+//!   for every email and SMS job and prints the runner's throughput and lateness.
 
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
@@ -36,6 +39,23 @@ enum Command {
         /// Seconds to measure (after a 2-second warm-up).
         #[arg(long, default_value_t = 10)]
         seconds: u64,
+        /// Leads per second to offer (0: as fast as the server answers).
+        #[arg(long, default_value_t = 0)]
+        rate: u64,
+    },
+    /// Serve fake Resend and Mobizon APIs that answer every send after 1 ms.
+    FakeProviders {
+        #[arg(long, default_value_t = 3299)]
+        port: u16,
+    },
+    /// Wait until the email and SMS jobs are done; print throughput and lateness.
+    Scheduler {
+        /// The server's database (as `DATABASE_URL`).
+        #[arg(long, env = "DATABASE_URL")]
+        database_url: String,
+        /// Give up waiting after this many seconds.
+        #[arg(long, default_value_t = 300)]
+        timeout: u64,
     },
     /// Time the dashboard queries on a database with `leads` leads.
     Dashboard {
@@ -57,15 +77,19 @@ fn main() -> anyhow::Result<()> {
     let runtime = tokio::runtime::Builder::new_multi_thread().worker_threads(1).enable_all().build()?;
     runtime.block_on(async {
         match cli.command {
-            Command::Intake { url, concurrency, seconds } => {
-                intake(&url, concurrency, Duration::from_secs(seconds)).await
+            Command::Intake { url, concurrency, seconds, rate } => {
+                intake(&url, concurrency, Duration::from_secs(seconds), rate).await
+            }
+            Command::FakeProviders { port } => fake_providers(port).await,
+            Command::Scheduler { database_url, timeout } => {
+                scheduler(&database_url, Duration::from_secs(timeout)).await
             }
             Command::Dashboard { database_url, leads, runs } => dashboard(&database_url, leads, runs).await,
         }
     })
 }
 
-async fn intake(url: &str, concurrency: usize, duration: Duration) -> anyhow::Result<()> {
+async fn intake(url: &str, concurrency: usize, duration: Duration, rate: u64) -> anyhow::Result<()> {
     let client = reqwest::Client::builder().pool_max_idle_per_host(concurrency).build()?;
     let endpoint = format!("{}/api/landing/proftest", url.trim_end_matches('/'));
     let sequence = Arc::new(AtomicU64::new(0));
@@ -81,6 +105,10 @@ async fn intake(url: &str, concurrency: usize, duration: Duration) -> anyhow::Re
                 let mut latencies = Vec::new();
                 while Instant::now() < stop_at {
                     let n = sequence.fetch_add(1, Ordering::Relaxed);
+                    if rate > 0 {
+                        // Lead n is offered at n / rate seconds: an open-loop, paced load.
+                        tokio::time::sleep_until((start + Duration::from_secs_f64(n as f64 / rate as f64)).into()).await;
+                    }
                     // Formatted directly: the generator shares the machine, so it must stay light.
                     let body = format!(
                         r#"{{"name":"Нагрузочный Тест","email":"load{n}@example.com","phone":"+7701{:07}","utm_source":"fb_kenesary","utm_campaign":"bench","answers":{{"q1":"a","q2":"b"}}}}"#,
@@ -186,4 +214,83 @@ fn percentile(sorted: &[Duration], p: f64) -> Duration {
 
 fn ms(duration: Duration) -> String {
     format!("{:.2} ms", duration.as_secs_f64() * 1000.0)
+}
+
+/// Fake Resend (`POST /emails`) and Mobizon (`POST /service/message/sendsmsmessage`)
+/// answering in 1 ms, for measuring the job runner rather than a provider.
+async fn fake_providers(port: u16) -> anyhow::Result<()> {
+    use axum::routing::post;
+
+    let next_id = Arc::new(AtomicU64::new(0));
+    let email_ids = next_id.clone();
+    let router = axum::Router::new()
+        .route(
+            "/emails",
+            post(move || {
+                let id = email_ids.fetch_add(1, Ordering::Relaxed);
+                async move {
+                    tokio::time::sleep(Duration::from_millis(1)).await;
+                    axum::Json(serde_json::json!({ "id": format!("bench-{id}") }))
+                }
+            }),
+        )
+        .route(
+            "/service/message/sendsmsmessage",
+            post(move || {
+                let id = next_id.fetch_add(1, Ordering::Relaxed);
+                async move {
+                    tokio::time::sleep(Duration::from_millis(1)).await;
+                    axum::Json(serde_json::json!({ "code": 0, "data": { "messageId": id.to_string(), "status": 2 }, "message": "" }))
+                }
+            }),
+        );
+    let listener = tokio::net::TcpListener::bind(("127.0.0.1", port)).await?;
+    axum::serve(listener, router).await?;
+    Ok(())
+}
+
+/// Waits until no email or SMS job is pending or sending, then prints how many ran per
+/// second while there was work, and how late they were (due time to finished send).
+async fn scheduler(database_url: &str, timeout: Duration) -> anyhow::Result<()> {
+    let db = Db::connect(&DatabaseConfig { url: database_url.to_owned(), max_connections: Some(2) }).await?;
+    let kinds = "kind IN ('send_lead_email', 'send_lead_sms')";
+    let deadline = Instant::now() + timeout;
+    loop {
+        let open: i64 =
+            sqlx::query_scalar(&format!("SELECT COUNT(*) FROM job WHERE {kinds} AND status IN ('pending', 'sending')"))
+                .fetch_one(db.pool())
+                .await?;
+        if open == 0 {
+            break;
+        }
+        anyhow::ensure!(Instant::now() < deadline, "{open} jobs still open after {timeout:?}");
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    let rows: Vec<(i64, i64)> =
+        sqlx::query_as(&format!("SELECT run_at, finished_at FROM job WHERE {kinds} AND status = 'sent'"))
+            .fetch_all(db.pool())
+            .await?;
+    let failed: i64 = sqlx::query_scalar(&format!("SELECT COUNT(*) FROM job WHERE {kinds} AND status = 'failed'"))
+        .fetch_one(db.pool())
+        .await?;
+    anyhow::ensure!(!rows.is_empty(), "no job ran");
+    let first = rows.iter().map(|(run_at, _)| *run_at).min().unwrap_or_default();
+    let last = rows.iter().map(|(_, finished)| *finished).max().unwrap_or_default();
+    let mut lateness: Vec<Duration> = rows
+        .iter()
+        .map(|(run_at, finished)| Duration::from_millis(u64::try_from(finished - run_at).unwrap_or(0)))
+        .collect();
+    lateness.sort_unstable();
+    let span = Duration::from_millis(u64::try_from(last - first).unwrap_or(1).max(1));
+    println!(
+        "scheduler: {} jobs sent in {:.1} s from the first due to the last sent: {:.0} jobs/s; \
+         lateness p50 {} p99 {} max {}; failed {failed}",
+        rows.len(),
+        span.as_secs_f64(),
+        rows.len() as f64 / span.as_secs_f64(),
+        ms(percentile(&lateness, 0.50)),
+        ms(percentile(&lateness, 0.99)),
+        ms(lateness.last().copied().unwrap_or_default()),
+    );
+    Ok(())
 }

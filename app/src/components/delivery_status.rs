@@ -22,12 +22,21 @@ pub fn describe(channel: Channel, status: &str) -> (&'static str, &'static str, 
     }
 }
 
-/// A status icon with its name as tooltip and accessible label.
+/// A status icon whose tooltip and accessible label give the status, its time and the
+/// provider's error, if any.
 #[component]
-pub fn DeliveryStatus(channel: Channel, status: String) -> impl IntoView {
-    let (icon, class, title) = describe(channel, &status);
+pub fn DeliveryStatus(
+    channel: Channel,
+    status: String,
+    /// When the status was reached, as shown to people.
+    at: Option<String>,
+    /// The provider's explanation of an error.
+    error: Option<String>,
+) -> impl IntoView {
+    let (icon, class, name) = describe(channel, &status);
+    let title = [Some(name.to_owned()), at, error].into_iter().flatten().collect::<Vec<_>>().join(" · ");
     view! {
-        <span class=format!("status {class}") title=title aria-label=title data-status=status>
+        <span class=format!("status {class}") title=title.clone() aria-label=title data-status=status>
             {icon}
         </span>
     }

@@ -161,17 +161,19 @@ pub struct LeadDelivery {
     pub email_status: String,
     pub email_status_at: Option<i64>,
     pub email_error: Option<String>,
+    pub email_message_id: Option<String>,
     pub sms_status: String,
     pub sms_status_at: Option<i64>,
     pub sms_error: Option<String>,
+    pub sms_message_id: Option<String>,
     pub crm_deal_id: Option<i64>,
 }
 
 /// The delivery state of one lead.
 pub async fn lead_delivery(conn: &mut AnyConnection, lead_id: i64) -> Result<Option<LeadDelivery>, sqlx::Error> {
     sqlx::query_as(
-        "SELECT lead_id, name, source, created_at, email_status, email_status_at, email_error, \
-         sms_status, sms_status_at, sms_error, crm_deal_id FROM lead WHERE lead_id = $1",
+        "SELECT lead_id, name, source, created_at, email_status, email_status_at, email_error, email_message_id, \
+         sms_status, sms_status_at, sms_error, sms_message_id, crm_deal_id FROM lead WHERE lead_id = $1",
     )
     .bind(lead_id)
     .fetch_optional(conn)

@@ -208,7 +208,11 @@ struct LeadListRow {
     utm_source: Option<String>,
     utm_campaign: Option<String>,
     email_status: String,
+    email_status_at: Option<i64>,
+    email_error: Option<String>,
     sms_status: String,
+    sms_status_at: Option<i64>,
+    sms_error: Option<String>,
     crm_deal_id: Option<i64>,
     created_at: i64,
     updated_at: i64,
@@ -225,7 +229,11 @@ impl From<LeadListRow> for LeadListItem {
             utm_source: row.utm_source,
             utm_campaign: row.utm_campaign,
             email_status: row.email_status,
+            email_status_at_local: row.email_status_at.map(format_almaty),
+            email_error: row.email_error,
             sms_status: row.sms_status,
+            sms_status_at_local: row.sms_status_at.map(format_almaty),
+            sms_error: row.sms_error,
             crm_deal_id: row.crm_deal_id,
             created_at_local: format_almaty(row.created_at),
             created_at: row.created_at,
@@ -274,7 +282,7 @@ pub async fn lead_page(db: &Db, filter: &LeadFilter, start: PageStart, limit: i6
         }
     };
     let sql = format!(
-        "SELECT lead_id, name, email, phone_e164, source, utm_source, utm_campaign, email_status, sms_status, \
+        "SELECT lead_id, name, email, phone_e164, source, utm_source, utm_campaign, email_status, email_status_at, email_error, sms_status, sms_status_at, sms_error, \
          crm_deal_id, created_at, updated_at FROM lead{} ORDER BY lead_id {order} LIMIT ${}",
         conditions.sql(),
         conditions.next_placeholder()

@@ -8,6 +8,7 @@
 use std::time::Duration;
 
 use leptos::prelude::*;
+use leptos::server::ServerAction;
 use leptos_router::components::Form;
 use leptos_router::hooks::use_query_map;
 
@@ -16,7 +17,8 @@ use crate::components::error_template::error_template;
 use crate::components::layout::AppLayout;
 use crate::components::stat_card::StatCard;
 use crate::error::AppError;
-use crate::models::{LeadListItem, LeadQuery};
+use crate::models::{FailedJob, LeadListItem, LeadQuery};
+use crate::server_fns::jobs::{list_failed_jobs, ResendLeadMessage, RetryFailedJob};
 use crate::server_fns::leads::{get_lead_stats, get_leads_page_settings, list_leads};
 
 /// The admin's leads dashboard.
@@ -36,12 +38,17 @@ pub fn TargetPage() -> impl IntoView {
         }
     });
     let refresh = RwSignal::new(0_u64);
+    let retry = ServerAction::<RetryFailedJob>::new();
+    let resend = ServerAction::<ResendLeadMessage>::new();
+    // Everything refetches on the timer and after an admin's retry or resend.
+    let version = move || (refresh.get(), retry.version().get(), resend.version().get());
     let settings = Resource::new(|| (), |_| get_leads_page_settings());
-    let page = Resource::new(move || (query.get(), refresh.get()), |(query, _)| list_leads(query));
+    let page = Resource::new(move || (query.get(), version()), |(query, _)| list_leads(query));
     let stats = Resource::new(
-        move || (LeadQuery { before: None, after: None, ..query.get() }, refresh.get()),
+        move || (LeadQuery { before: None, after: None, ..query.get() }, version()),
         |(query, _)| get_lead_stats(query),
     );
+    let failed = Resource::new(version, |_| list_failed_jobs());
 
     // Refresh on a timer once the settings say how often; effects run only in the browser.
     let timer = StoredValue::new(None::<IntervalHandle>);
@@ -65,6 +72,24 @@ pub fn TargetPage() -> impl IntoView {
         <AppLayout>
             <div class="page-head">
                 <h1>"Лиды"</h1>
+                <Transition>
+                    {move || Suspend::new(async move {
+                        settings
+                            .await
+                            .ok()
+                            .filter(|settings| settings.test_mode)
+                            .map(|_| {
+                                view! {
+                                    <span
+                                        class="badge test-mode"
+                                        title="Ключи Resend или Mobizon не настроены: письма и SMS записываются в базу, но не отправляются"
+                                    >
+                                        "тестовый режим"
+                                    </span>
+                                }
+                            })
+                    })}
+                </Transition>
                 <a
                     class="button"
                     href=move || lead_query_href(&query.get())
@@ -94,6 +119,12 @@ pub fn TargetPage() -> impl IntoView {
                         )
                     })}
                 </ErrorBoundary>
+            </Transition>
+            <Transition>
+                {move || Suspend::new(async move {
+                    let failed = failed.await.ok().filter(|failed| failed.total > 0)?;
+                    Some(view! { <FailedJobsPanel total=failed.total jobs=failed.jobs retry /> })
+                })}
             </Transition>
             <Transition>
                 {move || Suspend::new(async move {
@@ -131,7 +162,7 @@ pub fn TargetPage() -> impl IntoView {
                                                 key=|lead| (lead.lead_id, lead.updated_at)
                                                 let:lead
                                             >
-                                                <LeadRow lead crm_base_url=crm_base_url.clone() />
+                                                <LeadRow lead crm_base_url=crm_base_url.clone() resend />
                                             </For>
                                         </tbody>
                                     </table>
@@ -188,9 +219,54 @@ fn LeadFilterForm(query: Memo<LeadQuery>, sources: Vec<String>) -> impl IntoView
     }
 }
 
+/// Jobs that failed for good, with the provider's error and a retry button each.
+#[component]
+fn FailedJobsPanel(total: i64, jobs: Vec<FailedJob>, retry: ServerAction<RetryFailedJob>) -> impl IntoView {
+    view! {
+        <section class="failed-jobs" aria-label="Ошибки отправки">
+            <h2>"Ошибки отправки: " {total}</h2>
+            <ul>
+                <For each=move || jobs.clone() key=|job| job.job_id let:job>
+                    <li data-job-id=job.job_id>
+                        <span class="what">{job.what}</span>
+                        <span class="name">{job.lead_name.unwrap_or_else(|| "—".to_owned())}</span>
+                        <span class="error">{job.last_error.unwrap_or_default()}</span>
+                        <span class="muted nowrap">
+                            {job.failed_at_local} " · попыток: " {job.attempts}
+                        </span>
+                        <ActionForm action=retry attr:class="inline">
+                            <input type="hidden" name="job_id" value=job.job_id />
+                            <button type="submit">"Повторить"</button>
+                        </ActionForm>
+                    </li>
+                </For>
+            </ul>
+        </section>
+    }
+}
+
+/// A small form that sends the lead's message on `channel` again.
+#[component]
+fn ResendButton(
+    lead_id: i64,
+    channel: &'static str,
+    label: &'static str,
+    resend: ServerAction<ResendLeadMessage>,
+) -> impl IntoView {
+    view! {
+        <ActionForm action=resend attr:class="inline resend">
+            <input type="hidden" name="lead_id" value=lead_id />
+            <input type="hidden" name="channel" value=channel />
+            <button type="submit" class="icon" title=label aria-label=label>
+                "↻"
+            </button>
+        </ActionForm>
+    }
+}
+
 /// One lead in the table.
 #[component]
-fn LeadRow(lead: LeadListItem, crm_base_url: Option<String>) -> impl IntoView {
+fn LeadRow(lead: LeadListItem, crm_base_url: Option<String>, resend: ServerAction<ResendLeadMessage>) -> impl IntoView {
     let deal = lead.crm_deal_id.map(|deal_id| match crm_base_url {
         Some(base) => view! {
             <a href=format!("{base}/leads/detail/{deal_id}") target="_blank" rel="noopener">
@@ -209,11 +285,23 @@ fn LeadRow(lead: LeadListItem, crm_base_url: Option<String>) -> impl IntoView {
             </td>
             <td class="nowrap">{lead.phone}</td>
             <td>{lead.source} {campaign}</td>
-            <td>
-                <DeliveryStatus channel=Channel::Email status=lead.email_status />
+            <td class="nowrap">
+                <DeliveryStatus
+                    channel=Channel::Email
+                    status=lead.email_status
+                    at=lead.email_status_at_local
+                    error=lead.email_error
+                />
+                <ResendButton lead_id=lead.lead_id channel="email" label="Отправить email снова" resend />
             </td>
-            <td>
-                <DeliveryStatus channel=Channel::Sms status=lead.sms_status />
+            <td class="nowrap">
+                <DeliveryStatus
+                    channel=Channel::Sms
+                    status=lead.sms_status
+                    at=lead.sms_status_at_local
+                    error=lead.sms_error
+                />
+                <ResendButton lead_id=lead.lead_id channel="sms" label="Отправить SMS снова" resend />
             </td>
             <td>{deal.unwrap_or_else(|| view! { <span class="muted">"—"</span> }.into_any())}</td>
             <td class="nowrap">{lead.created_at_local}</td>

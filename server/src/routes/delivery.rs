@@ -33,8 +33,10 @@ pub async fn lead_status(State(state): State<AppState>, Path(lead_id): Path<i64>
         "leadId": lead.lead_id,
         "source": lead.source,
         "createdAt": lead.created_at,
-        "email": { "status": lead.email_status, "at": lead.email_status_at, "error": lead.email_error },
-        "sms": { "status": lead.sms_status, "at": lead.sms_status_at, "error": lead.sms_error },
+        "email": { "status": lead.email_status, "at": lead.email_status_at, "error": lead.email_error,
+                   "messageId": lead.email_message_id },
+        "sms": { "status": lead.sms_status, "at": lead.sms_status_at, "error": lead.sms_error,
+                 "messageId": lead.sms_message_id },
         "crmDealId": lead.crm_deal_id,
     })))
 }

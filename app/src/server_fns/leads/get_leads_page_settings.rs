@@ -3,7 +3,8 @@ use leptos::prelude::*;
 use crate::error::AppError;
 use crate::models::LeadsPageSettings;
 
-/// Admins only: the refresh interval, the AmoCRM address and the known lead sources.
+/// Admins only: the refresh interval, the AmoCRM address, the known lead sources and
+/// whether messages go to the development outbox.
 ///
 /// Errors: `Unauthorized`, `Forbidden`.
 #[server(input = leptos::server_fn::codec::GetUrl, endpoint = "leads/settings")]
@@ -16,6 +17,7 @@ pub async fn get_leads_page_settings() -> Result<LeadsPageSettings, AppError> {
                 refresh_secs: state.config.web.leads_refresh_secs,
                 crm_base_url: state.config.web.crm_base_url.clone(),
                 sources: crate::db::lead::list_sources(&state.db).await?,
+                test_mode: state.jobs.context().is_test_mode(),
             })
         }
         .await,

@@ -1,0 +1,9 @@
+//! The job queue as admins see it on `/target`: failed jobs, retry, resend.
+
+mod list_failed_jobs;
+mod resend_lead_message;
+mod retry_failed_job;
+
+pub use list_failed_jobs::{list_failed_jobs, ListFailedJobs};
+pub use resend_lead_message::{resend_lead_message, ResendLeadMessage};
+pub use retry_failed_job::{retry_failed_job, RetryFailedJob};

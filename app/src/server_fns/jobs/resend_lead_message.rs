@@ -1,0 +1,25 @@
+use leptos::prelude::*;
+
+use crate::error::AppError;
+
+/// Admins only: sends the lead's email (`channel = "email"`) or SMS (`"sms"`) once more.
+///
+/// Errors: `Unauthorized`, `Forbidden`, `NotFound`, `Validation` (unknown channel).
+#[server(endpoint = "jobs/resend")]
+pub async fn resend_lead_message(lead_id: i64, channel: String) -> Result<(), AppError> {
+    use crate::domain::delivery::Channel;
+
+    crate::error::respond_with(
+        async {
+            crate::auth::require_admin().await?;
+            let state = crate::state::app_state()?;
+            let channel = match channel.as_str() {
+                "email" => Channel::Email,
+                "sms" => Channel::Sms,
+                _ => return Err(AppError::validation("channel", "ожидается email или sms")),
+            };
+            crate::jobs::admin::resend_message(&state.db, &state.jobs.waker(), lead_id, channel).await
+        }
+        .await,
+    )
+}

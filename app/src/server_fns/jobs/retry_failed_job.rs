@@ -1,0 +1,19 @@
+use leptos::prelude::*;
+
+use crate::error::AppError;
+
+/// Admins only: queues a failed job again, due now, and sets its lead's status back to
+/// pending.
+///
+/// Errors: `Unauthorized`, `Forbidden`, `NotFound`, `Conflict` (already retried).
+#[server(endpoint = "jobs/retry")]
+pub async fn retry_failed_job(job_id: i64) -> Result<(), AppError> {
+    crate::error::respond_with(
+        async {
+            crate::auth::require_admin().await?;
+            let state = crate::state::app_state()?;
+            crate::jobs::admin::retry_job(&state.db, &state.jobs.waker(), job_id).await
+        }
+        .await,
+    )
+}
