@@ -113,6 +113,18 @@ pub struct LeadStats {
     pub sms_delivered: i64,
 }
 
+impl LeadStats {
+    /// Adds `other` (counts or changes of counts) to these.
+    pub fn add(&mut self, other: &Self) {
+        self.total += other.total;
+        self.in_crm += other.in_crm;
+        self.email_sent += other.email_sent;
+        self.email_opened += other.email_opened;
+        self.sms_sent += other.sms_sent;
+        self.sms_delivered += other.sms_delivered;
+    }
+}
+
 /// Settings the `/target` page needs from the server.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct LeadsPageSettings {

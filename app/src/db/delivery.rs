@@ -7,6 +7,7 @@ use sqlx::{AnyConnection, FromRow};
 
 use super::lead::{bump_lead_stats, StatKey};
 use crate::domain::delivery::{Channel, DeliveryStatus, StatusReport};
+use crate::models::LeadStats;
 
 /// The columns of `channel` on `lead`: status, its time, error, message id.
 fn columns(channel: Channel) -> (&'static str, &'static str, &'static str, &'static str) {
@@ -27,6 +28,21 @@ struct CurrentStatus {
 /// returns whether it did. Unknown leads change nothing. The dashboard counters move
 /// in the same transaction.
 pub async fn apply_status(conn: &mut AnyConnection, report: &StatusReport, now_ms: i64) -> Result<bool, sqlx::Error> {
+    let mut deltas = BTreeMap::new();
+    let changed = apply_status_deferring_counts(conn, report, now_ms, &mut deltas).await?;
+    bump_lead_stats(conn, &deltas).await?;
+    Ok(changed)
+}
+
+/// Like [`apply_status`], but adds the counter changes to `deltas` for the caller to
+/// write once, in key order, with the rest of its batch: writers that lock counter rows
+/// in one order cannot deadlock each other.
+pub async fn apply_status_deferring_counts(
+    conn: &mut AnyConnection,
+    report: &StatusReport,
+    now_ms: i64,
+    deltas: &mut BTreeMap<StatKey, LeadStats>,
+) -> Result<bool, sqlx::Error> {
     let (status_column, at_column, error_column, _) = columns(report.channel);
     // Compare-and-set: a concurrent report between the read and the write makes the
     // update miss, and the loop reads again.
@@ -44,7 +60,7 @@ pub async fn apply_status(conn: &mut AnyConnection, report: &StatusReport, now_m
         }
         if set_status(conn, report, &current.status, now_ms, (status_column, at_column, error_column)).await? {
             let key = StatKey::of(report.lead_id, current.created_day, &current.source);
-            bump_lead_stats(conn, &BTreeMap::from([(key, before.count_delta(report.status, report.channel))])).await?;
+            deltas.entry(key).or_default().add(&before.count_delta(report.status, report.channel));
             return Ok(true);
         }
     }

@@ -202,7 +202,7 @@ pub async fn release_orphaned_jobs(conn: &mut AnyConnection, now_ms: i64) -> Res
     Ok(released.rows_affected())
 }
 
-/// The earliest time a pending job of one of `kinds` becomes due.
+/// The earliest time a pending job of `kind` becomes due.
 pub async fn next_due(conn: &mut AnyConnection, kind: &str) -> Result<Option<i64>, sqlx::Error> {
     sqlx::query_scalar("SELECT MIN(run_at) FROM job WHERE status = 'pending' AND kind = $1")
         .bind(kind)
@@ -251,9 +251,4 @@ pub async fn retry_failed_job(
     .bind(job_id)
     .fetch_optional(conn)
     .await
-}
-
-/// Jobs per status, for health and the benchmark.
-pub async fn queue_depth(conn: &mut AnyConnection) -> Result<Vec<(String, i64)>, sqlx::Error> {
-    sqlx::query_as("SELECT status, COUNT(*) FROM job GROUP BY status ORDER BY status").fetch_all(conn).await
 }

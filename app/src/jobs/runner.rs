@@ -3,14 +3,17 @@
 //!
 //! Durability comes from the table: a job is `pending` until a worker claims it
 //! (`sending`, with a lease), and `sent` or `failed` only in the transaction that also
-//! records its effect. A worker that dies leaves its lease to expire, and the job is
+//! records its effect. Outcomes are written by one recorder task that commits whatever
+//! has finished meanwhile in one transaction, so a busy queue costs one commit per batch
+//! rather than per job. A worker that dies leaves its lease to expire, and the job is
 //! claimed again; handlers are written so that a second run sends nothing twice.
 
+use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::Duration;
 
 use rand::Rng;
-use tokio::sync::{Notify, OwnedSemaphorePermit, Semaphore};
+use tokio::sync::{mpsc, oneshot, Notify, OwnedSemaphorePermit, Semaphore};
 use tokio::task::JoinSet;
 use tokio_util::sync::CancellationToken;
 use tracing::Instrument;
@@ -18,12 +21,14 @@ use tracing::Instrument;
 use super::notify::{millis, JobContext};
 use super::{channel_of_kind, CheckSmsStatus, Job, JobFailure, JobOutcome, SendLeadEmail, SendLeadSms};
 use crate::config::JobsConfig;
-use crate::db::delivery::{apply_status, set_message_id};
+use crate::db::delivery::{apply_status_deferring_counts, set_message_id};
 use crate::db::job::{
     claim_jobs, enqueue_jobs, finish_job, next_due, park_job, release_job, release_orphaned_jobs, ClaimedJob,
 };
-use crate::db::Engine;
+use crate::db::lead::{bump_lead_stats, StatKey};
+use crate::db::{Db, Engine};
 use crate::domain::delivery::{DeliveryStatus, StatusReport};
+use crate::models::LeadStats;
 use crate::time::now_ms;
 
 /// Wakes the runner when work was enqueued; cheap to clone.
@@ -58,7 +63,19 @@ struct Inner {
     worker_id: String,
     waker: JobWaker,
     lanes: Vec<Lane>,
+    recorder: mpsc::UnboundedSender<Finished>,
 }
+
+/// A job that ran, waiting for its outcome to be committed.
+struct Finished {
+    job: ClaimedJob,
+    result: Result<JobOutcome, JobFailure>,
+    now: i64,
+    recorded: oneshot::Sender<()>,
+}
+
+/// The most outcomes committed by one transaction.
+const MAX_RECORD_BATCH: usize = 64;
 
 impl JobRunner {
     /// A runner for `context`'s providers; nothing runs until [`start`](Self::start) or
@@ -72,7 +89,12 @@ impl JobRunner {
             },
         ];
         let worker_id = format!("{}-{:08x}", std::process::id(), rand::thread_rng().gen::<u32>());
-        Self { inner: Arc::new(Inner { context, config, worker_id, waker: JobWaker::default(), lanes }) }
+        let (recorder, finished) = mpsc::unbounded_channel();
+        let record =
+            Recorder { db: context.db.clone(), worker_id: worker_id.clone(), max_attempts: config.max_attempts };
+        let retry = RetryPolicy::of(&config);
+        tokio::spawn(record.run(finished, retry));
+        Self { inner: Arc::new(Inner { context, config, worker_id, waker: JobWaker::default(), lanes, recorder }) }
     }
 
     /// The handle that wakes this runner.
@@ -223,37 +245,112 @@ impl JobRunner {
                 let message = if error.is_panic() { "the job handler panicked" } else { "the job was cancelled" };
                 Err(JobFailure::Retry { message: message.to_owned(), retry_after: None })
             });
-        // The outcome must land: a database hiccup gets a few tries before the lease is
-        // left to expire (and the job to run again, which its handler makes harmless).
-        for attempt in 1..=3 {
-            match self.record(&job, &result, at.unwrap_or_else(now_ms)).instrument(span.clone()).await {
-                Ok(()) => break,
-                Err(error) if attempt < 3 => {
-                    tracing::warn!(parent: &span, error = %error, "recording the job outcome failed; trying again");
-                    tokio::time::sleep(Duration::from_millis(100 * attempt)).await;
-                }
-                Err(error) => tracing::error!(parent: &span, error = %error, "recording the job outcome failed"),
-            }
+        let (recorded, done) = oneshot::channel();
+        let finished = Finished { job, result, now: at.unwrap_or_else(now_ms), recorded };
+        if self.inner.recorder.send(finished).is_ok() {
+            // Dropped unanswered only if recording failed for good; the lease then expires
+            // and the job runs again.
+            let _ = done.instrument(span).await;
         }
         drop(permit);
         self.inner.waker.wake();
     }
+}
 
+/// How long failed jobs wait before their next attempt.
+#[derive(Debug, Clone, Copy)]
+struct RetryPolicy {
+    base: Duration,
+    max: Duration,
+}
+
+impl RetryPolicy {
+    fn of(config: &JobsConfig) -> Self {
+        Self { base: config.retry_base, max: config.retry_max }
+    }
+}
+
+/// Writes job outcomes, many per transaction.
+struct Recorder {
+    db: Db,
+    worker_id: String,
+    max_attempts: u32,
+}
+
+impl Recorder {
+    /// Commits what has finished, batch by batch, until every runner handle is gone.
+    async fn run(self, mut finished: mpsc::UnboundedReceiver<Finished>, retry: RetryPolicy) {
+        while let Some(first) = finished.recv().await {
+            let mut batch = vec![first];
+            while batch.len() < MAX_RECORD_BATCH {
+                match finished.try_recv() {
+                    Ok(next) => batch.push(next),
+                    Err(_) => break,
+                }
+            }
+            if let Err(error) = self.record_all(&batch, retry).await {
+                // One bad outcome must not hold back the others: record them one by one.
+                tracing::warn!(error = %error, jobs = batch.len(), "recording a batch of job outcomes failed; recording each alone");
+                for item in &batch {
+                    self.record_alone(item, retry).await;
+                }
+            }
+            for item in batch {
+                let _ = item.recorded.send(());
+            }
+        }
+    }
+
+    /// Records `batch` in one transaction. Leads are updated in id order and counters once
+    /// at the end in key order, the orders every other writer uses, so concurrent
+    /// transactions (intake, webhooks, another process's recorder) cannot deadlock with it.
+    async fn record_all(&self, batch: &[Finished], retry: RetryPolicy) -> Result<(), sqlx::Error> {
+        let mut ordered: Vec<&Finished> = batch.iter().collect();
+        ordered.sort_by_key(|item| (item.job.lead_id, item.job.job_id));
+        let mut deltas = BTreeMap::new();
+        let _permit = self.db.write_permit().await;
+        let mut tx = self.db.pool().begin().await?;
+        for item in ordered {
+            let job = &item.job;
+            let span =
+                tracing::info_span!("job", job.id = job.job_id, job.kind = %job.kind, job.attempt = job.attempts);
+            self.record(&mut tx, item, retry, &mut deltas).instrument(span).await?;
+        }
+        bump_lead_stats(&mut tx, &deltas).await?;
+        tx.commit().await
+    }
+
+    /// A few tries for one outcome; after that the lease is left to expire.
+    async fn record_alone(&self, item: &Finished, retry: RetryPolicy) {
+        for attempt in 1..=3 {
+            match self.record_all(std::slice::from_ref(item), retry).await {
+                Ok(()) => return,
+                Err(error) if attempt < 3 => {
+                    tracing::warn!(job.id = item.job.job_id, error = %error, "recording the job outcome failed; trying again");
+                    tokio::time::sleep(Duration::from_millis(100 * attempt)).await;
+                }
+                Err(error) => {
+                    tracing::error!(job.id = item.job.job_id, error = %error, "recording the job outcome failed")
+                }
+            }
+        }
+    }
+
+    /// Writes one outcome. Each first statement checks that this worker still holds the
+    /// lease; the effects follow only if it does (otherwise the new holder records them).
     async fn record(
         &self,
-        job: &ClaimedJob,
-        result: &Result<JobOutcome, JobFailure>,
-        now: i64,
+        tx: &mut sqlx::AnyConnection,
+        item: &Finished,
+        retry: RetryPolicy,
+        deltas: &mut BTreeMap<StatKey, LeadStats>,
     ) -> Result<(), sqlx::Error> {
-        let worker = self.inner.worker_id.as_str();
-        let db = &self.inner.context.db;
-        let _permit = db.write_permit().await;
-        let mut tx = db.pool().begin().await?;
-        let held = match result {
+        let (job, now, worker) = (&item.job, item.now, self.worker_id.as_str());
+        let held = match &item.result {
             Ok(JobOutcome::Sent { channel, lead_id, message_id, follow_up }) => {
-                let held = finish_job(&mut tx, job.job_id, worker, Some(message_id), now).await?;
+                let held = finish_job(tx, job.job_id, worker, Some(message_id), now).await?;
                 if held {
-                    set_message_id(&mut tx, *lead_id, *channel, message_id).await?;
+                    set_message_id(tx, *lead_id, *channel, message_id).await?;
                     let report = StatusReport {
                         lead_id: *lead_id,
                         channel: *channel,
@@ -261,50 +358,45 @@ impl JobRunner {
                         at: now,
                         error: None,
                     };
-                    apply_status(&mut tx, &report, now).await?;
+                    apply_status_deferring_counts(tx, &report, now, deltas).await?;
                     if let Some(follow_up) = follow_up {
-                        enqueue_jobs(&mut tx, std::slice::from_ref(follow_up), now).await?;
+                        enqueue_jobs(tx, std::slice::from_ref(follow_up), now).await?;
                     }
-                    tracing::info!(lead.id = lead_id, "message handed to the provider");
                 }
                 held
             }
-            Ok(JobOutcome::Done) => finish_job(&mut tx, job.job_id, worker, None, now).await?,
+            Ok(JobOutcome::Done) => finish_job(tx, job.job_id, worker, None, now).await?,
             Ok(JobOutcome::Again { after, payload }) => {
-                release_job(&mut tx, job.job_id, worker, now + millis(*after), Some(payload), None, true, now).await?
+                release_job(tx, job.job_id, worker, now + millis(*after), Some(payload), None, true, now).await?
             }
-            Err(JobFailure::Retry { message, retry_after })
-                if job.attempts < i64::from(self.inner.config.max_attempts) =>
-            {
-                let delay = retry_after.unwrap_or_else(|| backoff(&self.inner.config, job.attempts));
+            Err(JobFailure::Retry { message, retry_after }) if job.attempts < i64::from(self.max_attempts) => {
+                let delay = retry_after.unwrap_or_else(|| backoff(retry, job.attempts));
                 tracing::warn!(error = %redact(message), retry_in_ms = millis(delay), "the job failed; it will be retried");
-                release_job(&mut tx, job.job_id, worker, now + millis(delay), None, Some(message), false, now).await?
+                release_job(tx, job.job_id, worker, now + millis(delay), None, Some(message), false, now).await?
             }
             Err(failure) => {
                 let message = failure.to_string();
                 tracing::error!(error = %redact(&message), "the job failed for good and is parked");
-                let held = park_job(&mut tx, job.job_id, worker, &message, now).await?;
+                let held = park_job(tx, job.job_id, worker, &message, now).await?;
                 if let (true, Some(channel), Some(lead_id)) = (held, channel_of_kind(&job.kind), job.lead_id) {
                     let report =
                         StatusReport { lead_id, channel, status: DeliveryStatus::Error, at: now, error: Some(message) };
-                    apply_status(&mut tx, &report, now).await?;
+                    apply_status_deferring_counts(tx, &report, now, deltas).await?;
                 }
                 held
             }
         };
-        if held {
-            tx.commit().await
-        } else {
+        if !held {
             tracing::warn!("the job's lease passed to another worker; its outcome is left to that worker");
-            tx.rollback().await
         }
+        Ok(())
     }
 }
 
 /// The wait before attempt `attempts + 1`: the base doubled per attempt, capped, ±20 %.
-fn backoff(config: &JobsConfig, attempts: i64) -> Duration {
+fn backoff(policy: RetryPolicy, attempts: i64) -> Duration {
     let exponent = u32::try_from(attempts.saturating_sub(1)).unwrap_or(0).min(20);
-    let plain = config.retry_base.saturating_mul(2u32.pow(exponent)).min(config.retry_max);
+    let plain = policy.base.saturating_mul(2u32.pow(exponent)).min(policy.max);
     plain.mul_f64(rand::thread_rng().gen_range(0.8..=1.2))
 }
 
@@ -330,17 +422,13 @@ mod tests {
 
     #[test]
     fn backoff_doubles_within_jitter_and_is_capped() {
-        let config = JobsConfig {
-            retry_base: Duration::from_secs(10),
-            retry_max: Duration::from_secs(60),
-            ..JobsConfig::default()
-        };
+        let config = RetryPolicy { base: Duration::from_secs(10), max: Duration::from_secs(60) };
         for _ in 0..50 {
-            let first = backoff(&config, 1);
+            let first = backoff(config, 1);
             assert!(first >= Duration::from_secs(8) && first <= Duration::from_secs(12), "{first:?}");
-            let third = backoff(&config, 3);
+            let third = backoff(config, 3);
             assert!(third >= Duration::from_secs(32) && third <= Duration::from_secs(48), "{third:?}");
-            assert!(backoff(&config, 30) <= Duration::from_secs(72));
+            assert!(backoff(config, 30) <= Duration::from_secs(72));
         }
     }
 
