@@ -76,6 +76,9 @@ struct Finished {
 
 /// The most outcomes committed by one transaction.
 const MAX_RECORD_BATCH: usize = 64;
+/// Recorder tasks on PostgreSQL. They cannot deadlock each other: every batch locks its
+/// leads in id order and its counter rows last, in key order.
+const RECORDERS_ON_POSTGRES: usize = 4;
 
 impl JobRunner {
     /// A runner for `context`'s providers; nothing runs until [`start`](Self::start) or
@@ -90,10 +93,17 @@ impl JobRunner {
         ];
         let worker_id = format!("{}-{:08x}", std::process::id(), rand::thread_rng().gen::<u32>());
         let (recorder, finished) = mpsc::unbounded_channel();
-        let record =
-            Recorder { db: context.db.clone(), worker_id: worker_id.clone(), max_attempts: config.max_attempts };
-        let retry = RetryPolicy::of(&config);
-        tokio::spawn(record.run(finished, retry));
+        let finished = Arc::new(tokio::sync::Mutex::new(finished));
+        // SQLite commits one transaction at a time; PostgreSQL gains from a few at once.
+        let recorders = match context.db.engine() {
+            Engine::Sqlite => 1,
+            Engine::Postgres => RECORDERS_ON_POSTGRES,
+        };
+        for _ in 0..recorders {
+            let record =
+                Recorder { db: context.db.clone(), worker_id: worker_id.clone(), max_attempts: config.max_attempts };
+            tokio::spawn(record.run(finished.clone(), RetryPolicy::of(&config)));
+        }
         Self { inner: Arc::new(Inner { context, config, worker_id, waker: JobWaker::default(), lanes, recorder }) }
     }
 
@@ -279,15 +289,20 @@ struct Recorder {
 
 impl Recorder {
     /// Commits what has finished, batch by batch, until every runner handle is gone.
-    async fn run(self, mut finished: mpsc::UnboundedReceiver<Finished>, retry: RetryPolicy) {
-        while let Some(first) = finished.recv().await {
-            let mut batch = vec![first];
-            while batch.len() < MAX_RECORD_BATCH {
-                match finished.try_recv() {
-                    Ok(next) => batch.push(next),
-                    Err(_) => break,
+    async fn run(self, finished: Arc<tokio::sync::Mutex<mpsc::UnboundedReceiver<Finished>>>, retry: RetryPolicy) {
+        loop {
+            let batch = {
+                let mut finished = finished.lock().await;
+                let Some(first) = finished.recv().await else { return };
+                let mut batch = vec![first];
+                while batch.len() < MAX_RECORD_BATCH {
+                    match finished.try_recv() {
+                        Ok(next) => batch.push(next),
+                        Err(_) => break,
+                    }
                 }
-            }
+                batch
+            };
             if let Err(error) = self.record_all(&batch, retry).await {
                 // One bad outcome must not hold back the others: record them one by one.
                 tracing::warn!(error = %error, jobs = batch.len(), "recording a batch of job outcomes failed; recording each alone");

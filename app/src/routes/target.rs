@@ -245,22 +245,32 @@ fn FailedJobsPanel(total: i64, jobs: Vec<FailedJob>, retry: ServerAction<RetryFa
     }
 }
 
-/// A small form that sends the lead's message on `channel` again.
+/// A lead's email or SMS status with a button that sends that message again; a plain
+/// form, so it works before the WASM arrives.
 #[component]
-fn ResendButton(
+fn DeliveryCell(
     lead_id: i64,
-    channel: &'static str,
-    label: &'static str,
+    channel: Channel,
+    status: String,
+    at: Option<String>,
+    error: Option<String>,
     resend: ServerAction<ResendLeadMessage>,
 ) -> impl IntoView {
+    let (name, label) = match channel {
+        Channel::Email => ("email", "Отправить email снова"),
+        Channel::Sms => ("sms", "Отправить SMS снова"),
+    };
     view! {
-        <ActionForm action=resend attr:class="inline resend">
-            <input type="hidden" name="lead_id" value=lead_id />
-            <input type="hidden" name="channel" value=channel />
-            <button type="submit" class="icon" title=label aria-label=label>
-                "↻"
-            </button>
-        </ActionForm>
+        <td class="nowrap">
+            <DeliveryStatus channel status at error />
+            <ActionForm action=resend attr:class="inline resend">
+                <input type="hidden" name="lead_id" value=lead_id />
+                <input type="hidden" name="channel" value=name />
+                <button type="submit" class="icon" title=label aria-label=label>
+                    "↻"
+                </button>
+            </ActionForm>
+        </td>
     }
 }
 
@@ -285,24 +295,22 @@ fn LeadRow(lead: LeadListItem, crm_base_url: Option<String>, resend: ServerActio
             </td>
             <td class="nowrap">{lead.phone}</td>
             <td>{lead.source} {campaign}</td>
-            <td class="nowrap">
-                <DeliveryStatus
-                    channel=Channel::Email
-                    status=lead.email_status
-                    at=lead.email_status_at_local
-                    error=lead.email_error
-                />
-                <ResendButton lead_id=lead.lead_id channel="email" label="Отправить email снова" resend />
-            </td>
-            <td class="nowrap">
-                <DeliveryStatus
-                    channel=Channel::Sms
-                    status=lead.sms_status
-                    at=lead.sms_status_at_local
-                    error=lead.sms_error
-                />
-                <ResendButton lead_id=lead.lead_id channel="sms" label="Отправить SMS снова" resend />
-            </td>
+            <DeliveryCell
+                lead_id=lead.lead_id
+                channel=Channel::Email
+                status=lead.email_status
+                at=lead.email_status_at_local
+                error=lead.email_error
+                resend
+            />
+            <DeliveryCell
+                lead_id=lead.lead_id
+                channel=Channel::Sms
+                status=lead.sms_status
+                at=lead.sms_status_at_local
+                error=lead.sms_error
+                resend
+            />
             <td>{deal.unwrap_or_else(|| view! { <span class="muted">"—"</span> }.into_any())}</td>
             <td class="nowrap">{lead.created_at_local}</td>
         </tr>

@@ -140,17 +140,7 @@ with_each_engine!(webhooks_move_the_status_forward_and_replays_or_bad_signatures
     assert_eq!(setup.mobizon_report(&rejected).await, 401);
     assert_eq!(setup.app.lead_status(lead_id).await["sms"]["status"], "delivered");
 
-    let stats: Value = setup
-        .app
-        .client
-        .get(setup.app.url("/api/landing/leads/999999/status"))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    assert_eq!(stats["success"], false);
+    assert_eq!(setup.app.get_json("/api/landing/leads/999999/status", None).await["success"], false);
 });
 
 with_each_engine!(polling_mobizon_finds_the_final_sms_status, |engine| {
@@ -247,17 +237,7 @@ with_each_engine!(a_rejected_message_is_parked_with_the_provider_error_and_a_ret
     assert!(status["email"]["error"].as_str().unwrap().contains("Invalid `to` field"), "{status}");
     assert!(status["sms"]["error"].as_str().unwrap().contains("Неверный номер получателя"), "{status}");
 
-    let failed: Value = setup
-        .app
-        .client
-        .get(setup.app.url("/api/lead-tracking/jobs/failed"))
-        .bearer_auth(&token)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let failed = setup.app.get_json("/api/lead-tracking/jobs/failed", Some(&token)).await;
     assert_eq!(failed["total"], 2);
     setup.resend.set_mode(Mode::Normal);
     setup.mobizon.set_mode(Mode::Normal);

@@ -169,6 +169,15 @@ impl TestApp {
         token
     }
 
+    /// `GET path` (with a bearer `token`, if any) read as JSON, whatever the status.
+    pub async fn get_json(&self, path: &str, token: Option<&str>) -> Value {
+        let mut request = self.client.get(self.url(path));
+        if let Some(token) = token {
+            request = request.bearer_auth(token);
+        }
+        request.send().await.expect("sending the request").json().await.expect("a JSON answer")
+    }
+
     /// Posts one quiz lead with these contacts; returns its id.
     pub async fn post_lead(&self, name: &str, email: &str, phone: &str) -> i64 {
         let body = serde_json::json!({ "name": name, "email": email, "phone": phone, "answers": { "q1": "a" } });

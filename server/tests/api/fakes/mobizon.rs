@@ -3,8 +3,6 @@
 //! included), ids as strings, and a delivery-report webhook body signed as documented.
 
 use std::collections::HashMap;
-use std::net::SocketAddr;
-use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use axum::extract::{Path, Query, State};
@@ -17,7 +15,7 @@ use serde_json::{json, Value};
 use app::providers::mobizon::webhook_sign;
 use app::time::{format_almaty_seconds, now_ms};
 
-use super::{serve, Mode};
+use super::{begin_request, Fake, Mode, Received, Shared};
 
 /// The API key the fake accepts.
 pub const API_KEY: &str = "kz0000000000000000000000000000000000fake";
@@ -34,82 +32,39 @@ pub struct ReceivedSms {
     pub status: String,
 }
 
-#[derive(Default)]
-struct Inner {
-    mode: Mode,
-    /// Added after a message is accepted, before the answer.
-    latency: Duration,
-    accepted: Vec<ReceivedSms>,
-    requests: usize,
-    next_event: u64,
+impl Received for ReceivedSms {
+    fn recipient(&self) -> &str {
+        &self.to
+    }
 }
 
-/// A running fake Mobizon.
-#[derive(Clone)]
-pub struct FakeMobizon {
-    pub address: SocketAddr,
-    inner: Arc<Mutex<Inner>>,
-}
+/// A running fake Mobizon; its own state is the last webhook event id.
+pub type FakeMobizon = Fake<ReceivedSms, u64>;
 
 impl FakeMobizon {
     /// Starts a fake on a free port.
     pub async fn start() -> Self {
-        let inner = Arc::new(Mutex::new(Inner::default()));
-        let router = Router::new().route("/service/{module}/{method}", post(call)).with_state(inner.clone());
-        Self { address: serve(router).await, inner }
-    }
-
-    /// The base URL to configure as `MOBIZON_API_URL`.
-    pub fn url(&self) -> String {
-        format!("http://{}", self.address)
-    }
-
-    /// Delays every answer after accepting, so that messages are in flight for a while.
-    pub fn set_latency(&self, latency: Duration) {
-        self.inner.lock().unwrap().latency = latency;
-    }
-
-    /// Switches how the fake answers from now on.
-    pub fn set_mode(&self, mode: Mode) {
-        self.inner.lock().unwrap().mode = mode;
-    }
-
-    /// Every SMS accepted.
-    pub fn accepted(&self) -> Vec<ReceivedSms> {
-        self.inner.lock().unwrap().accepted.clone()
-    }
-
-    /// Requests received, whatever their answer.
-    pub fn requests(&self) -> usize {
-        self.inner.lock().unwrap().requests
-    }
-
-    /// How many SMS went to each number.
-    pub fn count_by_recipient(&self) -> HashMap<String, usize> {
-        let mut counts = HashMap::new();
-        for sms in self.accepted() {
-            *counts.entry(sms.to).or_default() += 1;
-        }
-        counts
+        Self::start_with(|ledger| Router::new().route("/service/{module}/{method}", post(call)).with_state(ledger))
+            .await
     }
 
     /// Sets a message's status, as the operator would report it.
     pub fn set_status(&self, message_id: &str, status: &str) {
-        let mut inner = self.inner.lock().unwrap();
-        if let Some(sms) = inner.accepted.iter_mut().find(|sms| sms.id == message_id) {
+        let mut ledger = self.ledger.lock().unwrap();
+        if let Some(sms) = ledger.accepted.iter_mut().find(|sms| sms.id == message_id) {
             sms.status = status.to_owned();
         }
     }
 
     /// The delivery-report webhook body Mobizon would post for `message_id`, signed with `secret`.
     pub fn delivery_report(&self, message_id: &str, status: &str, secret: &str) -> Value {
-        let mut inner = self.inner.lock().unwrap();
-        inner.next_event += 1;
-        let event_id = inner.next_event.to_string();
-        let to = inner.accepted.iter().find(|sms| sms.id == message_id).map(|sms| sms.to.clone()).unwrap_or_default();
+        let mut ledger = self.ledger.lock().unwrap();
+        ledger.extra += 1;
+        let event_id = ledger.extra.to_string();
+        let to = ledger.accepted.iter().find(|sms| sms.id == message_id).map(|sms| sms.to.clone()).unwrap_or_default();
         let created = format_almaty_seconds(now_ms());
         json!({
-            "eventId": inner.next_event,
+            "eventId": ledger.extra,
             "eventType": "sms-delivery-report",
             "eventCreateTs": created,
             "webhookId": 1,
@@ -132,16 +87,12 @@ fn envelope(code: i64, data: Value, message: &str) -> Response {
 }
 
 async fn call(
-    State(inner): State<Arc<Mutex<Inner>>>,
+    State(ledger): State<Shared<ReceivedSms, u64>>,
     Path((module, method)): Path<(String, String)>,
     Query(query): Query<HashMap<String, String>>,
     Form(form): Form<Vec<(String, String)>>,
 ) -> Response {
-    let (mode, latency) = {
-        let mut inner = inner.lock().unwrap();
-        inner.requests += 1;
-        (inner.mode, inner.latency)
-    };
+    let (mode, latency) = begin_request(&ledger);
     match mode {
         Mode::Normal | Mode::AcceptThenHang => {}
         Mode::Reject => {
@@ -162,7 +113,7 @@ async fn call(
     if query.get("output").map(String::as_str) != Some("json") {
         return envelope(6, Value::Null, "Unsupported format");
     }
-    let answer = answer(&inner, &module, &method, &form);
+    let answer = answer(&ledger, &module, &method, &form);
     tokio::time::sleep(latency).await;
     if mode == Mode::AcceptThenHang && method.eq_ignore_ascii_case("sendsmsmessage") {
         tokio::time::sleep(Duration::from_secs(30)).await;
@@ -171,9 +122,9 @@ async fn call(
 }
 
 /// The answer to an authenticated call, recording sent messages.
-fn answer(inner: &Mutex<Inner>, module: &str, method: &str, form: &[(String, String)]) -> Response {
+fn answer(ledger: &Shared<ReceivedSms, u64>, module: &str, method: &str, form: &[(String, String)]) -> Response {
     let field = |name: &str| form.iter().find(|(key, _)| key == name).map(|(_, value)| value.clone());
-    let mut inner = inner.lock().unwrap();
+    let mut ledger = ledger.lock().unwrap();
     match (module.to_lowercase().as_str(), method.to_lowercase().as_str()) {
         ("message", "sendsmsmessage") => {
             let (Some(to), Some(text)) = (field("recipient"), field("text")) else {
@@ -182,8 +133,8 @@ fn answer(inner: &Mutex<Inner>, module: &str, method: &str, form: &[(String, Str
             if !to.chars().all(|c| c.is_ascii_digit()) {
                 return envelope(1, json!({ "recipient": "Неверный номер получателя" }), "Ошибка проверки данных");
             }
-            let id = format!("{}", 70_000_000_000u64 + inner.accepted.len() as u64 + 1);
-            inner.accepted.push(ReceivedSms {
+            let id = format!("{}", 70_000_000_000u64 + ledger.accepted.len() as u64 + 1);
+            ledger.accepted.push(ReceivedSms {
                 id: id.clone(),
                 to,
                 text,
@@ -195,7 +146,7 @@ fn answer(inner: &Mutex<Inner>, module: &str, method: &str, form: &[(String, Str
         }
         ("message", "list") => {
             let to = field("criteria[to]");
-            let items: Vec<Value> = inner
+            let items: Vec<Value> = ledger
                 .accepted
                 .iter()
                 .rev()
@@ -213,7 +164,7 @@ fn answer(inner: &Mutex<Inner>, module: &str, method: &str, form: &[(String, Str
             if ids.is_empty() {
                 return envelope(2, Value::Null, "Не найдено");
             }
-            let items: Vec<Value> = inner
+            let items: Vec<Value> = ledger
                 .accepted
                 .iter()
                 .filter(|sms| ids.contains(&sms.id))

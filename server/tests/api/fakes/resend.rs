@@ -3,8 +3,6 @@
 //! 429 with `retry-after`, and 422 rejections.
 
 use std::collections::HashMap;
-use std::net::SocketAddr;
-use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use axum::body::Bytes;
@@ -15,7 +13,7 @@ use axum::routing::post;
 use axum::{Json, Router};
 use serde_json::{json, Value};
 
-use super::{serve, Mode};
+use super::{begin_request, Fake, Mode, Received, Shared};
 
 /// The API key the fake accepts.
 pub const API_KEY: &str = "re_test_key_0001";
@@ -30,64 +28,22 @@ pub struct ReceivedEmail {
     pub body: Value,
 }
 
-#[derive(Default)]
-struct Inner {
-    mode: Mode,
-    /// Added after a message is accepted, before the answer.
-    latency: Duration,
-    accepted: Vec<ReceivedEmail>,
-    /// Idempotency key → (request body, id).
-    keys: HashMap<String, (Value, String)>,
-    requests: usize,
+impl Received for ReceivedEmail {
+    fn recipient(&self) -> &str {
+        &self.to
+    }
 }
 
+/// Idempotency key → (the first request body, the id answered).
+type Keys = HashMap<String, (Value, String)>;
+
 /// A running fake Resend.
-#[derive(Clone)]
-pub struct FakeResend {
-    pub address: SocketAddr,
-    inner: Arc<Mutex<Inner>>,
-}
+pub type FakeResend = Fake<ReceivedEmail, Keys>;
 
 impl FakeResend {
     /// Starts a fake on a free port.
     pub async fn start() -> Self {
-        let inner = Arc::new(Mutex::new(Inner::default()));
-        let router = Router::new().route("/emails", post(send_email)).with_state(inner.clone());
-        Self { address: serve(router).await, inner }
-    }
-
-    /// The base URL to configure as `RESEND_API_URL`.
-    pub fn url(&self) -> String {
-        format!("http://{}", self.address)
-    }
-
-    /// Delays every answer after accepting, so that messages are in flight for a while.
-    pub fn set_latency(&self, latency: Duration) {
-        self.inner.lock().unwrap().latency = latency;
-    }
-
-    /// Switches how the fake answers from now on.
-    pub fn set_mode(&self, mode: Mode) {
-        self.inner.lock().unwrap().mode = mode;
-    }
-
-    /// Every email accepted, once per idempotency key.
-    pub fn accepted(&self) -> Vec<ReceivedEmail> {
-        self.inner.lock().unwrap().accepted.clone()
-    }
-
-    /// Requests received, whatever their answer.
-    pub fn requests(&self) -> usize {
-        self.inner.lock().unwrap().requests
-    }
-
-    /// How many accepted emails went to each recipient.
-    pub fn count_by_recipient(&self) -> HashMap<String, usize> {
-        let mut counts = HashMap::new();
-        for email in self.accepted() {
-            *counts.entry(email.to).or_default() += 1;
-        }
-        counts
+        Self::start_with(|ledger| Router::new().route("/emails", post(send_email)).with_state(ledger)).await
     }
 }
 
@@ -104,12 +60,8 @@ fn rate_headers(remaining: u32) -> [(&'static str, String); 3] {
     ]
 }
 
-async fn send_email(State(inner): State<Arc<Mutex<Inner>>>, headers: HeaderMap, body: Bytes) -> Response {
-    let (mode, latency) = {
-        let mut inner = inner.lock().unwrap();
-        inner.requests += 1;
-        (inner.mode, inner.latency)
-    };
+async fn send_email(State(ledger): State<Shared<ReceivedEmail, Keys>>, headers: HeaderMap, body: Bytes) -> Response {
+    let (mode, latency) = begin_request(&ledger);
     match mode {
         Mode::Normal | Mode::AcceptThenHang => {}
         Mode::Reject => {
@@ -165,7 +117,7 @@ async fn send_email(State(inner): State<Arc<Mutex<Inner>>>, headers: HeaderMap, 
     if key.is_empty() || key.len() > 256 {
         return error(StatusCode::BAD_REQUEST, "invalid_idempotency_key", "The key must be 1-256 characters long.");
     }
-    let answer = accept(&inner, key, to, body);
+    let answer = accept(&ledger, key, to, body);
     tokio::time::sleep(latency).await;
     if mode == Mode::AcceptThenHang {
         tokio::time::sleep(Duration::from_secs(30)).await;
@@ -174,9 +126,9 @@ async fn send_email(State(inner): State<Arc<Mutex<Inner>>>, headers: HeaderMap, 
 }
 
 /// Records the email unless its key was seen; the answer Resend gives either way.
-fn accept(inner: &Mutex<Inner>, key: String, to: String, body: Value) -> Response {
-    let mut inner = inner.lock().unwrap();
-    if let Some((first_body, id)) = inner.keys.get(&key) {
+fn accept(ledger: &Shared<ReceivedEmail, Keys>, key: String, to: String, body: Value) -> Response {
+    let mut ledger = ledger.lock().unwrap();
+    if let Some((first_body, id)) = ledger.extra.get(&key) {
         if *first_body != body {
             return error(
                 StatusCode::CONFLICT,
@@ -186,9 +138,9 @@ fn accept(inner: &Mutex<Inner>, key: String, to: String, body: Value) -> Respons
         }
         return (StatusCode::OK, rate_headers(9), Json(json!({ "id": id }))).into_response();
     }
-    let id = format!("00000000-0000-4000-8000-{:012}", inner.accepted.len() + 1);
-    inner.keys.insert(key.clone(), (body.clone(), id.clone()));
+    let id = format!("00000000-0000-4000-8000-{:012}", ledger.accepted.len() + 1);
+    ledger.extra.insert(key.clone(), (body.clone(), id.clone()));
     let subject = body["subject"].as_str().unwrap_or_default().to_owned();
-    inner.accepted.push(ReceivedEmail { id: id.clone(), idempotency_key: key, to, subject, body });
+    ledger.accepted.push(ReceivedEmail { id: id.clone(), idempotency_key: key, to, subject, body });
     (StatusCode::OK, rate_headers(9), Json(json!({ "id": id }))).into_response()
 }
