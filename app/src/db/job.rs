@@ -80,14 +80,27 @@ pub struct ClaimedJob {
     pub created_at: i64,
 }
 
-/// Claims up to `limit` jobs of `kind` that are due at `now_ms`, or whose lease expired
-/// (their worker died), for `worker` until `lease_until`.
+/// Which jobs a claim takes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Claimable {
+    /// Pending jobs that are due, oldest first: a range of `job_due_idx`.
+    Due,
+    /// Jobs whose worker's lease expired (it died or hung): few, looked for now and then.
+    LeaseExpired,
+}
+
+/// Claims up to `limit` jobs of `kind` (`which` says whether due or orphaned) for `worker`
+/// until `lease_until`.
 ///
 /// PostgreSQL skips rows other processes are claiming (`FOR UPDATE SKIP LOCKED`); on
-/// SQLite the caller holds the write permit, so claims never overlap.
+/// SQLite the caller holds the write permit, so claims never overlap. The two kinds of
+/// claim are separate statements so that each is a plain index range, even with a
+/// backlog of many thousands of due jobs.
+#[expect(clippy::too_many_arguments, reason = "one statement's parameters, named at the call site")]
 pub async fn claim_jobs(
     conn: &mut AnyConnection,
     engine: Engine,
+    which: Claimable,
     worker: &str,
     kind: &str,
     limit: usize,
@@ -98,12 +111,14 @@ pub async fn claim_jobs(
         Engine::Postgres => "FOR UPDATE SKIP LOCKED",
         Engine::Sqlite => "",
     };
+    let (condition, order) = match which {
+        Claimable::Due => ("status = 'pending' AND run_at <= $3", "run_at"),
+        Claimable::LeaseExpired => ("status = 'sending' AND lease_until < $3", "lease_until"),
+    };
     let sql = format!(
         "UPDATE job SET status = 'sending', lease_owner = $1, lease_until = $2, attempts = attempts + 1, updated_at = $3 \
          WHERE job_id IN ( \
-             SELECT job_id FROM job WHERE kind = $4 AND ( \
-                 (status = 'pending' AND run_at <= $3) OR (status = 'sending' AND lease_until < $3)) \
-             ORDER BY run_at LIMIT $5 {lock}) \
+             SELECT job_id FROM job WHERE kind = $4 AND {condition} ORDER BY {order} LIMIT $5 {lock}) \
          RETURNING job_id, kind, payload, lead_id, idempotency_key, attempts, created_at"
     );
     sqlx::query_as(&sql)

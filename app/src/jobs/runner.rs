@@ -23,7 +23,7 @@ use super::{channel_of_kind, CheckSmsStatus, Job, JobFailure, JobOutcome, SendLe
 use crate::config::JobsConfig;
 use crate::db::delivery::{apply_status_deferring_counts, set_message_id};
 use crate::db::job::{
-    claim_jobs, enqueue_jobs, finish_job, next_due, park_job, release_job, release_orphaned_jobs, ClaimedJob,
+    claim_jobs, enqueue_jobs, finish_job, next_due, park_job, release_job, release_orphaned_jobs, Claimable, ClaimedJob,
 };
 use crate::db::lead::{bump_lead_stats, StatKey};
 use crate::db::{Db, Engine};
@@ -140,6 +140,8 @@ impl JobRunner {
         }
         tracing::info!(worker = %self.inner.worker_id, "job runner started");
         let mut running = JoinSet::new();
+        // Expired leases are looked for once per poll interval; due jobs on every round.
+        let mut orphans_checked_at = 0;
         loop {
             let notified = self.inner.waker.0.notified();
             tokio::pin!(notified);
@@ -148,7 +150,12 @@ impl JobRunner {
                 break;
             }
             while running.try_join_next().is_some() {}
-            let claimed = match self.claim_round(now_ms()).await {
+            let now = now_ms();
+            let orphans = now - orphans_checked_at >= millis(self.inner.config.poll_interval);
+            if orphans {
+                orphans_checked_at = now;
+            }
+            let claimed = match self.claim_round(now, orphans).await {
                 Ok(claimed) => claimed,
                 Err(error) => {
                     tracing::error!(error = %error, "claiming jobs failed");
@@ -184,7 +191,7 @@ impl JobRunner {
     pub async fn run_due(&self, at: i64) -> anyhow::Result<usize> {
         let mut ran = 0;
         loop {
-            let claimed = self.claim_round(at).await?;
+            let claimed = self.claim_round(at, true).await?;
             if claimed.is_empty() {
                 return Ok(ran);
             }
@@ -197,13 +204,21 @@ impl JobRunner {
         }
     }
 
-    /// Claims, for each lane, as many due jobs as it has free permits.
-    async fn claim_round(&self, now: i64) -> Result<Vec<(ClaimedJob, OwnedSemaphorePermit)>, sqlx::Error> {
+    /// Claims, for each lane, as many jobs as it has free permits: jobs with an expired
+    /// lease first (when `orphans` asks to look for them), then due ones.
+    async fn claim_round(
+        &self,
+        now: i64,
+        orphans: bool,
+    ) -> Result<Vec<(ClaimedJob, OwnedSemaphorePermit)>, sqlx::Error> {
         let db = &self.inner.context.db;
         let lease_until = now + millis(self.inner.config.lease);
+        let which: &[Claimable] = if orphans { &[Claimable::LeaseExpired, Claimable::Due] } else { &[Claimable::Due] };
         let mut claimed = Vec::new();
         for lane in &self.inner.lanes {
-            for kind in lane.kinds {
+            let claims: Vec<(&'static str, Claimable)> =
+                lane.kinds.iter().flat_map(|kind| which.iter().map(|which| (*kind, *which))).collect();
+            for (kind, which) in claims {
                 let free = lane.permits.available_permits();
                 if free == 0 {
                     break;
@@ -211,7 +226,8 @@ impl JobRunner {
                 let jobs = {
                     let _permit = db.write_permit().await;
                     let mut conn = db.pool().acquire().await?;
-                    claim_jobs(&mut conn, db.engine(), &self.inner.worker_id, kind, free, now, lease_until).await?
+                    let worker = &self.inner.worker_id;
+                    claim_jobs(&mut conn, db.engine(), which, worker, kind, free, now, lease_until).await?
                 };
                 for job in jobs {
                     let permit = lane.permits.clone().try_acquire_owned().expect("claims never exceed free permits");
