@@ -1,6 +1,8 @@
-//! Parsing at the edge: raw submissions become validated domain values here, so the
-//! code behind them only ever sees input that is known to be good.
+//! The business rules, free of I/O: parsing at the edge (raw submissions become validated
+//! values, so the code behind them only sees input known to be good), delivery statuses
+//! that never go backwards, and attribution of leads to teams.
 
+pub mod attribution;
 pub mod delivery;
 pub mod email;
 pub mod lead_filter;

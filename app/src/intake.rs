@@ -15,7 +15,9 @@ use crate::db::job::enqueue_jobs;
 use crate::db::lead::{
     bump_lead_stats, find_lead_by_submission_key, insert_leads, next_lead_ids, remember_sources, LeadToInsert, StatKey,
 };
+use crate::db::team::attribution_rules;
 use crate::db::{Db, Engine};
+use crate::domain::attribution::{Attribution, Attributor, UtmTags};
 use crate::domain::lead_input::NewLead;
 use crate::jobs::runner::JobWaker;
 use crate::jobs::{Job, PushLeadToCrm, SendLeadEmail, SendLeadSms};
@@ -133,15 +135,30 @@ async fn store_batch(db: &Db, batch: &[Submission], notify_delay: Duration) -> R
     let _permit = db.write_permit().await;
     let mut tx = db.pool().begin().await?;
     let ids = next_lead_ids(&mut tx, db.engine(), batch.len()).await?;
+    // Read per batch, in the batch's transaction: a rule changed a moment ago applies.
+    let attributor = Attributor::new(&attribution_rules(&mut tx).await?);
+    let attributions: Vec<Attribution> = batch
+        .iter()
+        .map(|submission| {
+            let tracking = &submission.lead.tracking;
+            attributor.attribute(UtmTags {
+                source: tracking.utm_source.as_deref(),
+                medium: tracking.utm_medium.as_deref(),
+                campaign: tracking.utm_campaign.as_deref(),
+            })
+        })
+        .collect();
     let rows: Vec<LeadToInsert<'_>> = batch
         .iter()
         .zip(ids)
-        .map(|(submission, lead_id)| LeadToInsert {
+        .zip(&attributions)
+        .map(|((submission, lead_id), attribution)| LeadToInsert {
             lead_id,
             lead: &submission.lead,
             submission_key: submission.submission_key.as_deref(),
             created_at: submission.received_at,
             day: almaty_day(submission.received_at),
+            attribution,
         })
         .collect();
     let inserted: HashSet<i64> = insert_leads(&mut tx, &rows).await?.into_iter().collect();

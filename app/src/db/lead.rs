@@ -5,6 +5,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use sqlx::{AnyConnection, FromRow};
 
 use super::{values_placeholders, Bind, Conditions, Db, Engine};
+use crate::domain::attribution::Attribution;
 use crate::domain::lead_filter::{LeadFilter, Search};
 use crate::domain::lead_input::{search_text, NewLead};
 use crate::models::{LeadListItem, LeadPage, LeadQuery, LeadStats};
@@ -22,10 +23,12 @@ pub struct LeadToInsert<'a> {
     pub created_at: i64,
     /// The Almaty day of `created_at` as `yyyymmdd`.
     pub day: i64,
+    /// The team whose ads brought the lead, as the rules say at intake.
+    pub attribution: &'a Attribution,
 }
 
 /// Columns per row of [`insert_leads`] (`updated_at` repeats `created_at`).
-const LEAD_COLUMNS: usize = 23;
+const LEAD_COLUMNS: usize = 26;
 
 /// Takes `count` fresh lead ids. Call inside the write transaction: on SQLite the ids
 /// follow the largest ever used, which is only safe while this process holds the write
@@ -60,7 +63,8 @@ pub async fn insert_leads(conn: &mut AnyConnection, leads: &[LeadToInsert<'_>]) 
     let sql = format!(
         "INSERT INTO lead (lead_id, created_at, updated_at, created_day, kind, source, campaign_slug, submission_key, \
          name, email, email_raw, phone_e164, phone_raw, search_text, payment_method, answers, utm_source, utm_medium, \
-         utm_campaign, utm_content, utm_term, fbclid, referrer) VALUES {} \
+         utm_campaign, utm_content, utm_term, fbclid, referrer, team_id, attribution_confidence, attribution_rule) \
+         VALUES {} \
          ON CONFLICT (submission_key) DO NOTHING RETURNING lead_id",
         values_placeholders(leads.len(), LEAD_COLUMNS, |column| (column == 2).then_some(1))
     );
@@ -89,7 +93,10 @@ pub async fn insert_leads(conn: &mut AnyConnection, leads: &[LeadToInsert<'_>]) 
             .bind(tracking.utm_content.as_deref())
             .bind(tracking.utm_term.as_deref())
             .bind(tracking.fbclid.as_deref())
-            .bind(tracking.referrer.as_deref());
+            .bind(tracking.referrer.as_deref())
+            .bind(row.attribution.team_id)
+            .bind(row.attribution.confidence.as_str())
+            .bind(row.attribution.rule.as_str());
     }
     query.fetch_all(conn).await
 }

@@ -103,6 +103,36 @@ on_both_engines!(every_kazakh_phone_spelling_is_stored_as_e164, |app| {
     assert_eq!(app.count("SELECT COUNT(*) FROM lead").await, 5);
 });
 
+on_both_engines!(a_lead_is_attributed_to_a_team_at_intake_with_the_rule_that_matched, |app| {
+    let cases = [
+        (json!({ "utm_source": "fb_kenesary" }), Some("Kenesary"), "medium", "utm_source «fb_kenesary» = fb_<команда>"),
+        (
+            json!({ "utm_source": "facebook", "utm_campaign": "Запуск ноябрь" }),
+            Some("Muha"),
+            "medium",
+            "«запуск» в utm_campaign",
+        ),
+        (json!({ "utm_source": "google" }), None, "low", "нет совпадений"),
+        (json!({}), None, "low", "нет совпадений"),
+    ];
+    for (tags, team, confidence, rule) in cases {
+        let mut body = json!({ "name": "Лид", "email": "lead@example.com", "phone": "+77051234567" });
+        body.as_object_mut().unwrap().extend(tags.as_object().unwrap().clone());
+        let response = app.post_json("/api/landing/proftest", &body).await;
+        let lead_id = response.json::<Value>().await.unwrap()["leadId"].as_i64().unwrap();
+        let (stored_team, stored_confidence, stored_rule): (Option<String>, String, String) = sqlx::query_as(
+            "SELECT team.name, lead.attribution_confidence, lead.attribution_rule \
+             FROM lead LEFT JOIN team ON team.team_id = lead.team_id WHERE lead.lead_id = $1",
+        )
+        .bind(lead_id)
+        .fetch_one(app.db.pool())
+        .await
+        .unwrap();
+        assert_eq!(stored_team.as_deref(), team, "{tags}");
+        assert_eq!((stored_confidence.as_str(), stored_rule.as_str()), (confidence, rule), "{tags}");
+    }
+});
+
 on_both_engines!(a_checkout_lead_keeps_its_payment_method, |app| {
     let body = json!({"name": "Покупатель", "email": "buyer@example.com", "phone": "+998 90 123 45 67", "payment_method": "Kaspi"});
     let response = app.post_json("/api/landing/submit", &body).await;
