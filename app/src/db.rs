@@ -7,6 +7,7 @@
 
 pub mod credential;
 pub mod delivery;
+pub mod integration;
 pub mod job;
 pub mod lead;
 pub mod team;

@@ -123,6 +123,20 @@ pub fn channel_of_kind(kind: &str) -> Option<Channel> {
     }
 }
 
+/// The outbound integration a job kind talks to, for the health view.
+pub fn integration_of_kind(kind: &str) -> Option<&'static str> {
+    match kind {
+        SendLeadEmail::KIND => Some(RESEND),
+        SendLeadSms::KIND | CheckSmsStatus::KIND => Some(MOBIZON),
+        _ => None,
+    }
+}
+
+/// The health view's name of the email provider.
+pub const RESEND: &str = "resend";
+/// The health view's name of the SMS provider.
+pub const MOBIZON: &str = "mobizon";
+
 /// A job kind in Russian, for the dashboard.
 pub fn describe_kind(kind: &str) -> &'static str {
     match kind {

@@ -2,6 +2,7 @@
 
 pub mod delivery;
 pub mod health;
+pub mod integrations;
 pub mod jobs_api;
 pub mod landing;
 pub mod leads_api;

@@ -19,9 +19,12 @@ use tokio_util::sync::CancellationToken;
 use tracing::Instrument;
 
 use super::notify::{millis, JobContext};
-use super::{channel_of_kind, CheckSmsStatus, Job, JobFailure, JobOutcome, SendLeadEmail, SendLeadSms};
+use super::{
+    channel_of_kind, integration_of_kind, CheckSmsStatus, Job, JobFailure, JobOutcome, SendLeadEmail, SendLeadSms,
+};
 use crate::config::JobsConfig;
 use crate::db::delivery::{apply_status_deferring_counts, set_message_id};
+use crate::db::integration::{record_integration_news, IntegrationNews};
 use crate::db::job::{
     claim_jobs, enqueue_jobs, finish_job, next_due, park_job, release_job, release_orphaned_jobs, Claimable, ClaimedJob,
 };
@@ -348,6 +351,9 @@ impl Recorder {
             self.record(&mut tx, item, retry, &mut deltas).instrument(span).await?;
         }
         bump_lead_stats(&mut tx, &deltas).await?;
+        for (integration, news) in integration_news(batch) {
+            record_integration_news(&mut tx, integration, &news).await?;
+        }
         tx.commit().await
     }
 
@@ -422,6 +428,20 @@ impl Recorder {
         }
         Ok(())
     }
+}
+
+/// What a batch of outcomes says about each provider: its latest success and error.
+fn integration_news(batch: &[Finished]) -> BTreeMap<&'static str, IntegrationNews> {
+    let mut news: BTreeMap<&'static str, IntegrationNews> = BTreeMap::new();
+    for item in batch {
+        let Some(integration) = integration_of_kind(&item.job.kind) else { continue };
+        let entry = news.entry(integration).or_default();
+        match &item.result {
+            Ok(_) => entry.last_success_at = Some(item.now),
+            Err(failure) => entry.last_error = Some((failure.to_string(), item.now)),
+        }
+    }
+    news
 }
 
 /// The wait before attempt `attempts + 1`: the base doubled per attempt, capped, ±20 %.

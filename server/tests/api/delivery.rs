@@ -237,6 +237,15 @@ with_each_engine!(a_rejected_message_is_parked_with_the_provider_error_and_a_ret
     assert!(status["email"]["error"].as_str().unwrap().contains("Invalid `to` field"), "{status}");
     assert!(status["sms"]["error"].as_str().unwrap().contains("Неверный номер получателя"), "{status}");
 
+    let health = setup.app.get_json("/api/integrations/all", Some(&token)).await;
+    let resend = &health["integrations"][0];
+    assert_eq!(
+        (resend["name"].as_str(), resend["mode"].as_str(), resend["failed"].as_i64()),
+        (Some("resend"), Some("live"), Some(1))
+    );
+    assert!(resend["lastError"].as_str().unwrap().contains("Invalid `to` field"), "{health}");
+    assert_eq!(health["integrations"][1]["failed"], 1);
+    assert!(health["integrations"][1]["lastSuccessAt"].is_null());
     let failed = setup.app.get_json("/api/lead-tracking/jobs/failed", Some(&token)).await;
     assert_eq!(failed["total"], 2);
     setup.resend.set_mode(Mode::Normal);
@@ -249,6 +258,9 @@ with_each_engine!(a_rejected_message_is_parked_with_the_provider_error_and_a_ret
     setup.app.run_jobs_after(Duration::ZERO).await;
     assert_eq!(statuses(&setup.app.lead_status(lead_id).await), ("sent".into(), "sent".into()));
     assert_eq!((setup.resend.accepted().len(), setup.mobizon.accepted().len()), (1, 1));
+    let health = setup.app.get_json("/api/integrations/all", Some(&token)).await;
+    assert!(health["integrations"][1]["lastSuccessAt"].is_i64(), "{health}");
+    assert_eq!(health["integrations"][1]["failed"], 0);
 });
 
 with_each_engine!(compatibility_routes_need_an_admin_token_and_a_known_status, |engine| {
@@ -290,4 +302,9 @@ on_both_engines!(without_credentials_messages_go_to_the_development_outbox, |app
     assert_eq!(app.count("SELECT COUNT(*) FROM dev_outbox WHERE channel = 'sms'").await, 1);
     assert_eq!(statuses(&app.lead_status(lead_id).await), ("sent".into(), "sent".into()));
     assert_eq!(app.count("SELECT COUNT(*) FROM job WHERE kind = 'check_sms_status'").await, 0);
+    let token = app.token_for("health-admin", Role::Admin, None).await;
+    let health = app.get_json("/api/integrations/all", Some(&token)).await;
+    assert_eq!(health["integrations"][0]["mode"], "test");
+    assert_eq!(health["integrations"][1]["configured"], false);
+    assert_eq!(app.get_json("/api/integrations/all", None).await["success"], false, "admins only");
 });
