@@ -3,6 +3,7 @@
 //! [`notify`]'s handlers, which return a [`JobOutcome`] or a [`JobFailure`].
 
 pub mod admin;
+pub mod attribution;
 pub mod messages;
 pub mod notify;
 pub mod runner;
@@ -144,6 +145,7 @@ pub fn describe_kind(kind: &str) -> &'static str {
         SendLeadSms::KIND => "SMS",
         CheckSmsStatus::KIND => "Статус SMS",
         PushLeadToCrm::KIND => "AmoCRM",
+        attribution::ReattributeLeads::KIND => "Атрибуция",
         _ => "Задача",
     }
 }

@@ -52,3 +52,69 @@ pub async fn attribution_rules(conn: &mut AnyConnection) -> Result<Vec<TeamRules
         })
         .collect())
 }
+
+/// A lead's tags and its stored attribution, for re-attribution.
+#[derive(Debug, Clone, FromRow)]
+pub struct LeadTags {
+    pub lead_id: i64,
+    pub utm_source: Option<String>,
+    pub utm_medium: Option<String>,
+    pub utm_campaign: Option<String>,
+    pub team_id: Option<i64>,
+    pub attribution_confidence: Option<String>,
+    pub attribution_rule: Option<String>,
+}
+
+/// Up to `limit` leads after `after_lead_id`, in id order.
+pub async fn lead_tags_after(
+    conn: &mut AnyConnection,
+    after_lead_id: i64,
+    limit: i64,
+) -> Result<Vec<LeadTags>, sqlx::Error> {
+    sqlx::query_as(
+        "SELECT lead_id, utm_source, utm_medium, utm_campaign, team_id, attribution_confidence, attribution_rule \
+         FROM lead WHERE lead_id > $1 ORDER BY lead_id LIMIT $2",
+    )
+    .bind(after_lead_id)
+    .bind(limit)
+    .fetch_all(conn)
+    .await
+}
+
+/// Stores a lead's new attribution.
+pub async fn set_lead_attribution(
+    conn: &mut AnyConnection,
+    lead_id: i64,
+    attribution: &crate::domain::attribution::Attribution,
+    now_ms: i64,
+) -> Result<(), sqlx::Error> {
+    sqlx::query(
+        "UPDATE lead SET team_id = $1, attribution_confidence = $2, attribution_rule = $3, updated_at = $4 \
+         WHERE lead_id = $5",
+    )
+    .bind(attribution.team_id)
+    .bind(attribution.confidence.as_str())
+    .bind(attribution.rule.as_str())
+    .bind(now_ms)
+    .bind(lead_id)
+    .execute(conn)
+    .await
+    .map(drop)
+}
+
+/// Replaces a team's UTM patterns (a JSON array is stored).
+pub async fn set_team_patterns(
+    conn: &mut AnyConnection,
+    team_id: i64,
+    patterns: &[String],
+    now_ms: i64,
+) -> Result<bool, sqlx::Error> {
+    let json = serde_json::to_string(patterns).expect("strings serialise");
+    let updated = sqlx::query("UPDATE team SET utm_patterns = $1, updated_at = $2 WHERE team_id = $3")
+        .bind(json)
+        .bind(now_ms)
+        .bind(team_id)
+        .execute(conn)
+        .await?;
+    Ok(updated.rows_affected() == 1)
+}

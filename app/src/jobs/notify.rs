@@ -1,9 +1,11 @@
-//! The handlers of the notification jobs: send the lead's email, send its SMS, and poll
+//! The job context and the dispatch to each kind's handler; here too the handlers of the
+//! notification jobs: send the lead's email, send its SMS, and poll
 //! the SMS's delivery status until it is final.
 
 use std::sync::Arc;
 use std::time::Duration;
 
+use super::attribution::ReattributeLeads;
 use super::messages::{follow_up_sms, quiz_result_email};
 use super::{CheckSmsStatus, Job, JobFailure, JobOutcome, SendLeadEmail, SendLeadSms};
 use crate::config::{EmailConfig, SmsConfig};
@@ -42,6 +44,7 @@ impl JobContext {
             SendLeadEmail::KIND => self.send_email(parse(job)?, job).await,
             SendLeadSms::KIND => self.send_sms(parse(job)?, job).await,
             CheckSmsStatus::KIND => self.check_sms(parse(job)?).await,
+            ReattributeLeads::KIND => parse::<ReattributeLeads>(job)?.run(self).await,
             other => Err(JobFailure::Permanent { message: format!("no handler for job kind {other}") }),
         }
     }

@@ -18,6 +18,7 @@ use tokio::task::JoinSet;
 use tokio_util::sync::CancellationToken;
 use tracing::Instrument;
 
+use super::attribution::ReattributeLeads;
 use super::notify::{millis, JobContext};
 use super::{
     channel_of_kind, integration_of_kind, CheckSmsStatus, Job, JobFailure, JobOutcome, SendLeadEmail, SendLeadSms,
@@ -93,6 +94,8 @@ impl JobRunner {
                 kinds: &[SendLeadSms::KIND, CheckSmsStatus::KIND],
                 permits: Arc::new(Semaphore::new(config.sms_concurrency)),
             },
+            // Bulk work over the lead table, one chunk at a time.
+            Lane { kinds: &[ReattributeLeads::KIND], permits: Arc::new(Semaphore::new(1)) },
         ];
         let worker_id = format!("{}-{:08x}", std::process::id(), rand::thread_rng().gen::<u32>());
         let (recorder, finished) = mpsc::unbounded_channel();

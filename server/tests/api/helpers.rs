@@ -180,7 +180,16 @@ impl TestApp {
 
     /// Posts one quiz lead with these contacts; returns its id.
     pub async fn post_lead(&self, name: &str, email: &str, phone: &str) -> i64 {
-        let body = serde_json::json!({ "name": name, "email": email, "phone": phone, "answers": { "q1": "a" } });
+        self.post_lead_with(
+            serde_json::json!({ "name": name, "email": email, "phone": phone, "answers": { "q1": "a" } }),
+        )
+        .await
+    }
+
+    /// Posts one quiz lead with these fields added to a valid submission; returns its id.
+    pub async fn post_lead_with(&self, fields: Value) -> i64 {
+        let mut body = serde_json::json!({ "name": "Лид", "email": "lead@example.com", "phone": "+77051234567" });
+        body.as_object_mut().unwrap().extend(fields.as_object().expect("an object of fields").clone());
         let response = self.post_json("/api/landing/proftest", &body).await;
         assert_eq!(response.status(), 200, "the lead is accepted");
         response.json::<Value>().await.unwrap()["leadId"].as_i64().expect("a lead id")

@@ -116,10 +116,7 @@ on_both_engines!(a_lead_is_attributed_to_a_team_at_intake_with_the_rule_that_mat
         (json!({}), None, "low", "нет совпадений"),
     ];
     for (tags, team, confidence, rule) in cases {
-        let mut body = json!({ "name": "Лид", "email": "lead@example.com", "phone": "+77051234567" });
-        body.as_object_mut().unwrap().extend(tags.as_object().unwrap().clone());
-        let response = app.post_json("/api/landing/proftest", &body).await;
-        let lead_id = response.json::<Value>().await.unwrap()["leadId"].as_i64().unwrap();
+        let lead_id = app.post_lead_with(tags.clone()).await;
         let (stored_team, stored_confidence, stored_rule): (Option<String>, String, String) = sqlx::query_as(
             "SELECT team.name, lead.attribution_confidence, lead.attribution_rule \
              FROM lead LEFT JOIN team ON team.team_id = lead.team_id WHERE lead.lead_id = $1",
@@ -277,4 +274,39 @@ on_both_engines!(a_shutdown_finishes_the_submissions_in_flight, |app| {
     // Whatever was answered is stored with its jobs; nothing is stored unanswered or twice.
     assert_eq!(app.count("SELECT COUNT(*) FROM lead").await, answered);
     assert_eq!(app.count("SELECT COUNT(*) FROM job").await, 3 * answered);
+});
+
+on_both_engines!(changing_a_teams_patterns_attributes_existing_leads_again, |app| {
+    let black_friday = [
+        app.post_lead_with(json!({ "utm_campaign": "Black_Friday_2026" })).await,
+        app.post_lead_with(json!({ "utm_medium": "black_friday" })).await,
+    ];
+    let kenesary = app.post_lead_with(json!({ "utm_source": "fb_kenesary" })).await;
+    let team_of = |lead_id: i64| {
+        let pool = app.db.pool().clone();
+        async move {
+            sqlx::query_as::<_, (Option<String>, String)>(
+                "SELECT team.name, lead.attribution_rule FROM lead LEFT JOIN team ON team.team_id = lead.team_id \
+                 WHERE lead.lead_id = $1",
+            )
+            .bind(lead_id)
+            .fetch_one(&pool)
+            .await
+            .unwrap()
+        }
+    };
+    assert_eq!(team_of(black_friday[0]).await, (None, "нет совпадений".to_owned()));
+
+    let mut conn = app.db.pool().acquire().await.unwrap();
+    let muha = app::db::team::find_team_by_name(&mut conn, "Muha").await.unwrap().unwrap();
+    drop(conn);
+    let mut patterns: Vec<String> = serde_json::from_str(&muha.utm_patterns).unwrap();
+    patterns.push("black_friday".to_owned());
+    app::jobs::attribution::update_team_patterns(&app.db, &app.jobs.waker(), muha.team_id, &patterns).await.unwrap();
+    app.run_jobs_after(std::time::Duration::ZERO).await;
+
+    assert_eq!(team_of(black_friday[0]).await, (Some("Muha".to_owned()), "«black_friday» в utm_campaign".to_owned()));
+    assert_eq!(team_of(black_friday[1]).await, (Some("Muha".to_owned()), "«black_friday» в utm_medium".to_owned()));
+    assert_eq!(team_of(kenesary).await.0.as_deref(), Some("Kenesary"));
+    assert_eq!(app.count("SELECT COUNT(*) FROM job WHERE kind = 'reattribute_leads' AND status = 'sent'").await, 1);
 });
