@@ -8,3 +8,4 @@ pub mod email;
 pub mod lead_filter;
 pub mod lead_input;
 pub mod phone;
+pub mod team_input;

@@ -158,3 +158,39 @@ pub struct FailedJobs {
     pub total: i64,
     pub jobs: Vec<FailedJob>,
 }
+
+/// A team as the team constructor shows and edits it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TeamView {
+    pub team_id: i64,
+    pub name: String,
+    pub direction: String,
+    /// `#rrggbb`.
+    pub color: String,
+    pub emoji: String,
+    pub utm_source: Option<String>,
+    pub utm_medium: Option<String>,
+    /// Case-insensitive substrings of UTM tags (SPEC §6).
+    pub patterns: Vec<String>,
+    pub telegram_chat_id: Option<String>,
+    pub archived: bool,
+}
+
+/// UTM tags seen on leads that no team claims, with how many leads carry them.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct UnattributedTags {
+    pub utm_source: Option<String>,
+    pub utm_campaign: Option<String>,
+    pub leads: i64,
+}
+
+/// Attribution at a glance: re-attribution progress and what is left unattributed.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AttributionOverview {
+    /// Percent of leads already attributed again, while a re-attribution runs.
+    pub reattribution_percent: Option<i64>,
+    /// Unattributed leads of the last 30 days (Almaty).
+    pub unattributed_leads: i64,
+    /// The most frequent tags among them.
+    pub unattributed_tags: Vec<UnattributedTags>,
+}

@@ -267,3 +267,13 @@ pub async fn retry_failed_job(
     .fetch_optional(conn)
     .await
 }
+
+/// The payload of the newest job of `kind` still waiting or running.
+pub async fn open_job_payload(conn: &mut AnyConnection, kind: &str) -> Result<Option<String>, sqlx::Error> {
+    sqlx::query_scalar(
+        "SELECT payload FROM job WHERE kind = $1 AND status IN ('pending', 'sending') ORDER BY job_id DESC LIMIT 1",
+    )
+    .bind(kind)
+    .fetch_optional(conn)
+    .await
+}

@@ -3,6 +3,8 @@
 use sqlx::{AnyConnection, FromRow};
 
 use crate::domain::attribution::TeamRules;
+use crate::domain::team_input::TeamFields;
+use crate::models::{TeamView, UnattributedTags};
 
 /// A team as attribution and the dashboards need it.
 #[derive(Debug, Clone, PartialEq, Eq, FromRow)]
@@ -35,7 +37,7 @@ struct RulesRow {
 /// The attribution rules of every team that is not archived.
 pub async fn attribution_rules(conn: &mut AnyConnection) -> Result<Vec<TeamRules>, sqlx::Error> {
     let rows: Vec<RulesRow> = sqlx::query_as(
-        "SELECT team_id, name, utm_source, utm_patterns, sort_order FROM team WHERE archived_at IS NULL",
+        "SELECT team_id, name, utm_source, utm_patterns, sort_order FROM team WHERE archived_at IS NULL ORDER BY team_id",
     )
     .fetch_all(conn)
     .await?;
@@ -102,19 +104,140 @@ pub async fn set_lead_attribution(
     .map(drop)
 }
 
-/// Replaces a team's UTM patterns (a JSON array is stored).
-pub async fn set_team_patterns(
+#[derive(FromRow)]
+struct TeamViewRow {
+    team_id: i64,
+    name: String,
+    direction: String,
+    color: String,
+    emoji: String,
+    utm_source: Option<String>,
+    utm_medium: Option<String>,
+    utm_patterns: String,
+    telegram_chat_id: Option<String>,
+    archived_at: Option<i64>,
+}
+
+impl From<TeamViewRow> for TeamView {
+    fn from(row: TeamViewRow) -> Self {
+        Self {
+            team_id: row.team_id,
+            name: row.name,
+            direction: row.direction,
+            color: row.color,
+            emoji: row.emoji,
+            utm_source: row.utm_source,
+            utm_medium: row.utm_medium,
+            patterns: serde_json::from_str(&row.utm_patterns).unwrap_or_default(),
+            telegram_chat_id: row.telegram_chat_id,
+            archived: row.archived_at.is_some(),
+        }
+    }
+}
+
+/// Every team, active first, in display order.
+pub async fn list_teams(conn: &mut AnyConnection) -> Result<Vec<TeamView>, sqlx::Error> {
+    let rows: Vec<TeamViewRow> = sqlx::query_as(
+        "SELECT team_id, name, direction, color, emoji, utm_source, utm_medium, utm_patterns, telegram_chat_id, \
+         archived_at FROM team ORDER BY CASE WHEN archived_at IS NULL THEN 0 ELSE 1 END, sort_order, team_id",
+    )
+    .fetch_all(conn)
+    .await?;
+    Ok(rows.into_iter().map(TeamView::from).collect())
+}
+
+/// Creates a team at the end of the order; returns its id. A duplicate name violates
+/// `team_name_key`.
+pub async fn insert_team(conn: &mut AnyConnection, fields: &TeamFields, now_ms: i64) -> Result<i64, sqlx::Error> {
+    sqlx::query_scalar(
+        "INSERT INTO team (name, direction, color, emoji, utm_source, utm_medium, utm_patterns, telegram_chat_id, \
+         sort_order, created_at, updated_at) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, (SELECT COALESCE(MAX(sort_order), 0) + 1 FROM team), $9, $9) \
+         RETURNING team_id",
+    )
+    .bind(fields.name.as_str())
+    .bind(fields.direction.as_str())
+    .bind(fields.color.as_str())
+    .bind(fields.emoji.as_str())
+    .bind(fields.utm_source.as_deref())
+    .bind(fields.utm_medium.as_deref())
+    .bind(serde_json::to_string(&fields.patterns).expect("strings serialise"))
+    .bind(fields.telegram_chat_id.as_deref())
+    .bind(now_ms)
+    .fetch_one(conn)
+    .await
+}
+
+/// Replaces a team's fields; false when there is no such team.
+pub async fn update_team(
     conn: &mut AnyConnection,
     team_id: i64,
-    patterns: &[String],
+    fields: &TeamFields,
     now_ms: i64,
 ) -> Result<bool, sqlx::Error> {
-    let json = serde_json::to_string(patterns).expect("strings serialise");
-    let updated = sqlx::query("UPDATE team SET utm_patterns = $1, updated_at = $2 WHERE team_id = $3")
-        .bind(json)
-        .bind(now_ms)
-        .bind(team_id)
-        .execute(conn)
-        .await?;
+    let updated = sqlx::query(
+        "UPDATE team SET name = $1, direction = $2, color = $3, emoji = $4, utm_source = $5, utm_medium = $6, \
+         utm_patterns = $7, telegram_chat_id = $8, updated_at = $9 WHERE team_id = $10",
+    )
+    .bind(fields.name.as_str())
+    .bind(fields.direction.as_str())
+    .bind(fields.color.as_str())
+    .bind(fields.emoji.as_str())
+    .bind(fields.utm_source.as_deref())
+    .bind(fields.utm_medium.as_deref())
+    .bind(serde_json::to_string(&fields.patterns).expect("strings serialise"))
+    .bind(fields.telegram_chat_id.as_deref())
+    .bind(now_ms)
+    .bind(team_id)
+    .execute(conn)
+    .await?;
     Ok(updated.rows_affected() == 1)
+}
+
+/// Archives a team (it stops matching) or brings it back; false when there is no such team.
+pub async fn set_team_archived(
+    conn: &mut AnyConnection,
+    team_id: i64,
+    archived: bool,
+    now_ms: i64,
+) -> Result<bool, sqlx::Error> {
+    let updated = sqlx::query(
+        "UPDATE team SET archived_at = CASE WHEN $1 = 1 THEN $2 ELSE NULL END, updated_at = $2 WHERE team_id = $3",
+    )
+    .bind(i64::from(archived))
+    .bind(now_ms)
+    .bind(team_id)
+    .execute(conn)
+    .await?;
+    Ok(updated.rows_affected() == 1)
+}
+
+/// How many leads since `from_day` (`yyyymmdd`) have no team, and their most frequent tags.
+pub async fn unattributed_since(
+    conn: &mut AnyConnection,
+    from_day: i64,
+    limit: i64,
+) -> Result<(i64, Vec<UnattributedTags>), sqlx::Error> {
+    let total: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM lead WHERE team_id IS NULL AND created_day >= $1")
+        .bind(from_day)
+        .fetch_one(&mut *conn)
+        .await?;
+    let rows: Vec<(Option<String>, Option<String>, i64)> = sqlx::query_as(
+        "SELECT utm_source, utm_campaign, COUNT(*) AS leads FROM lead WHERE team_id IS NULL AND created_day >= $1 \
+         GROUP BY utm_source, utm_campaign ORDER BY leads DESC, utm_source, utm_campaign LIMIT $2",
+    )
+    .bind(from_day)
+    .bind(limit)
+    .fetch_all(conn)
+    .await?;
+    let tags = rows
+        .into_iter()
+        .map(|(utm_source, utm_campaign, leads)| UnattributedTags { utm_source, utm_campaign, leads })
+        .collect();
+    Ok((total, tags))
+}
+
+/// The highest lead id, for progress over the lead table.
+pub async fn max_lead_id(conn: &mut AnyConnection) -> Result<i64, sqlx::Error> {
+    sqlx::query_scalar("SELECT COALESCE(MAX(lead_id), 0) FROM lead").fetch_one(conn).await
 }

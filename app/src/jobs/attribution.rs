@@ -5,10 +5,17 @@
 use serde::{Deserialize, Serialize};
 
 use super::notify::JobContext;
+use super::runner::JobWaker;
 use super::{Job, JobFailure, JobOutcome};
+use crate::db::job::enqueue_jobs;
 use crate::db::job::NewJob;
-use crate::db::team::{attribution_rules, lead_tags_after, set_lead_attribution};
+use crate::db::team::{
+    attribution_rules, insert_team, lead_tags_after, set_lead_attribution, set_team_archived, update_team,
+};
+use crate::db::Db;
 use crate::domain::attribution::{Attributor, UtmTags};
+use crate::domain::team_input::TeamFields;
+use crate::error::AppError;
 use crate::time::now_ms;
 
 /// Leads attributed again per run of the job.
@@ -73,27 +80,69 @@ impl ReattributeLeads {
     }
 }
 
-/// Replaces a team's UTM patterns and queues the re-attribution of every lead, in one
-/// transaction. Patterns are trimmed; empty ones are dropped.
-pub async fn update_team_patterns(
-    db: &crate::db::Db,
-    waker: &super::runner::JobWaker,
-    team_id: i64,
-    patterns: &[String],
-) -> Result<(), crate::error::AppError> {
-    let patterns: Vec<String> =
-        patterns.iter().map(|pattern| pattern.trim().to_owned()).filter(|pattern| !pattern.is_empty()).collect();
+/// Creates (`team_id: None`) or updates a team and, when its rules changed, queues the
+/// re-attribution of every lead, in one transaction. Returns the team's id.
+///
+/// Errors: `NotFound`, `Conflict` (the name is taken).
+pub async fn save_team(db: &Db, waker: &JobWaker, team_id: Option<i64>, fields: &TeamFields) -> Result<i64, AppError> {
+    let now = now_ms();
+    let team_id = {
+        let _permit = db.write_permit().await;
+        let mut tx = db.pool().begin().await?;
+        let before = attribution_rules(&mut tx).await?;
+        let saved = match team_id {
+            Some(team_id) => update_team(&mut tx, team_id, fields, now).await.map(|found| found.then_some(team_id)),
+            None => insert_team(&mut tx, fields, now).await.map(Some),
+        };
+        let team_id = match saved {
+            Ok(Some(team_id)) => team_id,
+            Ok(None) => return Err(AppError::NotFound),
+            Err(error) if is_unique_violation(&error) => {
+                return Err(AppError::Conflict(format!("команда «{}» уже есть", fields.name)))
+            }
+            Err(error) => return Err(error.into()),
+        };
+        if attribution_rules(&mut tx).await? != before {
+            enqueue_jobs(&mut tx, &[ReattributeLeads::from_start(now)], now).await?;
+        }
+        tx.commit().await?;
+        team_id
+    };
+    tracing::info!(team.id = team_id, "team saved");
+    waker.wake();
+    Ok(team_id)
+}
+
+/// Archives a team (its leads go to whatever rule matches next) or brings it back, and
+/// queues the re-attribution of every lead.
+///
+/// Errors: `NotFound`.
+pub async fn archive_team(db: &Db, waker: &JobWaker, team_id: i64, archived: bool) -> Result<(), AppError> {
     let now = now_ms();
     {
         let _permit = db.write_permit().await;
         let mut tx = db.pool().begin().await?;
-        if !crate::db::team::set_team_patterns(&mut tx, team_id, &patterns, now).await? {
-            return Err(crate::error::AppError::NotFound);
+        if !set_team_archived(&mut tx, team_id, archived, now).await? {
+            return Err(AppError::NotFound);
         }
-        crate::db::job::enqueue_jobs(&mut tx, &[ReattributeLeads::from_start(now)], now).await?;
+        enqueue_jobs(&mut tx, &[ReattributeLeads::from_start(now)], now).await?;
         tx.commit().await?;
     }
-    tracing::info!(team.id = team_id, patterns = patterns.len(), "team patterns changed; leads are attributed again");
+    tracing::info!(team.id = team_id, archived, "team archive state changed");
     waker.wake();
     Ok(())
+}
+
+fn is_unique_violation(error: &sqlx::Error) -> bool {
+    matches!(error, sqlx::Error::Database(error) if error.is_unique_violation())
+}
+
+/// How far a running re-attribution got, in percent of the lead table; `None` when none runs.
+pub async fn reattribution_percent(conn: &mut sqlx::AnyConnection) -> Result<Option<i64>, sqlx::Error> {
+    let Some(payload) = crate::db::job::open_job_payload(conn, ReattributeLeads::KIND).await? else {
+        return Ok(None);
+    };
+    let cursor = serde_json::from_str::<ReattributeLeads>(&payload).map(|job| job.after_lead_id).unwrap_or(0);
+    let last = crate::db::team::max_lead_id(conn).await?;
+    Ok(Some(if last == 0 { 100 } else { (cursor * 100 / last).clamp(0, 99) }))
 }

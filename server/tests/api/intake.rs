@@ -3,6 +3,9 @@
 use serde_json::{json, Value};
 
 use app::db::job::jobs_of_lead;
+use app::domain::team_input::{TeamFields, TeamForm};
+use app::error::AppError;
+use app::jobs::attribution::{reattribution_percent, save_team};
 
 use crate::helpers::{on_both_engines, NOTIFY_DELAY};
 
@@ -298,15 +301,32 @@ on_both_engines!(changing_a_teams_patterns_attributes_existing_leads_again, |app
     assert_eq!(team_of(black_friday[0]).await, (None, "нет совпадений".to_owned()));
 
     let mut conn = app.db.pool().acquire().await.unwrap();
-    let muha = app::db::team::find_team_by_name(&mut conn, "Muha").await.unwrap().unwrap();
+    let teams = app::db::team::list_teams(&mut conn).await.unwrap();
     drop(conn);
-    let mut patterns: Vec<String> = serde_json::from_str(&muha.utm_patterns).unwrap();
-    patterns.push("black_friday".to_owned());
-    app::jobs::attribution::update_team_patterns(&app.db, &app.jobs.waker(), muha.team_id, &patterns).await.unwrap();
+    let muha = teams.iter().find(|team| team.name == "Muha").unwrap();
+    let patterns = format!("{}, black_friday", muha.patterns.join(", "));
+    let form = TeamForm {
+        name: &muha.name,
+        emoji: &muha.emoji,
+        color: &muha.color,
+        patterns: &patterns,
+        ..TeamForm::default()
+    };
+    let fields = TeamFields::parse(&form).unwrap();
+    save_team(&app.db, &app.jobs.waker(), Some(muha.team_id), &fields).await.unwrap();
+    let mut conn = app.db.pool().acquire().await.unwrap();
+    assert_eq!(reattribution_percent(&mut conn).await.unwrap(), Some(0), "queued, not started");
+    drop(conn);
     app.run_jobs_after(std::time::Duration::ZERO).await;
 
     assert_eq!(team_of(black_friday[0]).await, (Some("Muha".to_owned()), "«black_friday» в utm_campaign".to_owned()));
     assert_eq!(team_of(black_friday[1]).await, (Some("Muha".to_owned()), "«black_friday» в utm_medium".to_owned()));
     assert_eq!(team_of(kenesary).await.0.as_deref(), Some("Kenesary"));
     assert_eq!(app.count("SELECT COUNT(*) FROM job WHERE kind = 'reattribute_leads' AND status = 'sent'").await, 1);
+    // Saving the same rules again changes nothing and queues nothing.
+    save_team(&app.db, &app.jobs.waker(), Some(muha.team_id), &fields).await.unwrap();
+    assert_eq!(app.count("SELECT COUNT(*) FROM job WHERE kind = 'reattribute_leads'").await, 1);
+    // A second team with the same name is refused.
+    let clash = TeamFields::parse(&TeamForm { name: "muha", ..TeamForm::default() }).unwrap();
+    assert!(matches!(save_team(&app.db, &app.jobs.waker(), None, &clash).await, Err(AppError::Conflict(_))));
 });
