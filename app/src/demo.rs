@@ -7,7 +7,9 @@ use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 
 use crate::db::lead::{insert_seed_leads, rebuild_lead_stats, LeadSeed};
+use crate::db::team::max_lead_id;
 use crate::db::Db;
+use crate::jobs::attribution::reattribute_chunk;
 use crate::time::{almaty_day, almaty_day_start_ms, now_ms, today_almaty};
 
 /// How much demo data to make.
@@ -122,13 +124,18 @@ pub fn generate(options: DemoOptions) -> Vec<LeadSeed> {
         .collect()
 }
 
-/// Generates and stores demo leads in one transaction, then recomputes the counters.
+/// Generates and stores demo leads in one transaction, recomputes the counters, then
+/// attributes the new leads to teams with the current rules.
 pub async fn load(db: &Db, options: DemoOptions) -> anyhow::Result<u64> {
     let leads = generate(options);
     let mut tx = db.pool().begin().await?;
+    let mut after = max_lead_id(&mut tx).await?;
     insert_seed_leads(&mut tx, &leads).await?;
     rebuild_lead_stats(&mut tx).await?;
     tx.commit().await?;
+    while let Some((last, _)) = reattribute_chunk(db, after).await? {
+        after = last;
+    }
     Ok(leads.len() as u64)
 }
 

@@ -194,3 +194,28 @@ pub struct AttributionOverview {
     /// The most frequent tags among them.
     pub unattributed_tags: Vec<UnattributedTags>,
 }
+
+/// The team constructor's form as posted (fields named `team[name]` and so on); checked
+/// on the server.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TeamInput {
+    /// Empty for a new team.
+    #[serde(default)]
+    pub team_id: Option<i64>,
+    pub name: String,
+    #[serde(default)]
+    pub direction: String,
+    #[serde(default)]
+    pub color: String,
+    #[serde(default)]
+    pub emoji: String,
+    #[serde(default)]
+    pub utm_source: String,
+    #[serde(default)]
+    pub utm_medium: String,
+    /// Separated by commas or new lines.
+    #[serde(default)]
+    pub patterns: String,
+    #[serde(default)]
+    pub telegram_chat_id: String,
+}

@@ -4,3 +4,4 @@
 pub mod auth;
 pub mod jobs;
 pub mod leads;
+pub mod teams;

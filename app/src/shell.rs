@@ -8,6 +8,7 @@ use leptos_router::{path, SsrMode};
 use crate::routes::login::LoginPage;
 use crate::routes::not_found::NotFoundPage;
 use crate::routes::target::TargetPage;
+use crate::routes::traffic::admin::TrafficAdminPage;
 
 /// The whole HTML document, rendered on the server around [`App`].
 pub fn shell(options: LeptosOptions) -> impl IntoView {
@@ -48,6 +49,7 @@ pub fn App() -> impl IntoView {
                 <Route path=path!("/") view=|| view! { <Redirect path="/target" /> } />
                 <Route path=path!("/login") view=LoginPage />
                 <Route path=path!("/target") view=TargetPage ssr=SsrMode::Async />
+                <Route path=path!("/traffic/admin") view=TrafficAdminPage ssr=SsrMode::Async />
             </Routes>
         </Router>
     }

@@ -15,6 +15,7 @@ pub fn AppLayout(children: Children) -> impl IntoView {
             </a>
             <nav aria-label="Разделы">
                 <a href="/target">"Лиды"</a>
+                <a href="/traffic/admin">"Команды"</a>
             </nav>
             <div class="user">
                 <Transition>

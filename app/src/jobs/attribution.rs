@@ -42,42 +42,47 @@ impl ReattributeLeads {
 
     /// Attributes the next chunk; runs again at once until every lead is done.
     pub async fn run(self, context: &JobContext) -> Result<JobOutcome, JobFailure> {
-        let db = &context.db;
-        let mut conn = db.pool().acquire().await?;
-        let attributor = Attributor::new(&attribution_rules(&mut conn).await?);
-        let leads = lead_tags_after(&mut conn, self.after_lead_id, CHUNK).await?;
-        drop(conn);
-        let Some(last) = leads.last().map(|lead| lead.lead_id) else {
+        let Some((last, changed)) = reattribute_chunk(&context.db, self.after_lead_id).await? else {
             tracing::info!(leads.changed = self.changed, "re-attribution finished");
             return Ok(JobOutcome::Done);
         };
-        let now = now_ms();
-        let mut changed = 0;
-        {
-            let _permit = db.write_permit().await;
-            let mut tx = db.pool().begin().await?;
-            for lead in &leads {
-                let attribution = attributor.attribute(UtmTags {
-                    source: lead.utm_source.as_deref(),
-                    medium: lead.utm_medium.as_deref(),
-                    campaign: lead.utm_campaign.as_deref(),
-                });
-                let same = lead.team_id == attribution.team_id
-                    && lead.attribution_confidence.as_deref() == Some(attribution.confidence.as_str())
-                    && lead.attribution_rule.as_deref() == Some(attribution.rule.as_str());
-                if !same {
-                    set_lead_attribution(&mut tx, lead.lead_id, &attribution, now).await?;
-                    changed += 1;
-                }
-            }
-            tx.commit().await?;
-        }
         let next = Self { after_lead_id: last, changed: self.changed + changed };
         Ok(JobOutcome::Again {
             after: std::time::Duration::ZERO,
             payload: serde_json::to_string(&next).expect("job payloads serialise"),
         })
     }
+}
+
+/// Attributes up to 2,000 leads after `after_lead_id` again with the current rules, in one
+/// transaction; returns the last lead done and how many changed, or `None` when no lead
+/// is left.
+pub async fn reattribute_chunk(db: &Db, after_lead_id: i64) -> Result<Option<(i64, i64)>, sqlx::Error> {
+    let mut conn = db.pool().acquire().await?;
+    let attributor = Attributor::new(&attribution_rules(&mut conn).await?);
+    let leads = lead_tags_after(&mut conn, after_lead_id, CHUNK).await?;
+    drop(conn);
+    let Some(last) = leads.last().map(|lead| lead.lead_id) else { return Ok(None) };
+    let now = now_ms();
+    let mut changed = 0;
+    let _permit = db.write_permit().await;
+    let mut tx = db.pool().begin().await?;
+    for lead in &leads {
+        let attribution = attributor.attribute(UtmTags {
+            source: lead.utm_source.as_deref(),
+            medium: lead.utm_medium.as_deref(),
+            campaign: lead.utm_campaign.as_deref(),
+        });
+        let same = lead.team_id == attribution.team_id
+            && lead.attribution_confidence.as_deref() == Some(attribution.confidence.as_str())
+            && lead.attribution_rule.as_deref() == Some(attribution.rule.as_str());
+        if !same {
+            set_lead_attribution(&mut tx, lead.lead_id, &attribution, now).await?;
+            changed += 1;
+        }
+    }
+    tx.commit().await?;
+    Ok(Some((last, changed)))
 }
 
 /// Creates (`team_id: None`) or updates a team and, when its rules changed, queues the

@@ -1,0 +1,19 @@
+use leptos::prelude::*;
+
+use crate::error::AppError;
+
+/// Admins only: archives a team (`archived = true`) or brings it back; leads are
+/// attributed again in the background.
+///
+/// Errors: `Unauthorized`, `Forbidden`, `NotFound`.
+#[server(endpoint = "teams/archive")]
+pub async fn archive_team(team_id: i64, archived: bool) -> Result<(), AppError> {
+    crate::error::respond_with(
+        async {
+            crate::auth::require_admin().await?;
+            let state = crate::state::app_state()?;
+            crate::jobs::attribution::archive_team(&state.db, &state.jobs.waker(), team_id, archived).await
+        }
+        .await,
+    )
+}

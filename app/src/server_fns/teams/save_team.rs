@@ -1,0 +1,33 @@
+use leptos::prelude::*;
+
+use crate::error::AppError;
+use crate::models::TeamInput;
+
+/// Admins only: creates a team (no `team_id`) or updates one; when its attribution rules
+/// changed, every lead is attributed again in the background. Returns the team's id.
+///
+/// Errors: `Unauthorized`, `Forbidden`, `Validation` (names the field), `NotFound`,
+/// `Conflict` (the name is taken).
+#[server(endpoint = "teams/save")]
+pub async fn save_team(team: TeamInput) -> Result<i64, AppError> {
+    use crate::domain::team_input::{TeamFields, TeamForm};
+
+    crate::error::respond_with(
+        async {
+            crate::auth::require_admin().await?;
+            let state = crate::state::app_state()?;
+            let fields = TeamFields::parse(&TeamForm {
+                name: &team.name,
+                direction: &team.direction,
+                color: &team.color,
+                emoji: &team.emoji,
+                utm_source: &team.utm_source,
+                utm_medium: &team.utm_medium,
+                patterns: &team.patterns,
+                telegram_chat_id: &team.telegram_chat_id,
+            })?;
+            crate::jobs::attribution::save_team(&state.db, &state.jobs.waker(), team.team_id, &fields).await
+        }
+        .await,
+    )
+}
