@@ -208,12 +208,12 @@ impl Config {
             email: EmailConfig::from_env()?,
             sms: SmsConfig::from_env()?,
         })
-        .and_then(Self::refuse_unsafe)
+        .and_then(|config| config.refuse_unsafe(env_parse("ALLOW_DEV_SENDERS")?.unwrap_or(false)))
     }
 
-    /// Production must not silently drop messages into the development outbox.
-    fn refuse_unsafe(self) -> Result<Self, ConfigError> {
-        let allow_outbox = env_parse("ALLOW_DEV_SENDERS")?.unwrap_or(false);
+    /// Production must not silently drop messages into the development outbox, unless
+    /// `ALLOW_DEV_SENDERS` says so.
+    fn refuse_unsafe(self, allow_outbox: bool) -> Result<Self, ConfigError> {
         if self.production && !allow_outbox {
             if self.email.api_key.is_none() {
                 return Err(ConfigError {
@@ -317,4 +317,46 @@ where
             value.parse().map_err(|error| ConfigError { name, message: format!("cannot parse {value:?}: {error}") })
         })
         .transpose()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn config(production: bool, keys: bool) -> Config {
+        let key = || keys.then(|| SecretString::from("key"));
+        Config {
+            production,
+            database: DatabaseConfig { url: "sqlite://test.db".to_owned(), max_connections: None },
+            intake: IntakeConfig {
+                notify_delay: Duration::from_secs(600),
+                cors_allowed_origins: Vec::new(),
+                max_body_bytes: 1024,
+            },
+            web: WebConfig {
+                session_ttl: Duration::from_secs(60),
+                cookie_secure: true,
+                leads_refresh_secs: 30,
+                crm_base_url: None,
+            },
+            jobs: JobsConfig::default(),
+            email: EmailConfig { api_key: key(), ..EmailConfig::default() },
+            sms: SmsConfig { api_key: key(), ..SmsConfig::default() },
+        }
+    }
+
+    #[test]
+    fn production_refuses_the_development_outbox_unless_allowed() {
+        let refused = config(true, false).refuse_unsafe(false).unwrap_err();
+        assert_eq!(refused.name, "RESEND_API_KEY");
+        assert!(config(true, false).refuse_unsafe(true).is_ok(), "explicitly allowed");
+        assert!(config(true, true).refuse_unsafe(false).is_ok(), "real providers");
+        assert!(config(false, false).refuse_unsafe(false).is_ok(), "development");
+    }
+
+    #[test]
+    fn secrets_do_not_show_in_debug_output() {
+        let printed = format!("{:?}", config(true, true));
+        assert!(!printed.contains("\"key\""), "{printed}");
+    }
 }

@@ -308,3 +308,29 @@ on_both_engines!(without_credentials_messages_go_to_the_development_outbox, |app
     assert_eq!(health["integrations"][1]["configured"], false);
     assert_eq!(app.get_json("/api/integrations/all", None).await["success"], false, "admins only");
 });
+
+with_each_engine!(shutdown_stops_claiming_and_lets_running_jobs_finish, |engine| {
+    let Some(setup) = Setup::start(engine).await else { return };
+    for n in 0..3 {
+        setup.app.post_lead(&format!("Лид {n}"), &format!("stop{n}@example.com"), &format!("+7702000000{n}")).await;
+    }
+    // Make the jobs due now, and slow to answer, so that the stop comes while they run.
+    sqlx::query("UPDATE job SET run_at = 0 WHERE kind = 'send_lead_email'").execute(setup.app.db.pool()).await.unwrap();
+    setup.resend.set_latency(Duration::from_millis(300));
+    let shutdown = tokio_util::sync::CancellationToken::new();
+    let runner = setup.app.jobs.start(shutdown.clone());
+    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    while setup.resend.requests() < 3 {
+        assert!(std::time::Instant::now() < deadline, "the runner never sent");
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+    shutdown.cancel();
+    runner.await.unwrap();
+    // The three sends in flight were finished and recorded; nothing new was claimed.
+    assert_eq!(setup.app.count("SELECT COUNT(*) FROM job WHERE kind = 'send_lead_email' AND status = 'sent'").await, 3);
+    assert_eq!(setup.app.count("SELECT COUNT(*) FROM job WHERE status = 'sending'").await, 0);
+    assert_eq!(
+        setup.app.count("SELECT COUNT(*) FROM job WHERE kind = 'send_lead_sms' AND status = 'pending'").await,
+        3
+    );
+});
