@@ -4,6 +4,7 @@
 
 pub mod admin;
 pub mod attribution;
+pub mod health;
 pub mod messages;
 pub mod notify;
 pub mod runner;

@@ -219,3 +219,27 @@ pub struct TeamInput {
     #[serde(default)]
     pub telegram_chat_id: String,
 }
+
+/// An outbound integration's health (SPEC §8, §9).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct IntegrationHealth {
+    /// `resend`, `mobizon`, …
+    pub name: String,
+    /// What people call it, e.g. `Resend (email)`.
+    pub title: String,
+    /// Real credentials are set; otherwise it runs in test mode.
+    pub configured: bool,
+    /// UTC milliseconds.
+    pub last_success_at: Option<i64>,
+    /// `dd.mm.yyyy hh:mm`, Almaty time.
+    pub last_success_local: Option<String>,
+    pub last_error: Option<String>,
+    /// UTC milliseconds.
+    pub last_error_at: Option<i64>,
+    /// `dd.mm.yyyy hh:mm`, Almaty time.
+    pub last_error_local: Option<String>,
+    /// Jobs waiting to run.
+    pub pending: i64,
+    /// Jobs parked as failed.
+    pub failed: i64,
+}

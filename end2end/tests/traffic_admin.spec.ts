@@ -7,6 +7,9 @@ test("an admin maps an unattributed campaign to a team and its leads follow", as
   await page.goto("/traffic/admin");
   await waitForHydration(page);
 
+  const integrations = page.getByRole("region", { name: "Интеграции" });
+  await expect(integrations.locator('tr[data-integration="resend"]')).toContainText("тестовый режим");
+  await expect(integrations.locator('tr[data-integration="mobizon"]')).toContainText("Mobizon (SMS)");
   const attribution = page.getByRole("region", { name: "Атрибуция" });
   await expect(attribution).toContainText(campaign);
   const muha = page.locator("table.teams tr", { has: page.locator(".team-name", { hasText: /^Muha$/ }) });

@@ -14,10 +14,11 @@ use leptos_router::hooks::use_query_map;
 
 use crate::components::delivery_status::{Channel, DeliveryStatus};
 use crate::components::error_template::error_template;
+use crate::components::failed_jobs::FailedJobsPanel;
 use crate::components::layout::AppLayout;
 use crate::components::stat_card::StatCard;
 use crate::error::AppError;
-use crate::models::{FailedJob, LeadListItem, LeadQuery};
+use crate::models::{LeadListItem, LeadQuery};
 use crate::server_fns::jobs::{list_failed_jobs, ResendLeadMessage, RetryFailedJob};
 use crate::server_fns::leads::{get_lead_stats, get_leads_page_settings, list_leads};
 
@@ -216,32 +217,6 @@ fn LeadFilterForm(query: Memo<LeadQuery>, sources: Vec<String>) -> impl IntoView
             <button type="submit">"Показать"</button>
             <a href="/target">"Сбросить"</a>
         </Form>
-    }
-}
-
-/// Jobs that failed for good, with the provider's error and a retry button each.
-#[component]
-fn FailedJobsPanel(total: i64, jobs: Vec<FailedJob>, retry: ServerAction<RetryFailedJob>) -> impl IntoView {
-    view! {
-        <section class="failed-jobs" aria-label="Ошибки отправки">
-            <h2>"Ошибки отправки: " {total}</h2>
-            <ul>
-                <For each=move || jobs.clone() key=|job| job.job_id let:job>
-                    <li data-job-id=job.job_id>
-                        <span class="what">{job.what}</span>
-                        <span class="name">{job.lead_name.unwrap_or_else(|| "—".to_owned())}</span>
-                        <span class="error">{job.last_error.unwrap_or_default()}</span>
-                        <span class="muted nowrap">
-                            {job.failed_at_local} " · попыток: " {job.attempts}
-                        </span>
-                        <ActionForm action=retry attr:class="inline">
-                            <input type="hidden" name="job_id" value=job.job_id />
-                            <button type="submit">"Повторить"</button>
-                        </ActionForm>
-                    </li>
-                </For>
-            </ul>
-        </section>
     }
 }
 

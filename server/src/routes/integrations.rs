@@ -7,9 +7,8 @@ use axum::Json;
 use serde_json::{json, Value};
 
 use app::auth::authenticate;
-use app::db::integration::{integration_status, queue_of_kind};
 use app::error::AppError;
-use app::jobs::{Job, SendLeadEmail, SendLeadSms, MOBIZON, RESEND};
+use app::jobs::health::integration_health;
 use app::models::Role;
 use app::state::AppState;
 
@@ -19,27 +18,22 @@ pub async fn all_integrations(State(state): State<AppState>, headers: HeaderMap)
     if user.role != Role::Admin {
         return Err(AppError::Forbidden);
     }
-    let context = state.jobs.context();
-    let providers = [
-        (RESEND, "Resend (email)", context.email.is_real(), SendLeadEmail::KIND),
-        (MOBIZON, "Mobizon (SMS)", context.sms.is_real(), SendLeadSms::KIND),
-    ];
-    let mut conn = state.db.pool().acquire().await?;
-    let mut integrations = Vec::new();
-    for (name, title, configured, kind) in providers {
-        let status = integration_status(&mut conn, name).await?;
-        let (pending, failed) = queue_of_kind(&mut conn, kind).await?;
-        integrations.push(json!({
-            "name": name,
-            "title": title,
-            "configured": configured,
-            "mode": if configured { "live" } else { "test" },
-            "lastSuccessAt": status.as_ref().and_then(|status| status.last_success_at),
-            "lastError": status.as_ref().and_then(|status| status.last_error.clone()),
-            "lastErrorAt": status.as_ref().and_then(|status| status.last_error_at),
-            "pending": pending,
-            "failed": failed,
-        }));
-    }
+    let integrations: Vec<Value> = integration_health(state.jobs.context())
+        .await?
+        .into_iter()
+        .map(|health| {
+            json!({
+                "name": health.name,
+                "title": health.title,
+                "configured": health.configured,
+                "mode": if health.configured { "live" } else { "test" },
+                "lastSuccessAt": health.last_success_at,
+                "lastError": health.last_error,
+                "lastErrorAt": health.last_error_at,
+                "pending": health.pending,
+                "failed": health.failed,
+            })
+        })
+        .collect();
     Ok(Json(json!({ "success": true, "integrations": integrations })))
 }

@@ -1,14 +1,17 @@
 //! `/traffic/admin`: the team constructor (create, edit, archive teams and their UTM
-//! rules) and what attribution leaves unexplained. Every form is an `ActionForm`, so the
+//! rules), what attribution leaves unexplained, the integrations' health and the failed
+//! jobs with a retry button. Every form is an `ActionForm`, so the
 //! page works before the WASM arrives.
 
 use leptos::prelude::*;
 use leptos::server::ServerAction;
 
 use crate::components::error_template::error_template;
+use crate::components::failed_jobs::FailedJobsPanel;
 use crate::components::layout::AppLayout;
 use crate::error::AppError;
-use crate::models::{AttributionOverview, TeamView};
+use crate::models::{AttributionOverview, IntegrationHealth, TeamView};
+use crate::server_fns::jobs::{get_integration_health, list_failed_jobs, RetryFailedJob};
 use crate::server_fns::teams::{get_attribution_overview, list_teams, ArchiveTeam, SaveTeam};
 
 /// The admin's traffic page.
@@ -19,6 +22,9 @@ pub fn TrafficAdminPage() -> impl IntoView {
     let version = move || (save.version().get(), archive.version().get());
     let teams = Resource::new(version, |_| list_teams());
     let overview = Resource::new(version, |_| get_attribution_overview());
+    let retry = ServerAction::<RetryFailedJob>::new();
+    let health = Resource::new(move || retry.version().get(), |_| get_integration_health());
+    let failed = Resource::new(move || retry.version().get(), |_| list_failed_jobs());
     let save_error = move || match save.value().get() {
         Some(Err(error)) => Some(view! { <p class="form-error" role="alert">{error.to_string()}</p> }),
         _ => None,
@@ -47,6 +53,17 @@ pub fn TrafficAdminPage() -> impl IntoView {
             <Transition>
                 {move || Suspend::new(async move {
                     overview.await.ok().map(|overview| view! { <AttributionPanel overview /> })
+                })}
+            </Transition>
+            <Transition>
+                {move || Suspend::new(async move {
+                    health.await.ok().map(|integrations| view! { <IntegrationTable integrations /> })
+                })}
+            </Transition>
+            <Transition>
+                {move || Suspend::new(async move {
+                    let failed = failed.await.ok().filter(|failed| failed.total > 0)?;
+                    Some(view! { <FailedJobsPanel total=failed.total jobs=failed.jobs retry /> })
                 })}
             </Transition>
         </AppLayout>
@@ -192,6 +209,51 @@ fn AttributionPanel(overview: AttributionOverview) -> impl IntoView {
                     </tbody>
                 </table>
             </Show>
+        </section>
+    }
+}
+
+/// Each outbound integration: mode, last success, last error, queue.
+#[component]
+fn IntegrationTable(integrations: Vec<IntegrationHealth>) -> impl IntoView {
+    let dash = || "—".to_owned();
+    view! {
+        <section class="integrations" aria-label="Интеграции">
+            <h2>"Интеграции"</h2>
+            <table>
+                <thead>
+                    <tr>
+                        <th scope="col">"Сервис"</th>
+                        <th scope="col">"Режим"</th>
+                        <th scope="col">"Последний успех"</th>
+                        <th scope="col">"Последняя ошибка"</th>
+                        <th scope="col">"В очереди"</th>
+                        <th scope="col">"Ошибок"</th>
+                    </tr>
+                </thead>
+                <tbody>
+                    {integrations
+                        .into_iter()
+                        .map(|health| {
+                            let error = match (health.last_error, health.last_error_local) {
+                                (Some(error), Some(at)) => format!("{at}: {error}"),
+                                (Some(error), None) => error,
+                                _ => dash(),
+                            };
+                            view! {
+                                <tr data-integration=health.name>
+                                    <td>{health.title}</td>
+                                    <td>{if health.configured { "работает" } else { "тестовый режим" }}</td>
+                                    <td class="nowrap">{health.last_success_local.unwrap_or_else(dash)}</td>
+                                    <td class="error">{error}</td>
+                                    <td>{health.pending}</td>
+                                    <td>{health.failed}</td>
+                                </tr>
+                            }
+                        })
+                        .collect_view()}
+                </tbody>
+            </table>
         </section>
     }
 }

@@ -1,0 +1,36 @@
+//! The health of the outbound integrations the runner talks to.
+
+use super::notify::JobContext;
+use super::{Job, SendLeadEmail, SendLeadSms, MOBIZON, RESEND};
+use crate::db::integration::{integration_status, queue_of_kind};
+use crate::models::IntegrationHealth;
+use crate::time::format_almaty;
+
+/// Resend and Mobizon: configured or in test mode, last success, last error, queue depth.
+pub async fn integration_health(context: &JobContext) -> Result<Vec<IntegrationHealth>, sqlx::Error> {
+    let providers = [
+        (RESEND, "Resend (email)", context.email.is_real(), SendLeadEmail::KIND),
+        (MOBIZON, "Mobizon (SMS)", context.sms.is_real(), SendLeadSms::KIND),
+    ];
+    let mut conn = context.db.pool().acquire().await?;
+    let mut health = Vec::with_capacity(providers.len());
+    for (name, title, configured, kind) in providers {
+        let status = integration_status(&mut conn, name).await?;
+        let (pending, failed) = queue_of_kind(&mut conn, kind).await?;
+        let last_success_at = status.as_ref().and_then(|status| status.last_success_at);
+        let last_error_at = status.as_ref().and_then(|status| status.last_error_at);
+        health.push(IntegrationHealth {
+            name: name.to_owned(),
+            title: title.to_owned(),
+            configured,
+            last_success_at,
+            last_success_local: last_success_at.map(format_almaty),
+            last_error: status.as_ref().and_then(|status| status.last_error.clone()),
+            last_error_at,
+            last_error_local: last_error_at.map(format_almaty),
+            pending,
+            failed,
+        });
+    }
+    Ok(health)
+}

@@ -1,0 +1,19 @@
+use leptos::prelude::*;
+
+use crate::error::AppError;
+use crate::models::IntegrationHealth;
+
+/// Admins only: each outbound integration's mode, last success, last error and queue.
+///
+/// Errors: `Unauthorized`, `Forbidden`.
+#[server(input = leptos::server_fn::codec::GetUrl, endpoint = "jobs/health")]
+pub async fn get_integration_health() -> Result<Vec<IntegrationHealth>, AppError> {
+    crate::error::respond_with(
+        async {
+            crate::auth::require_admin().await?;
+            let state = crate::state::app_state()?;
+            Ok(crate::jobs::health::integration_health(state.jobs.context()).await?)
+        }
+        .await,
+    )
+}
