@@ -149,23 +149,13 @@ pub async fn list_teams(conn: &mut AnyConnection) -> Result<Vec<TeamView>, sqlx:
 /// Creates a team at the end of the order; returns its id. A duplicate name violates
 /// `team_name_key`.
 pub async fn insert_team(conn: &mut AnyConnection, fields: &TeamFields, now_ms: i64) -> Result<i64, sqlx::Error> {
-    sqlx::query_scalar(
+    let query = sqlx::query_scalar(
         "INSERT INTO team (name, direction, color, emoji, utm_source, utm_medium, utm_patterns, telegram_chat_id, \
          sort_order, created_at, updated_at) \
          VALUES ($1, $2, $3, $4, $5, $6, $7, $8, (SELECT COALESCE(MAX(sort_order), 0) + 1 FROM team), $9, $9) \
          RETURNING team_id",
-    )
-    .bind(fields.name.as_str())
-    .bind(fields.direction.as_str())
-    .bind(fields.color.as_str())
-    .bind(fields.emoji.as_str())
-    .bind(fields.utm_source.as_deref())
-    .bind(fields.utm_medium.as_deref())
-    .bind(serde_json::to_string(&fields.patterns).expect("strings serialise"))
-    .bind(fields.telegram_chat_id.as_deref())
-    .bind(now_ms)
-    .fetch_one(conn)
-    .await
+    );
+    bind_fields(query, fields).bind(now_ms).fetch_one(conn).await
 }
 
 /// Replaces a team's fields; false when there is no such team.
@@ -175,23 +165,27 @@ pub async fn update_team(
     fields: &TeamFields,
     now_ms: i64,
 ) -> Result<bool, sqlx::Error> {
-    let updated = sqlx::query(
+    let query = sqlx::query_scalar(
         "UPDATE team SET name = $1, direction = $2, color = $3, emoji = $4, utm_source = $5, utm_medium = $6, \
-         utm_patterns = $7, telegram_chat_id = $8, updated_at = $9 WHERE team_id = $10",
-    )
-    .bind(fields.name.as_str())
-    .bind(fields.direction.as_str())
-    .bind(fields.color.as_str())
-    .bind(fields.emoji.as_str())
-    .bind(fields.utm_source.as_deref())
-    .bind(fields.utm_medium.as_deref())
-    .bind(serde_json::to_string(&fields.patterns).expect("strings serialise"))
-    .bind(fields.telegram_chat_id.as_deref())
-    .bind(now_ms)
-    .bind(team_id)
-    .execute(conn)
-    .await?;
-    Ok(updated.rows_affected() == 1)
+         utm_patterns = $7, telegram_chat_id = $8, updated_at = $9 WHERE team_id = $10 RETURNING team_id",
+    );
+    let updated: Option<i64> = bind_fields(query, fields).bind(now_ms).bind(team_id).fetch_optional(conn).await?;
+    Ok(updated.is_some())
+}
+
+type TeamQuery<'q> = sqlx::query::QueryScalar<'q, sqlx::Any, i64, sqlx::any::AnyArguments<'q>>;
+
+/// Binds `$1`…`$8` of the insert and the update: the fields in column order.
+fn bind_fields<'q>(query: TeamQuery<'q>, fields: &'q TeamFields) -> TeamQuery<'q> {
+    query
+        .bind(fields.name.as_str())
+        .bind(fields.direction.as_str())
+        .bind(fields.color.as_str())
+        .bind(fields.emoji.as_str())
+        .bind(fields.utm_source.as_deref())
+        .bind(fields.utm_medium.as_deref())
+        .bind(serde_json::to_string(&fields.patterns).expect("strings serialise"))
+        .bind(fields.telegram_chat_id.as_deref())
 }
 
 /// Archives a team (it stops matching) or brings it back; false when there is no such team.

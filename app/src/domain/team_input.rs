@@ -1,6 +1,8 @@
-//! The team constructor's form, parsed: every field checked, patterns split and cleaned.
+//! The team constructor's form ([`TeamInput`]), parsed: every field checked, patterns split
+//! and cleaned.
 
 use crate::error::AppError;
+use crate::models::TeamInput;
 
 /// A team's editable fields, validated.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -17,23 +19,9 @@ pub struct TeamFields {
     pub telegram_chat_id: Option<String>,
 }
 
-/// The form as submitted.
-#[derive(Debug, Clone, Default)]
-pub struct TeamForm<'a> {
-    pub name: &'a str,
-    pub direction: &'a str,
-    pub color: &'a str,
-    pub emoji: &'a str,
-    pub utm_source: &'a str,
-    pub utm_medium: &'a str,
-    /// Separated by commas or new lines.
-    pub patterns: &'a str,
-    pub telegram_chat_id: &'a str,
-}
-
 impl TeamFields {
-    /// Checks the form; `Validation` names the first wrong field.
-    pub fn parse(form: &TeamForm<'_>) -> Result<Self, AppError> {
+    /// Checks the form as posted; `Validation` names the first wrong field.
+    pub fn parse(form: &TeamInput) -> Result<Self, AppError> {
         let name = form.name.trim();
         if name.is_empty() || name.chars().count() > 60 {
             return Err(AppError::validation("name", "название от 1 до 60 символов"));
@@ -64,7 +52,7 @@ impl TeamFields {
         if patterns.len() > 100 {
             return Err(AppError::validation("patterns", "не больше 100 шаблонов"));
         }
-        let telegram_chat_id = optional(form.telegram_chat_id);
+        let telegram_chat_id = optional(&form.telegram_chat_id);
         if let Some(chat) = &telegram_chat_id {
             let numeric = chat.strip_prefix('-').unwrap_or(chat).chars().all(|c| c.is_ascii_digit());
             let channel = chat.starts_with('@') && chat.len() > 1;
@@ -77,8 +65,8 @@ impl TeamFields {
             direction: form.direction.trim().to_owned(),
             color,
             emoji,
-            utm_source: optional(form.utm_source),
-            utm_medium: optional(form.utm_medium),
+            utm_source: optional(&form.utm_source),
+            utm_medium: optional(&form.utm_medium),
             patterns,
             telegram_chat_id,
         })
@@ -93,9 +81,19 @@ fn optional(value: &str) -> Option<String> {
 mod tests {
     use super::*;
 
+    fn input(name: &str, color: &str, patterns: &str, telegram_chat_id: &str) -> TeamInput {
+        TeamInput {
+            name: name.to_owned(),
+            color: color.to_owned(),
+            patterns: patterns.to_owned(),
+            telegram_chat_id: telegram_chat_id.to_owned(),
+            ..TeamInput::default()
+        }
+    }
+
     #[test]
     fn patterns_are_split_cleaned_and_deduplicated() {
-        let form = TeamForm { name: " Muha ", patterns: "onai, On AI\nзапуск,,ONAI ", ..TeamForm::default() };
+        let form = input(" Muha ", "", "onai, On AI\nзапуск,,ONAI ", "");
         let fields = TeamFields::parse(&form).unwrap();
         assert_eq!(fields.name, "Muha");
         assert_eq!(fields.patterns, ["onai", "on ai", "запуск"]);
@@ -105,13 +103,13 @@ mod tests {
 
     #[test]
     fn each_wrong_field_is_named() {
-        let field = |form: TeamForm<'_>| match TeamFields::parse(&form) {
+        let field = |form: TeamInput| match TeamFields::parse(&form) {
             Err(AppError::Validation { field, .. }) => field,
             other => panic!("expected a validation error, got {other:?}"),
         };
-        assert_eq!(field(TeamForm { name: "  ", ..TeamForm::default() }), "name");
-        assert_eq!(field(TeamForm { name: "A", color: "green", ..TeamForm::default() }), "color");
-        assert_eq!(field(TeamForm { name: "A", telegram_chat_id: "chat", ..TeamForm::default() }), "telegram_chat_id");
-        assert!(TeamFields::parse(&TeamForm { name: "A", telegram_chat_id: "-100123", ..TeamForm::default() }).is_ok());
+        assert_eq!(field(input("  ", "", "", "")), "name");
+        assert_eq!(field(input("A", "green", "", "")), "color");
+        assert_eq!(field(input("A", "", "", "chat")), "telegram_chat_id");
+        assert!(TeamFields::parse(&input("A", "", "", "-100123")).is_ok());
     }
 }

@@ -3,9 +3,10 @@
 use serde_json::{json, Value};
 
 use app::db::job::jobs_of_lead;
-use app::domain::team_input::{TeamFields, TeamForm};
+use app::domain::team_input::TeamFields;
 use app::error::AppError;
 use app::jobs::attribution::{reattribution_percent, save_team};
+use app::models::TeamInput;
 
 use crate::helpers::{on_both_engines, NOTIFY_DELAY};
 
@@ -305,12 +306,12 @@ on_both_engines!(changing_a_teams_patterns_attributes_existing_leads_again, |app
     drop(conn);
     let muha = teams.iter().find(|team| team.name == "Muha").unwrap();
     let patterns = format!("{}, black_friday", muha.patterns.join(", "));
-    let form = TeamForm {
-        name: &muha.name,
-        emoji: &muha.emoji,
-        color: &muha.color,
-        patterns: &patterns,
-        ..TeamForm::default()
+    let form = TeamInput {
+        name: muha.name.clone(),
+        emoji: muha.emoji.clone(),
+        color: muha.color.clone(),
+        patterns,
+        ..TeamInput::default()
     };
     let fields = TeamFields::parse(&form).unwrap();
     save_team(&app.db, &app.jobs.waker(), Some(muha.team_id), &fields).await.unwrap();
@@ -327,6 +328,6 @@ on_both_engines!(changing_a_teams_patterns_attributes_existing_leads_again, |app
     save_team(&app.db, &app.jobs.waker(), Some(muha.team_id), &fields).await.unwrap();
     assert_eq!(app.count("SELECT COUNT(*) FROM job WHERE kind = 'reattribute_leads'").await, 1);
     // A second team with the same name is refused.
-    let clash = TeamFields::parse(&TeamForm { name: "muha", ..TeamForm::default() }).unwrap();
+    let clash = TeamFields::parse(&TeamInput { name: "muha".to_owned(), ..TeamInput::default() }).unwrap();
     assert!(matches!(save_team(&app.db, &app.jobs.waker(), None, &clash).await, Err(AppError::Conflict(_))));
 });

@@ -10,22 +10,13 @@ use crate::models::TeamInput;
 /// `Conflict` (the name is taken).
 #[server(endpoint = "teams/save")]
 pub async fn save_team(team: TeamInput) -> Result<i64, AppError> {
-    use crate::domain::team_input::{TeamFields, TeamForm};
+    use crate::domain::team_input::TeamFields;
 
     crate::error::respond_with(
         async {
             crate::auth::require_admin().await?;
             let state = crate::state::app_state()?;
-            let fields = TeamFields::parse(&TeamForm {
-                name: &team.name,
-                direction: &team.direction,
-                color: &team.color,
-                emoji: &team.emoji,
-                utm_source: &team.utm_source,
-                utm_medium: &team.utm_medium,
-                patterns: &team.patterns,
-                telegram_chat_id: &team.telegram_chat_id,
-            })?;
+            let fields = TeamFields::parse(&team)?;
             crate::jobs::attribution::save_team(&state.db, &state.jobs.waker(), team.team_id, &fields).await
         }
         .await,
