@@ -129,8 +129,8 @@ impl MobizonClient {
     }
 }
 
-/// A Mobizon id, which arrives as a string or a number.
-fn id_of(value: &Value) -> Option<String> {
+/// A Mobizon id (or other scalar field), which arrives as a string or a number.
+pub fn id_of(value: &Value) -> Option<String> {
     match value {
         Value::String(id) if !id.is_empty() => Some(id.clone()),
         Value::Number(id) => Some(id.to_string()),

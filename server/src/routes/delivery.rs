@@ -13,16 +13,16 @@ use axum::Json;
 use serde::Deserialize;
 use serde_json::{json, Value};
 
-use app::auth::authenticate;
 use app::db::delivery::{apply_status, lead_delivery, lead_of_message, remember_webhook_event};
 use app::db::Db;
 use app::domain::delivery::{Channel, DeliveryStatus, StatusReport};
 use app::error::AppError;
-use app::models::Role;
-use app::providers::mobizon::{final_outcome, verify_webhook_sign};
+use app::providers::mobizon::{final_outcome, id_of, verify_webhook_sign};
 use app::providers::resend::verify_svix_signature;
 use app::state::AppState;
 use app::time::{now_ms, parse_almaty_seconds};
+
+use super::require_admin;
 
 /// `GET /api/landing/leads/:id/status`: a lead's email and SMS status, without contact data.
 pub async fn lead_status(State(state): State<AppState>, Path(lead_id): Path<i64>) -> Result<Json<Value>, AppError> {
@@ -82,10 +82,7 @@ async fn update_status(
     channel: Channel,
     allowed: &[&str],
 ) -> Result<Json<Value>, AppError> {
-    let user = authenticate(&state.db, headers).await?.ok_or(AppError::Unauthorized)?;
-    if user.role != Role::Admin {
-        return Err(AppError::Forbidden);
-    }
+    require_admin(&state, headers).await?;
     let update: StatusUpdate = serde_json::from_slice(body)
         .map_err(|error| AppError::validation("body", format!("ожидается {{leadId, status, error?}} ({error})")))?;
     let status = DeliveryStatus::parse(channel, &update.status)
@@ -208,11 +205,7 @@ pub async fn mobizon_webhook(State(state): State<AppState>, body: Bytes) -> Resp
     let Ok(event) = serde_json::from_slice::<Value>(&body) else {
         return refuse("mobizon", StatusCode::BAD_REQUEST, "the body is not JSON");
     };
-    let text = |value: &Value| match value {
-        Value::String(text) => text.clone(),
-        Value::Number(number) => number.to_string(),
-        _ => String::new(),
-    };
+    let text = |value: &Value| id_of(value).unwrap_or_default();
     let (event_id, attempt, created) =
         (text(&event["eventId"]), text(&event["attempt"]), text(&event["eventCreateTs"]));
     let signed = match &state.config.sms.webhook_secret {

@@ -6,18 +6,15 @@ use axum::http::HeaderMap;
 use axum::Json;
 use serde_json::{json, Value};
 
-use app::auth::authenticate;
 use app::error::AppError;
 use app::jobs::health::integration_health;
-use app::models::Role;
 use app::state::AppState;
+
+use super::require_admin;
 
 /// Admins (session or bearer token): Resend and Mobizon health.
 pub async fn all_integrations(State(state): State<AppState>, headers: HeaderMap) -> Result<Json<Value>, AppError> {
-    let user = authenticate(&state.db, &headers).await?.ok_or(AppError::Unauthorized)?;
-    if user.role != Role::Admin {
-        return Err(AppError::Forbidden);
-    }
+    require_admin(&state, &headers).await?;
     let integrations: Vec<Value> = integration_health(state.jobs.context())
         .await?
         .into_iter()

@@ -5,21 +5,12 @@ use axum::http::HeaderMap;
 use axum::Json;
 use serde_json::{json, Value};
 
-use app::auth::authenticate;
 use app::db::job::failed_jobs;
 use app::error::AppError;
 use app::jobs::admin::retry_job;
-use app::models::Role;
 use app::state::AppState;
 
-async fn require_admin(state: &AppState, headers: &HeaderMap) -> Result<(), AppError> {
-    let user = authenticate(&state.db, headers).await?.ok_or(AppError::Unauthorized)?;
-    if user.role == Role::Admin {
-        Ok(())
-    } else {
-        Err(AppError::Forbidden)
-    }
-}
+use super::require_admin;
 
 /// `GET /api/lead-tracking/jobs/failed`: the newest 100 failed jobs and their total.
 pub async fn list_failed_jobs(State(state): State<AppState>, headers: HeaderMap) -> Result<Json<Value>, AppError> {

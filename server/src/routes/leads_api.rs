@@ -6,12 +6,13 @@ use axum::Json;
 use serde::Deserialize;
 use serde_json::{json, Value};
 
-use app::auth::authenticate;
 use app::db::lead::{lead_page, lead_stats, PageStart};
 use app::domain::lead_filter::LeadFilter;
 use app::error::AppError;
-use app::models::{LeadQuery, Role};
+use app::models::LeadQuery;
 use app::state::AppState;
+
+use super::require_admin;
 
 /// The table's filters and cursor (as in [`LeadQuery`]) plus a page size.
 ///
@@ -34,10 +35,7 @@ pub async fn list_leads(
     headers: HeaderMap,
     Query(params): Query<LeadsParams>,
 ) -> Result<Json<Value>, AppError> {
-    let user = authenticate(&state.db, &headers).await?.ok_or(AppError::Unauthorized)?;
-    if user.role != Role::Admin {
-        return Err(AppError::Forbidden);
-    }
+    require_admin(&state, &headers).await?;
     let limit = params.limit.unwrap_or(50);
     if !(1..=500).contains(&limit) {
         return Err(AppError::validation("limit", "от 1 до 500"));
