@@ -7,9 +7,13 @@
 
 pub mod credential;
 pub mod delivery;
+pub mod funnel;
 pub mod integration;
 pub mod job;
 pub mod lead;
+pub mod report;
+pub mod sale;
+pub mod spend;
 pub mod team;
 pub mod user;
 

@@ -7,8 +7,12 @@ use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 
 use crate::db::lead::{insert_seed_leads, rebuild_lead_stats, LeadSeed};
-use crate::db::team::max_lead_id;
+use crate::db::sale::{demo_sale_sources, insert_sales, NewSale};
+use crate::db::spend::{upsert_ad_account, upsert_spend, SpendRow};
+use crate::db::team::{attribution_rules, max_lead_id, Attributed};
 use crate::db::Db;
+use crate::domain::attribution::{Attributor, UtmTags};
+use crate::domain::lead_filter::day_number;
 use crate::jobs::attribution::reattribute_chunk;
 use crate::time::{almaty_day, almaty_day_start_ms, now_ms, today_almaty};
 
@@ -124,19 +128,118 @@ pub fn generate(options: DemoOptions) -> Vec<LeadSeed> {
         .collect()
 }
 
-/// Generates and stores demo leads in one transaction, recomputes the counters, then
-/// attributes the new leads to teams with the current rules.
+/// One lead in this many buys the express course (5 000 ₸)…
+const EXPRESS_EVERY: i64 = 22;
+/// …and one in this many the flagship programme (490 000 ₸).
+const FLAGSHIP_EVERY: i64 = 223;
+
+/// Generates and stores demo leads in one transaction, recomputes the counters,
+/// attributes the new leads to teams with the current rules, and sells to some of them.
 pub async fn load(db: &Db, options: DemoOptions) -> anyhow::Result<u64> {
     let leads = generate(options);
     let mut tx = db.pool().begin().await?;
-    let mut after = max_lead_id(&mut tx).await?;
+    let first_after = max_lead_id(&mut tx).await?;
     insert_seed_leads(&mut tx, &leads).await?;
     rebuild_lead_stats(&mut tx).await?;
     tx.commit().await?;
-    while let Some((last, _)) = reattribute_chunk(db, after).await? {
+    let mut after = first_after;
+    while let Some((last, _)) = reattribute_chunk(db, Attributed::Lead, after).await? {
         after = last;
     }
+    load_sales(db, first_after, options.seed).await?;
     Ok(leads.len() as u64)
+}
+
+/// Sales to some of the leads after `after_lead_id`, a few hours to three days after they
+/// signed up (never in the future), with the leads' tags and attribution.
+async fn load_sales(db: &Db, after_lead_id: i64, seed: u64) -> anyhow::Result<()> {
+    let mut rng = StdRng::seed_from_u64(seed ^ 0x5a1e);
+    let mut conn = db.pool().acquire().await?;
+    let attributor = Attributor::new(&attribution_rules(&mut conn).await?);
+    let sources = demo_sale_sources(&mut conn, after_lead_id, EXPRESS_EVERY, FLAGSHIP_EVERY).await?;
+    let now = now_ms();
+    let mut sales = Vec::with_capacity(sources.len());
+    for lead in sources {
+        let attribution = attributor.attribute(UtmTags {
+            source: lead.utm_source.as_deref(),
+            medium: lead.utm_medium.as_deref(),
+            campaign: lead.utm_campaign.as_deref(),
+        });
+        for (product, every, amount, deal_base) in
+            [("express", EXPRESS_EVERY, 5_000, 50_000_000), ("flagship", FLAGSHIP_EVERY, 490_000, 60_000_000)]
+        {
+            if lead.lead_id % every != 0 {
+                continue;
+            }
+            let sold_at = (lead.created_at + rng.gen_range(3_600_000..259_200_000)).min(now);
+            sales.push(NewSale {
+                crm_deal_id: deal_base + lead.lead_id,
+                product,
+                amount,
+                sold_at,
+                sold_day: almaty_day(sold_at),
+                lead_id: Some(lead.lead_id),
+                contact_name: Some(lead.name.clone()),
+                utm_source: lead.utm_source.clone(),
+                utm_medium: lead.utm_medium.clone(),
+                utm_campaign: lead.utm_campaign.clone(),
+                attribution: attribution.clone(),
+            });
+        }
+    }
+    drop(conn);
+    let mut tx = db.pool().begin().await?;
+    insert_sales(&mut tx, &sales, now).await?;
+    tx.commit().await?;
+    Ok(())
+}
+
+/// Demo ad accounts (one per active team) with `ads` ads between them, and their daily
+/// spend, clicks and impressions over the last `days` Almaty days, about `daily_budget`
+/// tenge a day in all. Running it again replaces the same rows.
+pub async fn load_spend(db: &Db, days: u32, ads: u32, daily_budget: i64, seed: u64) -> anyhow::Result<u64> {
+    let mut rng = StdRng::seed_from_u64(seed ^ 0x5bed);
+    let now = now_ms();
+    let mut conn = db.pool().acquire().await?;
+    let teams = attribution_rules(&mut conn).await?;
+    drop(conn);
+    if teams.is_empty() || ads == 0 {
+        return Ok(0);
+    }
+    let per_ad_minor = (daily_budget * 100 / i64::from(ads)).max(100);
+    let today = today_almaty();
+    let mut tx = db.pool().begin().await?;
+    for team in &teams {
+        let account_id = format!("act_demo_{}", team.team_id);
+        upsert_ad_account(&mut tx, &account_id, &format!("Демо-кабинет {}", team.name), "KZT", Some(team.team_id), now)
+            .await?;
+    }
+    let mut rows = Vec::new();
+    for ad in 0..ads {
+        let team = &teams[ad as usize % teams.len()];
+        let tag = team.patterns.first().cloned().unwrap_or_else(|| team.name.to_lowercase());
+        for back in 0..days.max(1) {
+            let spend_minor = per_ad_minor * rng.gen_range(50..150) / 100;
+            let clicks = spend_minor / rng.gen_range(8_000..20_000);
+            rows.push(SpendRow {
+                account_id: format!("act_demo_{}", team.team_id),
+                day: day_number(today - Days::days(i64::from(back))),
+                ad_id: format!("demo-ad-{ad}"),
+                ad_name: Some(format!("{tag} — объявление {}", ad + 1)),
+                campaign_name: Some(format!("{tag}_campaign_{}", ad % 5 + 1)),
+                impressions: clicks * rng.gen_range(40..90),
+                clicks,
+                currency: "KZT".into(),
+                spend_minor,
+                spend_kzt_minor: spend_minor,
+                team_id: Some(team.team_id),
+                attribution_rule: Some("account".into()),
+            });
+        }
+    }
+    upsert_spend(&mut tx, &rows, now).await?;
+    tx.commit().await?;
+    Ok(rows.len() as u64)
 }
 
 /// The number as a person might have typed it.

@@ -3,9 +3,12 @@
 //! that never go backwards, and attribution of leads to teams.
 
 pub mod attribution;
+pub mod date_range;
 pub mod delivery;
 pub mod email;
+pub mod funnel;
 pub mod lead_filter;
 pub mod lead_input;
+pub mod period;
 pub mod phone;
 pub mod team_input;

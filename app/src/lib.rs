@@ -3,6 +3,7 @@
 
 pub mod components;
 pub mod error;
+pub mod format;
 pub mod models;
 pub mod routes;
 pub mod server_fns;
@@ -24,6 +25,8 @@ pub mod intake;
 pub mod jobs;
 #[cfg(feature = "ssr")]
 pub mod providers;
+#[cfg(feature = "ssr")]
+pub mod reports;
 #[cfg(feature = "ssr")]
 pub mod state;
 #[cfg(feature = "ssr")]

@@ -5,3 +5,4 @@ pub mod auth;
 pub mod jobs;
 pub mod leads;
 pub mod teams;
+pub mod traffic;

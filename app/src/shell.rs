@@ -9,6 +9,8 @@ use crate::routes::login::LoginPage;
 use crate::routes::not_found::NotFoundPage;
 use crate::routes::target::TargetPage;
 use crate::routes::traffic::admin::TrafficAdminPage;
+use crate::routes::traffic::cabinet::CabinetPage;
+use crate::server_fns::auth::get_current_user;
 
 /// The whole HTML document, rendered on the server around [`App`].
 pub fn shell(options: LeptosOptions) -> impl IntoView {
@@ -30,6 +32,20 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
     }
 }
 
+/// `/`: sends each user to their start page.
+#[component]
+fn HomePage() -> impl IntoView {
+    let user = Resource::new(|| (), |_| get_current_user());
+    view! {
+        <Suspense>
+            {move || Suspend::new(async move {
+                let path = user.await.map(|user| user.role.start_page()).unwrap_or("/login");
+                view! { <Redirect path=path /> }
+            })}
+        </Suspense>
+    }
+}
+
 /// The application: routes to every page.
 #[component]
 pub fn App() -> impl IntoView {
@@ -46,10 +62,12 @@ pub fn App() -> impl IntoView {
         <Title text="Лиды и трафик" />
         <Router>
             <Routes fallback=NotFoundPage>
-                <Route path=path!("/") view=|| view! { <Redirect path="/target" /> } />
+                <Route path=path!("/") view=HomePage ssr=SsrMode::Async />
                 <Route path=path!("/login") view=LoginPage />
                 <Route path=path!("/target") view=TargetPage ssr=SsrMode::Async />
                 <Route path=path!("/traffic/admin") view=TrafficAdminPage ssr=SsrMode::Async />
+                <Route path=path!("/traffic/cabinet") view=CabinetPage ssr=SsrMode::Async />
+                <Route path=path!("/traffic/cabinet/:team") view=CabinetPage ssr=SsrMode::Async />
             </Routes>
         </Router>
     }

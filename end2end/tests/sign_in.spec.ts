@@ -37,7 +37,7 @@ test.describe("a targetologist", () => {
 
   test("is refused the admin leads page", async ({ page }) => {
     await signIn(page, BUYER);
-    await expect(page.getByText("Эта страница доступна только администраторам.").first()).toBeVisible();
+    await expect(page.getByText("Недостаточно прав для этой страницы.").first()).toBeVisible();
     await expect(page.locator("table.leads")).toHaveCount(0);
   });
 });

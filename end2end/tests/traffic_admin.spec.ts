@@ -8,8 +8,8 @@ test("an admin maps an unattributed campaign to a team and its leads follow", as
   await waitForHydration(page);
 
   const integrations = page.getByRole("region", { name: "Интеграции" });
-  await expect(integrations.locator('tr[data-integration="resend"]')).toContainText("тестовый режим");
-  await expect(integrations.locator('tr[data-integration="mobizon"]')).toContainText("Mobizon (SMS)");
+  await expect(integrations.locator('tr[data-row="resend"]')).toContainText("тестовый режим");
+  await expect(integrations.locator('tr[data-row="mobizon"]')).toContainText("Mobizon (SMS)");
   const attribution = page.getByRole("region", { name: "Атрибуция" });
   await expect(attribution).toContainText(campaign);
   const muha = page.locator("table.teams tr", { has: page.locator(".team-name", { hasText: /^Muha$/ }) });

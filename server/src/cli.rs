@@ -42,7 +42,7 @@ enum Command {
         #[command(subcommand)]
         command: TokenCommand,
     },
-    /// Fill the database with synthetic demo leads.
+    /// Fill the database with synthetic demo leads, sales and ad spend.
     DemoData {
         /// How many leads.
         #[arg(long, default_value_t = 6_000)]
@@ -53,6 +53,9 @@ enum Command {
         /// Generator seed (the same seed gives the same data).
         #[arg(long, default_value_t = 2026)]
         seed: u64,
+        /// How many ads spend money each day.
+        #[arg(long, default_value_t = 24)]
+        ads: u32,
     },
 }
 
@@ -105,9 +108,12 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         }
         Command::User { command } => user_command(&db, command).await,
         Command::Token { command: TokenCommand::Create { login } } => create_token(&db, &login).await,
-        Command::DemoData { leads, days, seed } => {
+        Command::DemoData { leads, days, seed, ads } => {
             let count = demo::load(&db, DemoOptions { leads, days, seed }).await?;
-            println!("Загружено демо-лидов: {count}");
+            // About 2 000 ₸ of ads per lead.
+            let daily_budget = i64::try_from(leads / u64::from(days.max(1))).unwrap_or(0) * 2_000;
+            let spend_rows = demo::load_spend(&db, days, ads, daily_budget, seed).await?;
+            println!("Загружено демо-лидов: {count}, строк расходов: {spend_rows}");
             Ok(())
         }
     };

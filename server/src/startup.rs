@@ -17,7 +17,7 @@ use app::state::AppState;
 use app::{shell, App};
 
 use crate::page_guard::require_session;
-use crate::routes::{delivery, health, integrations, jobs_api, landing, leads_api};
+use crate::routes::{delivery, health, integrations, jobs_api, landing, leads_api, traffic_api};
 
 /// A bound listener and the router it will serve.
 pub struct Application {
@@ -62,6 +62,7 @@ pub fn router(state: AppState) -> Router {
         .merge(intake)
         .route("/api/lead-tracking/leads", get(leads_api::list_leads))
         .route("/api/integrations/all", get(integrations::all_integrations))
+        .route("/api/traffic-dashboard/funnel", get(traffic_api::funnel))
         .route("/api/lead-tracking/jobs/failed", get(jobs_api::list_failed_jobs))
         .route("/api/lead-tracking/jobs/{job_id}/retry", post(jobs_api::retry_failed_job))
         .route("/api/lead-tracking/update-email-status", post(delivery::update_email_status))

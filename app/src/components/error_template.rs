@@ -31,7 +31,7 @@ pub fn error_template(errors: ArcRwSignal<Errors>) -> impl IntoView {
                         }
                             .into_any()
                     }
-                    AppError::Forbidden => view! { <p>"Эта страница доступна только администраторам."</p> }.into_any(),
+                    AppError::Forbidden => view! { <p>"Недостаточно прав для этой страницы."</p> }.into_any(),
                     other => view! { <p>{other.to_string()}</p> }.into_any(),
                 }}
             </For>

@@ -1,5 +1,6 @@
 use leptos::prelude::*;
 
+use crate::models::Role;
 use crate::server_fns::auth::{get_current_user, SignOut};
 
 /// The frame of every signed-in page: navigation, the user's login and sign-out.
@@ -10,12 +11,26 @@ pub fn AppLayout(children: Children) -> impl IntoView {
 
     view! {
         <header class="topbar">
-            <a class="brand" href="/target">
+            <a class="brand" href="/">
                 "📈 Лиды и трафик"
             </a>
             <nav aria-label="Разделы">
-                <a href="/target">"Лиды"</a>
-                <a href="/traffic/admin">"Команды"</a>
+                <Transition>
+                    {move || Suspend::new(async move {
+                        match user.await {
+                            Ok(user) if user.role == Role::Admin => {
+                                view! {
+                                    <a href="/target">"Лиды"</a>
+                                    <a href="/traffic/cabinet/all">"Воронка"</a>
+                                    <a href="/traffic/admin">"Команды"</a>
+                                }
+                                    .into_any()
+                            }
+                            Ok(_) => view! { <a href="/traffic/cabinet">"Моя воронка"</a> }.into_any(),
+                            Err(_) => ().into_any(),
+                        }
+                    })}
+                </Transition>
             </nav>
             <div class="user">
                 <Transition>

@@ -4,7 +4,7 @@ use sqlx::{AnyConnection, FromRow};
 
 use crate::domain::attribution::TeamRules;
 use crate::domain::team_input::TeamFields;
-use crate::models::{TeamView, UnattributedTags};
+use crate::models::{TeamChip, TeamView, UnattributedTags};
 
 /// A team as attribution and the dashboards need it.
 #[derive(Debug, Clone, PartialEq, Eq, FromRow)]
@@ -12,6 +12,7 @@ pub struct TeamRow {
     pub team_id: i64,
     pub name: String,
     pub emoji: String,
+    pub color: String,
     pub utm_source: Option<String>,
     /// JSON array of patterns.
     pub utm_patterns: String,
@@ -19,10 +20,30 @@ pub struct TeamRow {
 
 /// The team with this name, compared case-insensitively.
 pub async fn find_team_by_name(conn: &mut AnyConnection, name: &str) -> Result<Option<TeamRow>, sqlx::Error> {
-    sqlx::query_as("SELECT team_id, name, emoji, utm_source, utm_patterns FROM team WHERE lower(name) = lower($1)")
-        .bind(name)
+    sqlx::query_as(
+        "SELECT team_id, name, emoji, color, utm_source, utm_patterns FROM team WHERE lower(name) = lower($1)",
+    )
+    .bind(name)
+    .fetch_optional(conn)
+    .await
+}
+
+/// The team with this id.
+pub async fn team_by_id(conn: &mut AnyConnection, team_id: i64) -> Result<Option<TeamRow>, sqlx::Error> {
+    sqlx::query_as("SELECT team_id, name, emoji, color, utm_source, utm_patterns FROM team WHERE team_id = $1")
+        .bind(team_id)
         .fetch_optional(conn)
         .await
+}
+
+/// The teams that are not archived, in display order, as the cabinet's team switcher
+/// shows them.
+pub async fn active_team_chips(conn: &mut AnyConnection) -> Result<Vec<TeamChip>, sqlx::Error> {
+    let rows: Vec<(String, String, String)> =
+        sqlx::query_as("SELECT name, emoji, color FROM team WHERE archived_at IS NULL ORDER BY sort_order, team_id")
+            .fetch_all(conn)
+            .await?;
+    Ok(rows.into_iter().map(|(name, emoji, color)| TeamChip { name, emoji, color }).collect())
 }
 
 #[derive(FromRow)]
@@ -55,10 +76,26 @@ pub async fn attribution_rules(conn: &mut AnyConnection) -> Result<Vec<TeamRules
         .collect())
 }
 
-/// A lead's tags and its stored attribution, for re-attribution.
+/// What attribution is stored on: leads and sales carry the same tag and attribution columns.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Attributed {
+    Lead,
+    Sale,
+}
+
+impl Attributed {
+    fn table_and_id(self) -> (&'static str, &'static str) {
+        match self {
+            Self::Lead => ("lead", "lead_id"),
+            Self::Sale => ("sale", "sale_id"),
+        }
+    }
+}
+
+/// A lead's or sale's tags and its stored attribution, for re-attribution.
 #[derive(Debug, Clone, FromRow)]
-pub struct LeadTags {
-    pub lead_id: i64,
+pub struct StoredTags {
+    pub id: i64,
     pub utm_source: Option<String>,
     pub utm_medium: Option<String>,
     pub utm_campaign: Option<String>,
@@ -67,41 +104,43 @@ pub struct LeadTags {
     pub attribution_rule: Option<String>,
 }
 
-/// Up to `limit` leads after `after_lead_id`, in id order.
-pub async fn lead_tags_after(
+/// Up to `limit` leads or sales after id `after`, in id order.
+pub async fn tags_after(
     conn: &mut AnyConnection,
-    after_lead_id: i64,
+    what: Attributed,
+    after: i64,
     limit: i64,
-) -> Result<Vec<LeadTags>, sqlx::Error> {
-    sqlx::query_as(
-        "SELECT lead_id, utm_source, utm_medium, utm_campaign, team_id, attribution_confidence, attribution_rule \
-         FROM lead WHERE lead_id > $1 ORDER BY lead_id LIMIT $2",
-    )
-    .bind(after_lead_id)
-    .bind(limit)
-    .fetch_all(conn)
-    .await
+) -> Result<Vec<StoredTags>, sqlx::Error> {
+    let (table, id) = what.table_and_id();
+    let sql = format!(
+        "SELECT {id} AS id, utm_source, utm_medium, utm_campaign, team_id, attribution_confidence, attribution_rule \
+         FROM {table} WHERE {id} > $1 ORDER BY {id} LIMIT $2"
+    );
+    sqlx::query_as(&sql).bind(after).bind(limit).fetch_all(conn).await
 }
 
-/// Stores a lead's new attribution.
-pub async fn set_lead_attribution(
+/// Stores a lead's or sale's new attribution.
+pub async fn set_attribution(
     conn: &mut AnyConnection,
-    lead_id: i64,
+    what: Attributed,
+    id: i64,
     attribution: &crate::domain::attribution::Attribution,
     now_ms: i64,
 ) -> Result<(), sqlx::Error> {
-    sqlx::query(
-        "UPDATE lead SET team_id = $1, attribution_confidence = $2, attribution_rule = $3, updated_at = $4 \
-         WHERE lead_id = $5",
-    )
-    .bind(attribution.team_id)
-    .bind(attribution.confidence.as_str())
-    .bind(attribution.rule.as_str())
-    .bind(now_ms)
-    .bind(lead_id)
-    .execute(conn)
-    .await
-    .map(drop)
+    let (table, id_column) = what.table_and_id();
+    let sql = format!(
+        "UPDATE {table} SET team_id = $1, attribution_confidence = $2, attribution_rule = $3, updated_at = $4 \
+         WHERE {id_column} = $5"
+    );
+    sqlx::query(&sql)
+        .bind(attribution.team_id)
+        .bind(attribution.confidence.as_str())
+        .bind(attribution.rule.as_str())
+        .bind(now_ms)
+        .bind(id)
+        .execute(conn)
+        .await
+        .map(drop)
 }
 
 #[derive(FromRow)]

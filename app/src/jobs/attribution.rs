@@ -1,6 +1,6 @@
-//! Re-attribution: when a team's rules change, every stored lead is attributed again, a
-//! chunk per run of the job, so the work survives restarts and shows its progress (the
-//! cursor in the job's payload).
+//! Re-attribution: when a team's rules change, every stored lead and then every sale is
+//! attributed again, a chunk per run of the job, so the work survives restarts and shows
+//! its progress (the cursors in the job's payload).
 
 use serde::{Deserialize, Serialize};
 
@@ -10,7 +10,7 @@ use super::{Job, JobFailure, JobOutcome};
 use crate::db::job::enqueue_jobs;
 use crate::db::job::NewJob;
 use crate::db::team::{
-    attribution_rules, insert_team, lead_tags_after, set_lead_attribution, set_team_archived, update_team,
+    attribution_rules, insert_team, set_attribution, set_team_archived, tags_after, update_team, Attributed,
 };
 use crate::db::Db;
 use crate::domain::attribution::{Attributor, UtmTags};
@@ -18,15 +18,21 @@ use crate::domain::team_input::TeamFields;
 use crate::error::AppError;
 use crate::time::now_ms;
 
-/// Leads attributed again per run of the job.
+/// Leads or sales attributed again per run of the job.
 const CHUNK: i64 = 2_000;
 
-/// Attribute every lead again with the current rules, from `after_lead_id` on.
-#[derive(Debug, Clone, Serialize, Deserialize)]
+/// Attribute every lead, then every sale, again with the current rules.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
 pub struct ReattributeLeads {
     /// The last lead already done.
     pub after_lead_id: i64,
-    /// Leads changed so far.
+    /// Every lead is done; sales are next.
+    #[serde(default)]
+    pub leads_done: bool,
+    /// The last sale already done.
+    #[serde(default)]
+    pub after_sale_id: i64,
+    /// Leads and sales changed so far.
     pub changed: i64,
 }
 
@@ -37,16 +43,27 @@ impl Job for ReattributeLeads {
 impl ReattributeLeads {
     /// A run from the first lead, unique per rules change (`changed_at`, UTC ms).
     pub fn from_start(changed_at: i64) -> NewJob {
-        Self { after_lead_id: 0, changed: 0 }.to_new_job(None, format!("reattribute-leads-{changed_at}"), changed_at)
+        Self::default().to_new_job(None, format!("reattribute-leads-{changed_at}"), changed_at)
     }
 
-    /// Attributes the next chunk; runs again at once until every lead is done.
+    /// Attributes the next chunk; runs again at once until every lead and sale is done.
     pub async fn run(self, context: &JobContext) -> Result<JobOutcome, JobFailure> {
-        let Some((last, changed)) = reattribute_chunk(&context.db, self.after_lead_id).await? else {
-            tracing::info!(leads.changed = self.changed, "re-attribution finished");
-            return Ok(JobOutcome::Done);
+        let (what, after) = if self.leads_done {
+            (Attributed::Sale, self.after_sale_id)
+        } else {
+            (Attributed::Lead, self.after_lead_id)
         };
-        let next = Self { after_lead_id: last, changed: self.changed + changed };
+        let next = match reattribute_chunk(&context.db, what, after).await? {
+            Some((last, changed)) => match what {
+                Attributed::Lead => Self { after_lead_id: last, changed: self.changed + changed, ..self },
+                Attributed::Sale => Self { after_sale_id: last, changed: self.changed + changed, ..self },
+            },
+            None if what == Attributed::Lead => Self { leads_done: true, ..self },
+            None => {
+                tracing::info!(changed = self.changed, "re-attribution finished");
+                return Ok(JobOutcome::Done);
+            }
+        };
         Ok(JobOutcome::Again {
             after: std::time::Duration::ZERO,
             payload: serde_json::to_string(&next).expect("job payloads serialise"),
@@ -54,30 +71,30 @@ impl ReattributeLeads {
     }
 }
 
-/// Attributes up to 2,000 leads after `after_lead_id` again with the current rules, in one
-/// transaction; returns the last lead done and how many changed, or `None` when no lead
-/// is left.
-pub async fn reattribute_chunk(db: &Db, after_lead_id: i64) -> Result<Option<(i64, i64)>, sqlx::Error> {
+/// Attributes up to 2,000 leads or sales after id `after` again with the current rules, in
+/// one transaction; returns the last id done and how many changed, or `None` when none is
+/// left.
+pub async fn reattribute_chunk(db: &Db, what: Attributed, after: i64) -> Result<Option<(i64, i64)>, sqlx::Error> {
     let mut conn = db.pool().acquire().await?;
     let attributor = Attributor::new(&attribution_rules(&mut conn).await?);
-    let leads = lead_tags_after(&mut conn, after_lead_id, CHUNK).await?;
+    let rows = tags_after(&mut conn, what, after, CHUNK).await?;
     drop(conn);
-    let Some(last) = leads.last().map(|lead| lead.lead_id) else { return Ok(None) };
+    let Some(last) = rows.last().map(|row| row.id) else { return Ok(None) };
     let now = now_ms();
     let mut changed = 0;
     let _permit = db.write_permit().await;
     let mut tx = db.pool().begin().await?;
-    for lead in &leads {
+    for row in &rows {
         let attribution = attributor.attribute(UtmTags {
-            source: lead.utm_source.as_deref(),
-            medium: lead.utm_medium.as_deref(),
-            campaign: lead.utm_campaign.as_deref(),
+            source: row.utm_source.as_deref(),
+            medium: row.utm_medium.as_deref(),
+            campaign: row.utm_campaign.as_deref(),
         });
-        let same = lead.team_id == attribution.team_id
-            && lead.attribution_confidence.as_deref() == Some(attribution.confidence.as_str())
-            && lead.attribution_rule.as_deref() == Some(attribution.rule.as_str());
+        let same = row.team_id == attribution.team_id
+            && row.attribution_confidence.as_deref() == Some(attribution.confidence.as_str())
+            && row.attribution_rule.as_deref() == Some(attribution.rule.as_str());
         if !same {
-            set_lead_attribution(&mut tx, lead.lead_id, &attribution, now).await?;
+            set_attribution(&mut tx, what, row.id, &attribution, now).await?;
             changed += 1;
         }
     }
@@ -147,7 +164,10 @@ pub async fn reattribution_percent(conn: &mut sqlx::AnyConnection) -> Result<Opt
     let Some(payload) = crate::db::job::open_job_payload(conn, ReattributeLeads::KIND).await? else {
         return Ok(None);
     };
-    let cursor = serde_json::from_str::<ReattributeLeads>(&payload).map(|job| job.after_lead_id).unwrap_or(0);
+    let job = serde_json::from_str::<ReattributeLeads>(&payload).unwrap_or_default();
+    if job.leads_done {
+        return Ok(Some(99));
+    }
     let last = crate::db::team::max_lead_id(conn).await?;
-    Ok(Some(if last == 0 { 100 } else { (cursor * 100 / last).clamp(0, 99) }))
+    Ok(Some(if last == 0 { 99 } else { (job.after_lead_id * 100 / last).clamp(0, 99) }))
 }

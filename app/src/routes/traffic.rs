@@ -1,3 +1,6 @@
-//! The traffic pages: the admin's team constructor and attribution overview.
+//! The traffic pages: the admin's team constructor and attribution overview, and the
+//! funnel cabinets of the teams.
 
 pub mod admin;
+pub mod cabinet;
+pub mod sales;

@@ -78,7 +78,7 @@ on_both_engines!(a_targetologist_cannot_open_the_admin_leads_page, |app| {
     assert!(!response.status().is_client_error());
     let page = app.client.get(app.url("/target")).send().await.unwrap();
     assert_eq!(page.status(), 403);
-    assert!(page.text().await.unwrap().contains("только администраторам"));
+    assert!(page.text().await.unwrap().contains("Недостаточно прав"));
     let data = app.client.get(app.url("/api/leads/list")).send().await.unwrap();
     assert_eq!(data.status(), 403);
 });

@@ -4,6 +4,7 @@
 mod auth;
 mod delivery;
 mod fakes;
+mod funnel;
 mod health;
 mod helpers;
 mod intake;

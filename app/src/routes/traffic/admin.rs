@@ -6,6 +6,8 @@
 use leptos::prelude::*;
 use leptos::server::ServerAction;
 
+use crate::components::csv_export::CsvLink;
+use crate::components::data_table::{DataTable, TableRow};
 use crate::components::error_template::error_template;
 use crate::components::failed_jobs::FailedJobsPanel;
 use crate::components::layout::AppLayout;
@@ -13,6 +15,9 @@ use crate::error::AppError;
 use crate::models::{AttributionOverview, IntegrationHealth, TeamView};
 use crate::server_fns::jobs::{get_integration_health, list_failed_jobs, RetryFailedJob};
 use crate::server_fns::teams::{get_attribution_overview, list_teams, ArchiveTeam, SaveTeam};
+use crate::server_fns::traffic::SaveManualSpend;
+
+use super::sales::{ManualSpendForm, SalesSection};
 
 /// The admin's traffic page.
 #[component]
@@ -25,6 +30,7 @@ pub fn TrafficAdminPage() -> impl IntoView {
     let retry = ServerAction::<RetryFailedJob>::new();
     let health = Resource::new(move || retry.version().get(), |_| get_integration_health());
     let failed = Resource::new(move || retry.version().get(), |_| list_failed_jobs());
+    let save_spend = ServerAction::<SaveManualSpend>::new();
     let save_error = move || match save.value().get() {
         Some(Err(error)) => Some(view! { <p class="form-error" role="alert">{error.to_string()}</p> }),
         _ => None,
@@ -33,10 +39,12 @@ pub fn TrafficAdminPage() -> impl IntoView {
     view! {
         <AppLayout>
             <div class="page-head">
-                <h1>"Команды и атрибуция"</h1>
+                <h1>"Трафик: продажи, команды, интеграции"</h1>
             </div>
+            <SalesSection />
             {save_error}
             <section aria-label="Команды">
+                <h2>"Команды и атрибуция"</h2>
                 <Transition fallback=|| view! { <p class="loading">"Загрузка…"</p> }>
                     <ErrorBoundary fallback=error_template>
                         {move || Suspend::new(async move {
@@ -50,6 +58,11 @@ pub fn TrafficAdminPage() -> impl IntoView {
                     <TeamForm team=None save />
                 </details>
             </section>
+            <Transition>
+                {move || Suspend::new(async move {
+                    teams.await.ok().map(|teams| view! { <ManualSpendForm teams save=save_spend /> })
+                })}
+            </Transition>
             <Transition>
                 {move || Suspend::new(async move {
                     overview.await.ok().map(|overview| view! { <AttributionPanel overview /> })
@@ -73,7 +86,29 @@ pub fn TrafficAdminPage() -> impl IntoView {
 /// The teams with their rules, an edit form and an archive button each.
 #[component]
 fn TeamList(teams: Vec<TeamView>, save: ServerAction<SaveTeam>, archive: ServerAction<ArchiveTeam>) -> impl IntoView {
+    let exported = teams
+        .iter()
+        .map(|team| {
+            vec![
+                team.name.clone(),
+                team.direction.clone(),
+                team.utm_source.clone().unwrap_or_default(),
+                team.utm_medium.clone().unwrap_or_default(),
+                team.patterns.join(", "),
+                team.telegram_chat_id.clone().unwrap_or_default(),
+                if team.archived { "в архиве" } else { "активна" }.to_owned(),
+            ]
+        })
+        .collect();
     view! {
+        <div class="section-head">
+            <span></span>
+            <CsvLink
+                file_name="teams.csv"
+                headers=vec!["Команда", "Направление", "utm_source", "utm_medium", "Шаблоны UTM", "Telegram", "Статус"]
+                rows=exported
+            />
+        </div>
         <div class="table-wrap">
             <table class="teams">
                 <thead>
@@ -175,40 +210,30 @@ fn AttributionPanel(overview: AttributionOverview) -> impl IntoView {
             </p>
         }
     });
-    let rows = overview.unattributed_tags;
+    let dash = || "—".to_owned();
+    let rows = overview
+        .unattributed_tags
+        .into_iter()
+        .map(|row| {
+            TableRow::plain(vec![
+                row.utm_source.unwrap_or_else(dash),
+                row.utm_campaign.unwrap_or_else(dash),
+                row.leads.to_string(),
+            ])
+        })
+        .collect();
     view! {
         <section class="attribution" aria-label="Атрибуция">
             <h2>"Без команды за 30 дней: " {overview.unattributed_leads}</h2>
             {progress}
-            <Show when={
-                let empty = rows.is_empty();
-                move || !empty
-            }>
-                <table class="unattributed">
-                    <thead>
-                        <tr>
-                            <th scope="col">"utm_source"</th>
-                            <th scope="col">"utm_campaign"</th>
-                            <th scope="col">"Лидов"</th>
-                        </tr>
-                    </thead>
-                    <tbody>
-                        {rows
-                            .clone()
-                            .into_iter()
-                            .map(|row| {
-                                view! {
-                                    <tr>
-                                        <td>{row.utm_source.unwrap_or_else(|| "—".to_owned())}</td>
-                                        <td>{row.utm_campaign.unwrap_or_else(|| "—".to_owned())}</td>
-                                        <td>{row.leads}</td>
-                                    </tr>
-                                }
-                            })
-                            .collect_view()}
-                    </tbody>
-                </table>
-            </Show>
+            <DataTable
+                title="Метки без команды"
+                headers=vec!["utm_source", "utm_campaign", "Лидов"]
+                rows
+                file_name="unattributed-tags.csv"
+                numeric=vec![2]
+                empty="Все лиды за 30 дней распределены"
+            />
         </section>
     }
 }
@@ -217,43 +242,32 @@ fn AttributionPanel(overview: AttributionOverview) -> impl IntoView {
 #[component]
 fn IntegrationTable(integrations: Vec<IntegrationHealth>) -> impl IntoView {
     let dash = || "—".to_owned();
+    let rows = integrations
+        .into_iter()
+        .map(|health| {
+            let error = match (health.last_error, health.last_error_local) {
+                (Some(error), Some(at)) => format!("{at}: {error}"),
+                (Some(error), None) => error,
+                _ => dash(),
+            };
+            let cells = vec![
+                health.title,
+                if health.configured { "работает" } else { "тестовый режим" }.to_owned(),
+                health.last_success_local.unwrap_or_else(dash),
+                error,
+                health.pending.to_string(),
+                health.failed.to_string(),
+            ];
+            TableRow { key: Some(health.name), ..TableRow::plain(cells) }
+        })
+        .collect();
     view! {
-        <section class="integrations" aria-label="Интеграции">
-            <h2>"Интеграции"</h2>
-            <table>
-                <thead>
-                    <tr>
-                        <th scope="col">"Сервис"</th>
-                        <th scope="col">"Режим"</th>
-                        <th scope="col">"Последний успех"</th>
-                        <th scope="col">"Последняя ошибка"</th>
-                        <th scope="col">"В очереди"</th>
-                        <th scope="col">"Ошибок"</th>
-                    </tr>
-                </thead>
-                <tbody>
-                    {integrations
-                        .into_iter()
-                        .map(|health| {
-                            let error = match (health.last_error, health.last_error_local) {
-                                (Some(error), Some(at)) => format!("{at}: {error}"),
-                                (Some(error), None) => error,
-                                _ => dash(),
-                            };
-                            view! {
-                                <tr data-integration=health.name>
-                                    <td>{health.title}</td>
-                                    <td>{if health.configured { "работает" } else { "тестовый режим" }}</td>
-                                    <td class="nowrap">{health.last_success_local.unwrap_or_else(dash)}</td>
-                                    <td class="error">{error}</td>
-                                    <td>{health.pending}</td>
-                                    <td>{health.failed}</td>
-                                </tr>
-                            }
-                        })
-                        .collect_view()}
-                </tbody>
-            </table>
-        </section>
+        <DataTable
+            title="Интеграции"
+            headers=vec!["Сервис", "Режим", "Последний успех", "Последняя ошибка", "В очереди", "Ошибок"]
+            rows
+            file_name="integrations.csv"
+            numeric=vec![4, 5]
+        />
     }
 }

@@ -3,7 +3,8 @@ use leptos::prelude::*;
 use crate::error::AppError;
 
 /// Anyone may call: checks the login and password, sets the session cookie and
-/// redirects to `next` (a local path) or `/target`.
+/// redirects to `next` (a local path) or the user's start page (`/target` for admins,
+/// the own funnel for targetologists).
 ///
 /// Errors: `Unauthorized` for a wrong login or password, `Validation` for empty fields.
 #[server(endpoint = "auth/sign_in")]
@@ -38,7 +39,7 @@ pub async fn sign_in(login: String, password: String, next: Option<String>) -> R
             // Only local paths: an open redirect would help phishing.
             let target = next
                 .filter(|path| path.starts_with('/') && !path.starts_with("//"))
-                .unwrap_or_else(|| "/target".into());
+                .unwrap_or_else(|| user.role.start_page().into());
             leptos_axum::redirect(&target);
             Ok(())
         }

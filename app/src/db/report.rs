@@ -1,0 +1,91 @@
+//! The admin's sales and UTM tables: sales per day, team and product; leads, sales and
+//! revenue per UTM source and campaign.
+
+use sqlx::AnyConnection;
+
+use crate::domain::date_range::DateRange;
+
+/// Sales of one Almaty day, team and product (cancelled sales left out).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DailyTeamSales {
+    /// `yyyymmdd`.
+    pub day: i64,
+    pub team_id: Option<i64>,
+    /// `express` or `flagship`.
+    pub product: String,
+    pub sales: i64,
+    /// Whole tenge.
+    pub revenue: i64,
+}
+
+/// Sales per day, team and product in `range`.
+pub async fn daily_team_sales(conn: &mut AnyConnection, range: DateRange) -> Result<Vec<DailyTeamSales>, sqlx::Error> {
+    let rows: Vec<(i64, Option<i64>, String, i64, i64)> = sqlx::query_as(
+        "SELECT sold_day, team_id, product, COUNT(*), CAST(SUM(amount) AS BIGINT) FROM sale \
+         WHERE sold_day BETWEEN $1 AND $2 AND cancelled_at IS NULL \
+         GROUP BY sold_day, team_id, product ORDER BY sold_day, team_id, product",
+    )
+    .bind(range.start_day())
+    .bind(range.end_day())
+    .fetch_all(conn)
+    .await?;
+    Ok(rows
+        .into_iter()
+        .map(|(day, team_id, product, sales, revenue)| DailyTeamSales { day, team_id, product, sales, revenue })
+        .collect())
+}
+
+/// Leads, sales and revenue of one UTM source (and campaign, when grouped by it).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct UtmFigures {
+    pub utm_source: String,
+    pub utm_campaign: String,
+    pub leads: i64,
+    pub sales: i64,
+    /// Whole tenge.
+    pub revenue: i64,
+}
+
+/// Leads, sales and revenue per UTM source, or per source and campaign, in `range`;
+/// missing tags read as empty. Most leads first, at most `limit` rows.
+pub async fn utm_figures(
+    conn: &mut AnyConnection,
+    range: DateRange,
+    by_campaign: bool,
+    limit: usize,
+) -> Result<Vec<UtmFigures>, sqlx::Error> {
+    let campaign = if by_campaign { "COALESCE(utm_campaign, '')" } else { "''" };
+    let leads_sql = format!(
+        "SELECT COALESCE(utm_source, ''), {campaign}, COUNT(*) FROM lead WHERE created_day BETWEEN $1 AND $2 \
+         GROUP BY 1, 2"
+    );
+    let sales_sql = format!(
+        "SELECT COALESCE(utm_source, ''), {campaign}, COUNT(*), CAST(SUM(amount) AS BIGINT) FROM sale \
+         WHERE sold_day BETWEEN $1 AND $2 AND cancelled_at IS NULL GROUP BY 1, 2"
+    );
+    let leads: Vec<(String, String, i64)> =
+        sqlx::query_as(&leads_sql).bind(range.start_day()).bind(range.end_day()).fetch_all(&mut *conn).await?;
+    let sales: Vec<(String, String, i64, i64)> =
+        sqlx::query_as(&sales_sql).bind(range.start_day()).bind(range.end_day()).fetch_all(&mut *conn).await?;
+    let mut figures: std::collections::HashMap<(String, String), UtmFigures> = std::collections::HashMap::new();
+    for (utm_source, utm_campaign, count) in leads {
+        let key = (utm_source.clone(), utm_campaign.clone());
+        figures.entry(key).or_insert_with(|| UtmFigures { utm_source, utm_campaign, ..UtmFigures::default() }).leads =
+            count;
+    }
+    for (utm_source, utm_campaign, count, revenue) in sales {
+        let key = (utm_source.clone(), utm_campaign.clone());
+        let entry =
+            figures.entry(key).or_insert_with(|| UtmFigures { utm_source, utm_campaign, ..UtmFigures::default() });
+        entry.sales = count;
+        entry.revenue = revenue;
+    }
+    let mut figures: Vec<UtmFigures> = figures.into_values().collect();
+    figures.sort_by(|a, b| {
+        (b.leads, b.revenue)
+            .cmp(&(a.leads, a.revenue))
+            .then_with(|| (&a.utm_source, &a.utm_campaign).cmp(&(&b.utm_source, &b.utm_campaign)))
+    });
+    figures.truncate(limit);
+    Ok(figures)
+}

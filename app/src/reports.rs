@@ -1,0 +1,157 @@
+//! Reports that pages and JSON routes share, with who may see what decided here once:
+//! admins see every team; a targetologist sees only their own team (SPEC §10).
+
+use std::collections::{BTreeMap, HashMap};
+
+use chrono::NaiveDate;
+
+use crate::db::funnel::funnel_days;
+use crate::db::report::{daily_team_sales, utm_figures, UtmFigures};
+use crate::db::team::{active_team_chips, find_team_by_name, list_teams, TeamRow};
+use crate::db::Db;
+use crate::domain::date_range::DateRange;
+use crate::domain::funnel::Funnel;
+use crate::domain::period::Period;
+use crate::error::AppError;
+use crate::models::{
+    CurrentUser, FunnelQuery, FunnelReport, PeriodSales, Role, SalesReport, SalesReportQuery, TeamChip, TeamSales,
+    UtmRow,
+};
+use crate::time::today_almaty;
+
+/// The funnel the viewer asked for.
+///
+/// Errors: `Forbidden` when a targetologist asks for another team or all teams,
+/// `NotFound` for an unknown team (admins), `Validation` for a malformed range.
+pub async fn funnel_report(db: &Db, viewer: &CurrentUser, query: &FunnelQuery) -> Result<FunnelReport, AppError> {
+    let range =
+        DateRange::resolve(query.range.as_deref(), query.start.as_deref(), query.end.as_deref(), today_almaty())?;
+    let mut conn = db.pool().acquire().await?;
+    let team = visible_team(&mut conn, viewer, query.team.as_deref()).await?;
+    let by_day = funnel_days(&mut conn, team.as_ref().map(|team| team.team_id), range).await?;
+    let switchable = match viewer.role {
+        Role::Admin => active_team_chips(&mut conn).await?,
+        Role::Targetologist => Vec::new(),
+    };
+    let funnel = Funnel::build(range, &by_day);
+    Ok(FunnelReport {
+        team: team.map(|team| TeamChip { name: team.name, emoji: team.emoji, color: team.color }),
+        start: range.start.format("%Y-%m-%d").to_string(),
+        end: range.end.format("%Y-%m-%d").to_string(),
+        range: query.start.is_none().then(|| query.range.clone().unwrap_or_else(|| "30d".into())),
+        stages: funnel.stages,
+        impressions: funnel.impressions,
+        spend: funnel.spend,
+        revenue: funnel.revenue,
+        roi: funnel.roi,
+        daily: funnel.daily,
+        switchable,
+    })
+}
+
+/// The team a viewer asked for, if they may see it: `None` (every team) for `all` or,
+/// for admins, no name; a targetologist without a name gets their own team.
+async fn visible_team(
+    conn: &mut sqlx::AnyConnection,
+    viewer: &CurrentUser,
+    requested: Option<&str>,
+) -> Result<Option<TeamRow>, AppError> {
+    let requested = requested.map(str::trim).filter(|name| !name.is_empty());
+    let all = requested.is_some_and(|name| name.eq_ignore_ascii_case("all"));
+    match viewer.role {
+        Role::Admin => match requested {
+            Some(name) if !all => find_team_by_name(conn, name).await?.map(Some).ok_or(AppError::NotFound),
+            _ => Ok(None),
+        },
+        Role::Targetologist => {
+            let own = viewer.team_id.ok_or(AppError::Forbidden)?;
+            let team = match requested {
+                _ if all => None,
+                // Without a name a targetologist gets their own team, as the old API did.
+                None => crate::db::team::team_by_id(conn, own).await?,
+                Some(name) => find_team_by_name(conn, name).await?,
+            };
+            // An unknown name is Forbidden too: the answer must not reveal which teams exist.
+            team.filter(|team| team.team_id == own).map(Some).ok_or(AppError::Forbidden)
+        }
+    }
+}
+
+/// What unattributed sales are listed under.
+const NO_TEAM: &str = "Без команды";
+
+/// The sales tables of `/traffic/admin` (admins; the caller checks).
+///
+/// Errors: `Validation` for a malformed range or grouping.
+pub async fn sales_report(db: &Db, query: &SalesReportQuery) -> Result<SalesReport, AppError> {
+    let range =
+        DateRange::resolve(query.range.as_deref(), query.start.as_deref(), query.end.as_deref(), today_almaty())?;
+    let period = Period::parse(query.by.as_deref())?;
+    let mut conn = db.pool().acquire().await?;
+    let names: HashMap<i64, String> =
+        list_teams(&mut conn).await?.into_iter().map(|team| (team.team_id, team.name)).collect();
+    let team_name =
+        |team_id: Option<i64>| team_id.and_then(|id| names.get(&id).cloned()).unwrap_or_else(|| NO_TEAM.to_owned());
+    let daily = daily_team_sales(&mut conn, range).await?;
+
+    let mut by_team: BTreeMap<String, TeamSales> = BTreeMap::new();
+    let mut by_period: BTreeMap<(NaiveDate, String), (i64, i64)> = BTreeMap::new();
+    for row in &daily {
+        let team = team_name(row.team_id);
+        let totals = by_team.entry(team.clone()).or_insert_with(|| TeamSales {
+            team: team.clone(),
+            express_sales: 0,
+            flagship_sales: 0,
+            revenue: 0,
+        });
+        match row.product.as_str() {
+            "express" => totals.express_sales += row.sales,
+            _ => totals.flagship_sales += row.sales,
+        }
+        totals.revenue += row.revenue;
+        let Some(day) = date_of_day_number(row.day) else { continue };
+        let cell = by_period.entry((period.start_of(day), team)).or_default();
+        cell.0 += row.sales;
+        cell.1 += row.revenue;
+    }
+    let mut by_team: Vec<TeamSales> = by_team.into_values().collect();
+    by_team.sort_by(|a, b| b.revenue.cmp(&a.revenue).then_with(|| a.team.cmp(&b.team)));
+    let by_period = by_period
+        .into_iter()
+        .rev()
+        .map(|((start, team), (sales, revenue))| PeriodSales { period: period.caption(start), team, sales, revenue })
+        .collect();
+    let utm_rows = |figures: Vec<UtmFigures>| {
+        figures
+            .into_iter()
+            .map(|row| UtmRow {
+                conversion: (row.leads > 0).then(|| row.sales as f64 * 100.0 / row.leads as f64),
+                utm_source: row.utm_source,
+                utm_campaign: row.utm_campaign,
+                leads: row.leads,
+                sales: row.sales,
+                revenue: row.revenue,
+            })
+            .collect::<Vec<_>>()
+    };
+    let sources = utm_rows(utm_figures(&mut conn, range, false, UTM_ROWS).await?);
+    let campaigns = utm_rows(utm_figures(&mut conn, range, true, UTM_ROWS).await?);
+    Ok(SalesReport {
+        start: range.start.format("%Y-%m-%d").to_string(),
+        end: range.end.format("%Y-%m-%d").to_string(),
+        range: query.start.is_none().then(|| query.range.clone().unwrap_or_else(|| "30d".into())),
+        by: period.as_str().to_owned(),
+        by_team,
+        by_period,
+        sources,
+        campaigns,
+    })
+}
+
+/// Rows of each UTM table.
+const UTM_ROWS: usize = 100;
+
+/// The calendar date of a stored `yyyymmdd`.
+fn date_of_day_number(day: i64) -> Option<NaiveDate> {
+    NaiveDate::from_ymd_opt(i32::try_from(day / 10_000).ok()?, (day / 100 % 100) as u32, (day % 100) as u32)
+}

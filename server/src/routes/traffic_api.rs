@@ -1,0 +1,25 @@
+//! `GET /api/traffic-dashboard/funnel`: the four stages of a team's funnel as JSON
+//! (SPEC §9). Admins may ask for any team or all; a targetologist's session or token gets
+//! only their own team.
+
+use axum::extract::{Query, State};
+use axum::http::HeaderMap;
+use axum::Json;
+
+use app::error::AppError;
+use app::models::{FunnelQuery, FunnelReport};
+use app::reports::funnel_report;
+use app::state::AppState;
+
+use super::require_user;
+
+/// `?team=<name>&start=yyyy-mm-dd&end=yyyy-mm-dd` (Almaty dates, `end` inclusive) or
+/// `?range=7d`; without `team`, all teams (a targetologist: their own).
+pub async fn funnel(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Query(query): Query<FunnelQuery>,
+) -> Result<Json<FunnelReport>, AppError> {
+    let viewer = require_user(&state, &headers).await?;
+    Ok(Json(funnel_report(&state.db, &viewer, &query).await?))
+}
