@@ -92,6 +92,12 @@ pub struct LeadListItem {
     /// The provider's explanation of an SMS error.
     pub sms_error: Option<String>,
     pub crm_deal_id: Option<i64>,
+    /// The team attribution gave the lead.
+    pub team: Option<String>,
+    /// `high`, `medium` or `low`.
+    pub attribution_confidence: Option<String>,
+    /// Why: the rule that matched, in Russian.
+    pub attribution_rule: Option<String>,
     /// UTC milliseconds.
     pub created_at: i64,
     /// `dd.mm.yyyy hh:mm`, Almaty time.
@@ -184,12 +190,13 @@ pub struct TeamView {
     pub archived: bool,
 }
 
-/// UTM tags seen on leads that no team claims, with how many leads carry them.
+/// UTM tags seen on leads and sales that no team claims, with how many carry them.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct UnattributedTags {
     pub utm_source: Option<String>,
     pub utm_campaign: Option<String>,
     pub leads: i64,
+    pub sales: i64,
 }
 
 /// Attribution at a glance: re-attribution progress and what is left unattributed.
@@ -199,6 +206,8 @@ pub struct AttributionOverview {
     pub reattribution_percent: Option<i64>,
     /// Unattributed leads of the last 30 days (Almaty).
     pub unattributed_leads: i64,
+    /// Unattributed sales of the last 30 days (Almaty), cancelled ones left out.
+    pub unattributed_sales: i64,
     /// The most frequent tags among them.
     pub unattributed_tags: Vec<UnattributedTags>,
 }

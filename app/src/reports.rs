@@ -116,10 +116,13 @@ pub async fn sales_report(db: &Db, query: &SalesReportQuery) -> Result<SalesRepo
     }
     let mut by_team: Vec<TeamSales> = by_team.into_values().collect();
     by_team.sort_by(|a, b| b.revenue.cmp(&a.revenue).then_with(|| a.team.cmp(&b.team)));
+    // Newest period first; within a period, most revenue first.
+    let mut by_period: Vec<(NaiveDate, String, i64, i64)> =
+        by_period.into_iter().map(|((start, team), (sales, revenue))| (start, team, sales, revenue)).collect();
+    by_period.sort_by(|a, b| b.0.cmp(&a.0).then(b.3.cmp(&a.3)).then_with(|| a.1.cmp(&b.1)));
     let by_period = by_period
         .into_iter()
-        .rev()
-        .map(|((start, team), (sales, revenue))| PeriodSales { period: period.caption(start), team, sales, revenue })
+        .map(|(start, team, sales, revenue)| PeriodSales { period: period.caption(start), team, sales, revenue })
         .collect();
     let utm_rows = |figures: Vec<UtmFigures>| {
         figures

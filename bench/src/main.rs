@@ -3,6 +3,8 @@
 //!   prints accepted leads per second and latency percentiles;
 //! - `bench dashboard`: fills a database to a given number of leads and times the
 //!   `/target` queries (first page, stat cards) over it;
+//! - `bench funnel`: the same database plus two years of daily spend for 300 ads; times
+//!   the funnel of one team over 30 days and of all teams over 365 days;
 //! - `bench fake-providers`: a Resend and Mobizon stand-in answering every send in 1 ms;
 //! - `bench scheduler`: after an intake run against a server using those fakes, waits
 //!   for every email and SMS job and prints the runner's throughput and lateness.
@@ -15,9 +17,12 @@ use anyhow::Context;
 use clap::{Parser, Subcommand};
 
 use app::config::DatabaseConfig;
+use app::db::funnel::funnel_days;
 use app::db::lead::{lead_page, lead_stats, PageStart};
 use app::db::Db;
 use app::demo::{self, DemoOptions};
+use app::domain::date_range::DateRange;
+use app::domain::funnel::Funnel;
 use app::domain::lead_filter::LeadFilter;
 
 #[derive(Debug, Parser)]
@@ -69,6 +74,20 @@ enum Command {
         #[arg(long, default_value_t = 50)]
         runs: usize,
     },
+    /// Time the funnel on a database with `leads` leads (and their demo sales) and daily
+    /// spend of `ads` ads over two years.
+    Funnel {
+        /// The database (as `DATABASE_URL`).
+        #[arg(long, env = "DATABASE_URL")]
+        database_url: String,
+        #[arg(long, default_value_t = 1_000_000)]
+        leads: u64,
+        #[arg(long, default_value_t = 300)]
+        ads: u32,
+        /// Timed runs of each query.
+        #[arg(long, default_value_t = 50)]
+        runs: usize,
+    },
 }
 
 fn main() -> anyhow::Result<()> {
@@ -85,6 +104,7 @@ fn main() -> anyhow::Result<()> {
                 scheduler(&database_url, Duration::from_secs(timeout)).await
             }
             Command::Dashboard { database_url, leads, runs } => dashboard(&database_url, leads, runs).await,
+            Command::Funnel { database_url, leads, ads, runs } => funnel(&database_url, leads, ads, runs).await,
         }
     })
 }
@@ -148,7 +168,9 @@ async fn intake(url: &str, concurrency: usize, duration: Duration, rate: u64) ->
     Ok(())
 }
 
-async fn dashboard(database_url: &str, leads: u64, runs: usize) -> anyhow::Result<()> {
+/// Opens the benchmark database and tops it up to `leads` demo leads over two years
+/// (with their demo sales).
+async fn database_with_leads(database_url: &str, leads: u64) -> anyhow::Result<(Db, u64)> {
     let db = Db::connect(&DatabaseConfig { url: database_url.to_owned(), max_connections: Some(4) }).await?;
     db.migrate().await?;
     let existing: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM lead").fetch_one(db.pool()).await?;
@@ -160,11 +182,25 @@ async fn dashboard(database_url: &str, leads: u64, runs: usize) -> anyhow::Resul
                 .await
                 .context("loading leads")?;
         }
-        println!("dashboard: loaded {missing} leads in {:.0} s", started.elapsed().as_secs_f64());
+        println!("loaded {missing} leads in {:.0} s", started.elapsed().as_secs_f64());
     }
-    if db.engine() == app::db::Engine::Postgres {
-        sqlx::query("ANALYZE").execute(db.pool()).await?;
-    }
+    Ok((db, existing.max(0) as u64 + missing))
+}
+
+/// Refreshes the planner's statistics (PostgreSQL also marks pages all-visible, as
+/// autovacuum would, so that index-only scans can skip the table).
+async fn analyze(db: &Db) -> anyhow::Result<()> {
+    let statement = match db.engine() {
+        app::db::Engine::Postgres => "VACUUM ANALYZE",
+        app::db::Engine::Sqlite => "ANALYZE",
+    };
+    sqlx::query(statement).execute(db.pool()).await?;
+    Ok(())
+}
+
+async fn dashboard(database_url: &str, leads: u64, runs: usize) -> anyhow::Result<()> {
+    let (db, total) = database_with_leads(database_url, leads).await?;
+    analyze(&db).await?;
     let all = LeadFilter::default();
     let month = LeadFilter { source: Some("proftest".into()), ..LeadFilter::default() };
     let first_page = time(runs, || async { lead_page(&db, &all, PageStart::Newest, 50).await.map(drop) }).await?;
@@ -174,11 +210,53 @@ async fn dashboard(database_url: &str, leads: u64, runs: usize) -> anyhow::Resul
     println!(
         "dashboard ({:?}, {} leads, median of {runs}): first page {}, first page by source {}, stat cards {}, stat cards by source {}",
         db.engine(),
-        existing.max(0) as u64 + missing,
+        total,
         ms(first_page),
         ms(filtered_page),
         ms(cards),
         ms(filtered_cards),
+    );
+    db.close().await;
+    Ok(())
+}
+
+async fn funnel(database_url: &str, leads: u64, ads: u32, runs: usize) -> anyhow::Result<()> {
+    const DAYS: u32 = 730;
+    let (db, total) = database_with_leads(database_url, leads).await?;
+    let spend_rows: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM ad_spend").fetch_one(db.pool()).await?;
+    if spend_rows < i64::from(ads) * i64::from(DAYS) {
+        let started = Instant::now();
+        let rows = demo::load_spend(&db, DAYS, ads, 2_000_000, 7).await?;
+        println!("loaded {rows} spend rows in {:.0} s", started.elapsed().as_secs_f64());
+    }
+    analyze(&db).await?;
+    let sales: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM sale").fetch_one(db.pool()).await?;
+    let spend_rows: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM ad_spend").fetch_one(db.pool()).await?;
+    let mut conn = db.pool().acquire().await?;
+    let team = app::db::team::find_team_by_name(&mut conn, "Kenesary").await?.context("the default team Kenesary")?;
+    drop(conn);
+    let today = app::time::today_almaty();
+    let month = DateRange::resolve(Some("30d"), None, None, today)?;
+    let year = DateRange { start: today - chrono::Days::new(364), end: today };
+    let funnel_of = |team_id: Option<i64>, range: DateRange| {
+        let db = db.clone();
+        async move {
+            let mut conn = db.pool().acquire().await?;
+            let by_day = funnel_days(&mut conn, team_id, range).await?;
+            std::hint::black_box(Funnel::build(range, &by_day));
+            Ok(())
+        }
+    };
+    let one_team_month = time(runs, || funnel_of(Some(team.team_id), month)).await?;
+    let all_teams_year = time(runs, || funnel_of(None, year)).await?;
+    let one_team_year = time(runs, || funnel_of(Some(team.team_id), year)).await?;
+    println!(
+        "funnel ({:?}, {total} leads, {sales} sales, {spend_rows} spend rows, median of {runs}): one team 30 days {}, \
+         all teams 365 days {}, one team 365 days {}",
+        db.engine(),
+        ms(one_team_month),
+        ms(all_teams_year),
+        ms(one_team_year),
     );
     db.close().await;
     Ok(())

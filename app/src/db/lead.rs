@@ -221,6 +221,9 @@ struct LeadListRow {
     sms_status_at: Option<i64>,
     sms_error: Option<String>,
     crm_deal_id: Option<i64>,
+    team_name: Option<String>,
+    attribution_confidence: Option<String>,
+    attribution_rule: Option<String>,
     created_at: i64,
     updated_at: i64,
 }
@@ -242,6 +245,9 @@ impl From<LeadListRow> for LeadListItem {
             sms_status_at_local: row.sms_status_at.map(format_almaty),
             sms_error: row.sms_error,
             crm_deal_id: row.crm_deal_id,
+            team: row.team_name,
+            attribution_confidence: row.attribution_confidence,
+            attribution_rule: row.attribution_rule,
             created_at_local: format_almaty(row.created_at),
             created_at: row.created_at,
             updated_at: row.updated_at,
@@ -290,7 +296,8 @@ pub async fn lead_page(db: &Db, filter: &LeadFilter, start: PageStart, limit: i6
     };
     let sql = format!(
         "SELECT lead_id, name, email, phone_e164, source, utm_source, utm_campaign, email_status, email_status_at, email_error, sms_status, sms_status_at, sms_error, \
-         crm_deal_id, created_at, updated_at FROM lead{} ORDER BY lead_id {order} LIMIT ${}",
+         crm_deal_id, (SELECT name FROM team WHERE team.team_id = lead.team_id) AS team_name, \
+         attribution_confidence, attribution_rule, created_at, updated_at FROM lead{} ORDER BY lead_id {order} LIMIT ${}",
         conditions.sql(),
         conditions.next_placeholder()
     );

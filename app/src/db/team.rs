@@ -245,29 +245,51 @@ pub async fn set_team_archived(
     Ok(updated.rows_affected() == 1)
 }
 
-/// How many leads since `from_day` (`yyyymmdd`) have no team, and their most frequent tags.
+/// Leads and sales since `from_day` (`yyyymmdd`) without a team, and their most frequent
+/// tags (by leads, then sales): `(leads, sales, tags)`.
 pub async fn unattributed_since(
     conn: &mut AnyConnection,
     from_day: i64,
-    limit: i64,
-) -> Result<(i64, Vec<UnattributedTags>), sqlx::Error> {
-    let total: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM lead WHERE team_id IS NULL AND created_day >= $1")
-        .bind(from_day)
-        .fetch_one(&mut *conn)
-        .await?;
-    let rows: Vec<(Option<String>, Option<String>, i64)> = sqlx::query_as(
-        "SELECT utm_source, utm_campaign, COUNT(*) AS leads FROM lead WHERE team_id IS NULL AND created_day >= $1 \
-         GROUP BY utm_source, utm_campaign ORDER BY leads DESC, utm_source, utm_campaign LIMIT $2",
+    limit: usize,
+) -> Result<(i64, i64, Vec<UnattributedTags>), sqlx::Error> {
+    type TagCount = (Option<String>, Option<String>, i64);
+    let leads: Vec<TagCount> = sqlx::query_as(
+        "SELECT utm_source, utm_campaign, COUNT(*) FROM lead WHERE team_id IS NULL AND created_day >= $1 \
+         GROUP BY utm_source, utm_campaign",
     )
     .bind(from_day)
-    .bind(limit)
+    .fetch_all(&mut *conn)
+    .await?;
+    let sales: Vec<TagCount> = sqlx::query_as(
+        "SELECT utm_source, utm_campaign, COUNT(*) FROM sale WHERE team_id IS NULL AND sold_day >= $1 \
+         AND cancelled_at IS NULL GROUP BY utm_source, utm_campaign",
+    )
+    .bind(from_day)
     .fetch_all(conn)
     .await?;
-    let tags = rows
-        .into_iter()
-        .map(|(utm_source, utm_campaign, leads)| UnattributedTags { utm_source, utm_campaign, leads })
-        .collect();
-    Ok((total, tags))
+    let lead_total = leads.iter().map(|(_, _, count)| count).sum();
+    let sale_total = sales.iter().map(|(_, _, count)| count).sum();
+    let mut tags: std::collections::HashMap<(Option<String>, Option<String>), UnattributedTags> =
+        std::collections::HashMap::new();
+    let mut add = |(utm_source, utm_campaign, count): TagCount, is_sale: bool| {
+        let key = (utm_source.clone(), utm_campaign.clone());
+        let entry = tags.entry(key).or_insert(UnattributedTags { utm_source, utm_campaign, leads: 0, sales: 0 });
+        if is_sale {
+            entry.sales += count;
+        } else {
+            entry.leads += count;
+        }
+    };
+    leads.into_iter().for_each(|row| add(row, false));
+    sales.into_iter().for_each(|row| add(row, true));
+    let mut tags: Vec<UnattributedTags> = tags.into_values().collect();
+    tags.sort_by(|a, b| {
+        (b.leads, b.sales)
+            .cmp(&(a.leads, a.sales))
+            .then_with(|| (&a.utm_source, &a.utm_campaign).cmp(&(&b.utm_source, &b.utm_campaign)))
+    });
+    tags.truncate(limit);
+    Ok((lead_total, sale_total, tags))
 }
 
 /// The highest lead id, for progress over the lead table.

@@ -151,6 +151,7 @@ pub fn TargetPage() -> impl IntoView {
                                                 <th scope="col">"Имя и email"</th>
                                                 <th scope="col">"Телефон"</th>
                                                 <th scope="col">"Источник"</th>
+                                                <th scope="col">"Команда"</th>
                                                 <th scope="col">"Email"</th>
                                                 <th scope="col">"SMS"</th>
                                                 <th scope="col">"Сделка AmoCRM"</th>
@@ -249,6 +250,27 @@ fn DeliveryCell(
     }
 }
 
+/// The lead's team, with why attribution chose it as the tooltip and under the name.
+#[component]
+fn TeamCell(team: Option<String>, confidence: Option<String>, rule: Option<String>) -> impl IntoView {
+    let confidence = match confidence.as_deref() {
+        Some("high") => "высокая",
+        Some("medium") => "средняя",
+        _ => "низкая",
+    };
+    let reason = rule.map(|rule| format!("{rule} · уверенность: {confidence}"));
+    let title = reason.clone();
+    view! {
+        <td class="team" title=title>
+            {match team {
+                Some(team) => view! { <span>{team}</span> }.into_any(),
+                None => view! { <span class="muted">"без команды"</span> }.into_any(),
+            }}
+            <div class="muted">{reason}</div>
+        </td>
+    }
+}
+
 /// One lead in the table.
 #[component]
 fn LeadRow(lead: LeadListItem, crm_base_url: Option<String>, resend: ServerAction<ResendLeadMessage>) -> impl IntoView {
@@ -270,6 +292,7 @@ fn LeadRow(lead: LeadListItem, crm_base_url: Option<String>, resend: ServerActio
             </td>
             <td class="nowrap">{lead.phone}</td>
             <td>{lead.source} {campaign}</td>
+            <TeamCell team=lead.team confidence=lead.attribution_confidence rule=lead.attribution_rule />
             <DeliveryCell
                 lead_id=lead.lead_id
                 channel=Channel::Email

@@ -401,3 +401,98 @@ on_both_engines!(changing_a_teams_patterns_moves_leads_and_sales_in_the_funnel, 
     assert_eq!(after["stages"][2]["count"], 1);
     assert_eq!(after["stages"][2]["money"], 5_000);
 });
+
+on_both_engines!(manual_spend_feeds_the_funnel_and_only_admins_enter_it, |app| {
+    let admin = app.token_for("funnel.admin", Role::Admin, None).await;
+    let buyer = app.token_for("kenesary.buyer", Role::Targetologist, Some("Kenesary")).await;
+    let mut conn = app.db.pool().acquire().await.unwrap();
+    let kenesary = find_team_by_name(&mut conn, "Kenesary").await.unwrap().unwrap().team_id;
+    drop(conn);
+    let enter = |token: &str, date: &str, amount: &str| {
+        let form = [("team_id", kenesary.to_string()), ("date", date.to_owned()), ("amount", amount.to_owned())];
+        app.client.post(app.url("/api/traffic/manual_spend")).bearer_auth(token).form(&form).send()
+    };
+    assert_eq!(enter(&buyer, "2026-03-10", "1000").await.unwrap().status(), 403);
+    assert_eq!(enter(&admin, "2026-03-10", "много").await.unwrap().status(), 422);
+    assert_eq!(enter(&admin, "10.03.2026", "1000").await.unwrap().status(), 422);
+    assert_eq!(app.count("SELECT COUNT(*) FROM ad_spend").await, 0, "refused entries store nothing");
+
+    assert!(enter(&admin, "2026-03-10", "150 000").await.unwrap().status().is_success());
+    assert!(enter(&admin, "2026-03-11", "50000").await.unwrap().status().is_success());
+    let funnel =
+        app.get_json("/api/traffic-dashboard/funnel?team=Kenesary&start=2026-03-10&end=2026-03-11", Some(&admin)).await;
+    assert_eq!(funnel["spend"], 200_000);
+    // Entering a day again replaces it; 0 removes it.
+    assert!(enter(&admin, "2026-03-10", "100000").await.unwrap().status().is_success());
+    assert!(enter(&admin, "2026-03-11", "0").await.unwrap().status().is_success());
+    let funnel =
+        app.get_json("/api/traffic-dashboard/funnel?team=Kenesary&start=2026-03-10&end=2026-03-11", Some(&admin)).await;
+    assert_eq!(funnel["spend"], 100_000);
+    assert_eq!(app.count("SELECT COUNT(*) FROM ad_spend").await, 1);
+});
+
+on_both_engines!(the_sales_tables_group_by_team_and_period_on_almaty_days, |app| {
+    let mut conn = app.db.pool().acquire().await.unwrap();
+    let kenesary = find_team_by_name(&mut conn, "Kenesary").await.unwrap().unwrap().team_id;
+    let attributed = Attribution { team_id: Some(kenesary), confidence: Confidence::Medium, rule: "тест".into() };
+    let none = Attribution { team_id: None, confidence: Confidence::Low, rule: "тест".into() };
+    // Monday 9 March and Sunday 15 March 2026 are one week; 00:30 Almaty on Monday the
+    // 16th (19:30 UTC on Sunday) starts the next.
+    let sales = [
+        ("2026-03-09T06:00:00Z", "express", 5_000, &attributed, "fb_kenesary"),
+        ("2026-03-15T10:00:00Z", "flagship", 490_000, &attributed, "fb_kenesary"),
+        ("2026-03-15T19:30:00Z", "express", 5_000, &attributed, "fb_kenesary"),
+        ("2026-03-10T08:00:00Z", "express", 4_500, &none, "google"),
+    ];
+    let rows: Vec<NewSale> = sales
+        .iter()
+        .enumerate()
+        .map(|(n, (at, product, amount, attribution, source))| NewSale {
+            crm_deal_id: 900 + n as i64,
+            product,
+            amount: *amount,
+            sold_at: utc_ms(at),
+            sold_day: almaty_day(utc_ms(at)),
+            lead_id: None,
+            contact_name: None,
+            utm_source: Some((*source).to_owned()),
+            utm_medium: None,
+            utm_campaign: None,
+            attribution: (*attribution).clone(),
+        })
+        .collect();
+    insert_sales(&mut conn, &rows, now_ms()).await.unwrap();
+    drop(conn);
+    let query = |by: &str| app::models::SalesReportQuery {
+        start: Some("2026-03-01".into()),
+        end: Some("2026-03-31".into()),
+        by: Some(by.into()),
+        ..Default::default()
+    };
+    let report = app::reports::sales_report(&app.db, &query("week")).await.unwrap();
+    let by_team: Vec<(String, i64, i64, i64)> = report
+        .by_team
+        .iter()
+        .map(|row| (row.team.clone(), row.express_sales, row.flagship_sales, row.revenue))
+        .collect();
+    assert_eq!(by_team, [("Kenesary".into(), 2, 1, 500_000), ("Без команды".into(), 1, 0, 4_500)]);
+    let weeks: Vec<(String, String, i64, i64)> =
+        report.by_period.iter().map(|row| (row.period.clone(), row.team.clone(), row.sales, row.revenue)).collect();
+    assert_eq!(
+        weeks,
+        [
+            ("16.03–22.03.2026".into(), "Kenesary".into(), 1, 5_000),
+            ("09.03–15.03.2026".into(), "Kenesary".into(), 2, 495_000),
+            ("09.03–15.03.2026".into(), "Без команды".into(), 1, 4_500),
+        ]
+    );
+    let months = app::reports::sales_report(&app.db, &query("month")).await.unwrap();
+    assert_eq!(months.by_period.len(), 2, "two teams in March");
+    assert!(months.by_period.iter().all(|row| row.period == "Март 2026"));
+    let google = report.sources.iter().find(|row| row.utm_source == "google").unwrap();
+    assert_eq!((google.leads, google.sales, google.revenue, google.conversion), (0, 1, 4_500, None));
+    assert!(matches!(
+        app::reports::sales_report(&app.db, &query("year")).await,
+        Err(app::error::AppError::Validation { .. })
+    ));
+});

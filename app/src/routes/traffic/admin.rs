@@ -206,7 +206,7 @@ fn AttributionPanel(overview: AttributionOverview) -> impl IntoView {
     let progress = overview.reattribution_percent.map(|percent| {
         view! {
             <p class="progress" role="status">
-                "Лиды перераспределяются по новым правилам: " {percent} "%"
+                "Лиды и продажи перераспределяются по новым правилам: " {percent} "%"
             </p>
         }
     });
@@ -219,20 +219,27 @@ fn AttributionPanel(overview: AttributionOverview) -> impl IntoView {
                 row.utm_source.unwrap_or_else(dash),
                 row.utm_campaign.unwrap_or_else(dash),
                 row.leads.to_string(),
+                row.sales.to_string(),
             ])
         })
         .collect();
     view! {
         <section class="attribution" aria-label="Атрибуция">
-            <h2>"Без команды за 30 дней: " {overview.unattributed_leads}</h2>
+            <h2>
+                {format!(
+                    "Без команды за 30 дней: лидов {}, продаж {}",
+                    overview.unattributed_leads,
+                    overview.unattributed_sales,
+                )}
+            </h2>
             {progress}
             <DataTable
                 title="Метки без команды"
-                headers=vec!["utm_source", "utm_campaign", "Лидов"]
+                headers=vec!["utm_source", "utm_campaign", "Лидов", "Продаж"]
                 rows
                 file_name="unattributed-tags.csv"
-                numeric=vec![2]
-                empty="Все лиды за 30 дней распределены"
+                numeric=vec![2, 3]
+                empty="Все лиды и продажи за 30 дней распределены"
             />
         </section>
     }

@@ -3,8 +3,8 @@ use leptos::prelude::*;
 use crate::error::AppError;
 use crate::models::AttributionOverview;
 
-/// Admins only: re-attribution progress and the tags of unattributed leads of the last
-/// 30 Almaty days.
+/// Admins only: re-attribution progress and the tags of unattributed leads and sales of
+/// the last 30 Almaty days.
 ///
 /// Errors: `Unauthorized`, `Forbidden`.
 #[server(input = leptos::server_fn::codec::GetUrl, endpoint = "teams/attribution")]
@@ -16,10 +16,10 @@ pub async fn get_attribution_overview() -> Result<AttributionOverview, AppError>
             let mut conn = state.db.pool().acquire().await?;
             let from = crate::time::today_almaty() - chrono::Days::new(29);
             let from_day = crate::domain::lead_filter::day_number(from);
-            let (unattributed_leads, unattributed_tags) =
+            let (unattributed_leads, unattributed_sales, unattributed_tags) =
                 crate::db::team::unattributed_since(&mut conn, from_day, 20).await?;
             let reattribution_percent = crate::jobs::attribution::reattribution_percent(&mut conn).await?;
-            Ok(AttributionOverview { reattribution_percent, unattributed_leads, unattributed_tags })
+            Ok(AttributionOverview { reattribution_percent, unattributed_leads, unattributed_sales, unattributed_tags })
         }
         .await,
     )
