@@ -128,6 +128,9 @@ pub fn generate(options: DemoOptions) -> Vec<LeadSeed> {
         .collect()
 }
 
+/// The demo ad account that serves several teams and has none assigned yet.
+const SHARED_ACCOUNT: &str = "act_demo_shared";
+
 /// One lead in this many buys the express course (5 000 ₸)…
 const EXPRESS_EVERY: i64 = 22;
 /// …and one in this many the flagship programme (490 000 ₸).
@@ -194,9 +197,10 @@ async fn load_sales(db: &Db, after_lead_id: i64, seed: u64) -> anyhow::Result<()
     Ok(())
 }
 
-/// Demo ad accounts (one per active team) with `ads` ads between them, and their daily
-/// spend, clicks and impressions over the last `days` Almaty days, about `daily_budget`
-/// tenge a day in all. Running it again replaces the same rows.
+/// Demo ad accounts (one per active team, and one shared account not yet assigned to any
+/// team whose campaigns match no team) with `ads` ads between them, and their daily spend,
+/// clicks and impressions over the last `days` Almaty days, about `daily_budget` tenge a
+/// day in all. Running it again replaces the same rows.
 pub async fn load_spend(db: &Db, days: u32, ads: u32, daily_budget: i64, seed: u64) -> anyhow::Result<u64> {
     let mut rng = StdRng::seed_from_u64(seed ^ 0x5bed);
     let now = now_ms();
@@ -214,15 +218,27 @@ pub async fn load_spend(db: &Db, days: u32, ads: u32, daily_budget: i64, seed: u
         upsert_ad_account(&mut tx, &account_id, &format!("Демо-кабинет {}", team.name), "KZT", Some(team.team_id), now)
             .await?;
     }
+    upsert_ad_account(&mut tx, SHARED_ACCOUNT, "Демо-кабинет общий", "KZT", None, now).await?;
     let mut rows = Vec::new();
     for ad in 0..ads {
+        // Every fifth ad runs in the shared account, under a campaign no pattern matches.
+        let shared = ad % 5 == 4;
         let team = &teams[ad as usize % teams.len()];
-        let tag = team.patterns.first().cloned().unwrap_or_else(|| team.name.to_lowercase());
+        let tag = if shared {
+            "general".to_owned()
+        } else {
+            team.patterns.first().cloned().unwrap_or_else(|| team.name.to_lowercase())
+        };
+        let (account_id, team_id, rule) = if shared {
+            (SHARED_ACCOUNT.to_owned(), None, "нет совпадений")
+        } else {
+            (format!("act_demo_{}", team.team_id), Some(team.team_id), "account")
+        };
         for back in 0..days.max(1) {
             let spend_minor = per_ad_minor * rng.gen_range(50..150) / 100;
             let clicks = spend_minor / rng.gen_range(8_000..20_000);
             rows.push(SpendRow {
-                account_id: format!("act_demo_{}", team.team_id),
+                account_id: account_id.clone(),
                 day: day_number(today - Days::days(i64::from(back))),
                 ad_id: format!("demo-ad-{ad}"),
                 ad_name: Some(format!("{tag} — объявление {}", ad + 1)),
@@ -232,8 +248,8 @@ pub async fn load_spend(db: &Db, days: u32, ads: u32, daily_budget: i64, seed: u
                 currency: "KZT".into(),
                 spend_minor,
                 spend_kzt_minor: spend_minor,
-                team_id: Some(team.team_id),
-                attribution_rule: Some("account".into()),
+                team_id,
+                attribution_rule: Some(rule.into()),
             });
         }
     }

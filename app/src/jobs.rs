@@ -2,6 +2,7 @@
 //! table forever; [`runner::JobRunner`] claims due rows and runs them through
 //! [`notify`]'s handlers, which return a [`JobOutcome`] or a [`JobFailure`].
 
+pub mod ad_spend;
 pub mod admin;
 pub mod attribution;
 pub mod health;
@@ -130,6 +131,7 @@ pub fn integration_of_kind(kind: &str) -> Option<&'static str> {
     match kind {
         SendLeadEmail::KIND => Some(RESEND),
         SendLeadSms::KIND | CheckSmsStatus::KIND => Some(MOBIZON),
+        ad_spend::DiscoverAdAccounts::KIND | ad_spend::SyncAdSpend::KIND => Some(ad_spend::FACEBOOK),
         _ => None,
     }
 }
@@ -147,6 +149,8 @@ pub fn describe_kind(kind: &str) -> &'static str {
         CheckSmsStatus::KIND => "Статус SMS",
         PushLeadToCrm::KIND => "AmoCRM",
         attribution::ReattributeLeads::KIND => "Атрибуция",
+        ad_spend::DiscoverAdAccounts::KIND => "Кабинеты Facebook",
+        ad_spend::SyncAdSpend::KIND | ad_spend::ScheduleAdSpendSync::KIND => "Расходы Facebook",
         _ => "Задача",
     }
 }

@@ -259,6 +259,8 @@ pub struct IntegrationHealth {
     pub pending: i64,
     /// Jobs parked as failed.
     pub failed: i64,
+    /// Percent of the provider's request quota in use, where it reports one (Facebook).
+    pub usage_percent: Option<u32>,
 }
 
 /// Which funnel to show: a team (by name) or all, and the date range. Every field is a URL
@@ -363,7 +365,9 @@ pub struct TeamSales {
     pub team: String,
     pub express_sales: i64,
     pub flagship_sales: i64,
-    /// Whole tenge.
+    /// Won deals of other pipelines.
+    pub other_sales: i64,
+    /// Whole tenge, every product.
     pub revenue: i64,
 }
 
@@ -405,4 +409,22 @@ pub struct SalesReport {
     pub by_period: Vec<PeriodSales>,
     pub sources: Vec<UtmRow>,
     pub campaigns: Vec<UtmRow>,
+}
+
+/// A Facebook ad account on the settings page.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AdAccountView {
+    /// `act_<n>`.
+    pub account_id: String,
+    pub name: String,
+    pub business_name: Option<String>,
+    pub currency: String,
+    pub timezone: Option<String>,
+    /// `active`, `disabled`, …
+    pub status: String,
+    pub team_id: Option<i64>,
+    pub sync_enabled: bool,
+    /// `dd.mm.yyyy hh:mm`, Almaty time.
+    pub last_synced_local: Option<String>,
+    pub last_error: Option<String>,
 }

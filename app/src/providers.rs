@@ -1,9 +1,10 @@
-//! Outbound email and SMS: the real provider clients and the development outbox that
-//! stands in for them when no credentials are configured.
+//! Outbound providers: email and SMS (the real clients and the development outbox that
+//! stands in for them when no credentials are configured) and the Facebook Marketing API.
 //!
 //! Every sender answers with the provider's message id or a [`SendError`] that says
 //! whether trying again can help, so the job runner decides retries in one place.
 
+pub mod facebook;
 pub mod mobizon;
 pub mod outbox;
 pub mod resend;

@@ -102,11 +102,13 @@ pub async fn sales_report(db: &Db, query: &SalesReportQuery) -> Result<SalesRepo
             team: team.clone(),
             express_sales: 0,
             flagship_sales: 0,
+            other_sales: 0,
             revenue: 0,
         });
         match row.product.as_str() {
             "express" => totals.express_sales += row.sales,
-            _ => totals.flagship_sales += row.sales,
+            "flagship" => totals.flagship_sales += row.sales,
+            _ => totals.other_sales += row.sales,
         }
         totals.revenue += row.revenue;
         let Some(day) = date_of_day_number(row.day) else { continue };

@@ -11,6 +11,7 @@ use crate::error::AppError;
 use crate::intake::IntakeQueue;
 use crate::jobs::notify::JobContext;
 use crate::jobs::runner::JobRunner;
+use crate::providers::facebook::FacebookClient;
 use crate::providers::{EmailSender, SmsSender};
 
 /// The application's shared state; cheap to clone.
@@ -34,6 +35,12 @@ impl AppState {
             sms: SmsSender::from_config(&config.sms, &db),
             email_config: Arc::new(config.email.clone()),
             sms_config: Arc::new(config.sms.clone()),
+            facebook: config
+                .facebook
+                .access_token
+                .clone()
+                .map(|token| Arc::new(FacebookClient::new(&config.facebook, token))),
+            facebook_config: Arc::new(config.facebook.clone()),
         };
         let jobs = JobRunner::new(context, config.jobs.clone());
         let intake = IntakeQueue::start(db.clone(), config.intake.notify_delay, jobs.waker());

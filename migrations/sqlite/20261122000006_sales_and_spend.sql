@@ -7,8 +7,9 @@
 CREATE TABLE sale (
     sale_id        INTEGER PRIMARY KEY AUTOINCREMENT,
     crm_deal_id    BIGINT NOT NULL,
-    -- 'express' (Express course) or 'flagship' (the flagship programme).
-    product        TEXT NOT NULL CHECK (product IN ('express', 'flagship')),
+    -- 'express' (Express course), 'flagship' (the flagship programme) or 'other' (a won
+    -- deal of another pipeline: counts in all sales, not in the funnel).
+    product        TEXT NOT NULL CHECK (product IN ('express', 'flagship', 'other')),
     -- Whole tenge.
     amount         BIGINT NOT NULL,
     sold_at        BIGINT NOT NULL,

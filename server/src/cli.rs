@@ -42,6 +42,20 @@ enum Command {
         #[command(subcommand)]
         command: TokenCommand,
     },
+    /// Facebook ad accounts and spend.
+    Facebook {
+        #[command(subcommand)]
+        command: FacebookCommand,
+    },
+    /// Set the tenge rate of a currency from a date on (for ad spend in that currency).
+    Rate {
+        /// ISO code, e.g. USD.
+        currency: String,
+        /// First day the rate applies, yyyy-mm-dd.
+        from: chrono::NaiveDate,
+        /// Tenge per unit, e.g. 505.2.
+        kzt: f64,
+    },
     /// Fill the database with synthetic demo leads, sales and ad spend.
     DemoData {
         /// How many leads.
@@ -56,6 +70,24 @@ enum Command {
         /// How many ads spend money each day.
         #[arg(long, default_value_t = 24)]
         ads: u32,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+enum FacebookCommand {
+    /// Find the token's Business Managers and ad accounts and store them.
+    Discover,
+    /// Sync the daily spend of the enabled accounts (or one) for a range of days.
+    Backfill {
+        /// First day, yyyy-mm-dd (the account's own days).
+        #[arg(long)]
+        since: chrono::NaiveDate,
+        /// Last day, yyyy-mm-dd, inclusive.
+        #[arg(long)]
+        until: chrono::NaiveDate,
+        /// One account (`act_<n>`) instead of every enabled one.
+        #[arg(long)]
+        account: Option<String>,
     },
 }
 
@@ -108,6 +140,8 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         }
         Command::User { command } => user_command(&db, command).await,
         Command::Token { command: TokenCommand::Create { login } } => create_token(&db, &login).await,
+        Command::Facebook { command } => facebook_command(&config, &db, command).await,
+        Command::Rate { currency, from, kzt } => set_currency_rate(&db, &currency, from, kzt).await,
         Command::DemoData { leads, days, seed, ads } => {
             let count = demo::load(&db, DemoOptions { leads, days, seed }).await?;
             // About 2 000 ₸ of ads per lead.
@@ -129,6 +163,9 @@ async fn serve(config: Config, db: Db) -> anyhow::Result<()> {
     let state = AppState::new(leptos_options, db, config);
     if state.jobs.context().is_test_mode() {
         tracing::warn!("test mode: emails and SMS without provider credentials go to the dev_outbox table");
+    }
+    if state.jobs.context().facebook.is_some() {
+        app::jobs::ad_spend::start_schedule(&state.db).await.context("queueing the ad spend schedule")?;
     }
     let shutdown = CancellationToken::new();
     let jobs = state.jobs.start(shutdown.clone());
@@ -179,6 +216,53 @@ async fn user_command(db: &Db, command: UserCommand) -> anyhow::Result<()> {
         }
         UserCommand::Count => println!("{}", user::count_users(&mut conn).await?),
     }
+    Ok(())
+}
+
+async fn facebook_command(config: &Config, db: &Db, command: FacebookCommand) -> anyhow::Result<()> {
+    use app::jobs::ad_spend::{discover, sync_account, SyncAdSpend};
+    use app::providers::facebook::FacebookClient;
+
+    let Some(token) = config.facebook.access_token.clone() else { bail!("FACEBOOK_ACCESS_TOKEN is not set") };
+    let client = FacebookClient::new(&config.facebook, token);
+    match command {
+        FacebookCommand::Discover => {
+            let found = discover(db, &client).await?;
+            println!("Рекламных кабинетов: {found}");
+        }
+        FacebookCommand::Backfill { since, until, account } => {
+            if since > until {
+                bail!("--since is after --until");
+            }
+            let accounts = match account {
+                Some(account) => vec![account],
+                None => {
+                    let mut conn = db.pool().acquire().await?;
+                    let enabled = app::db::spend::accounts_to_sync(&mut conn).await?;
+                    enabled.into_iter().map(|account| account.account_id).collect()
+                }
+            };
+            for account_id in accounts {
+                let job = SyncAdSpend { account_id: account_id.clone(), since, until };
+                let rows = sync_account(db, &client, &config.facebook.fallback_rates, &job)
+                    .await
+                    .map_err(|failure| anyhow::anyhow!("{account_id}: {failure}"))?;
+                println!("{account_id}: строк расходов {rows}");
+            }
+        }
+    }
+    Ok(())
+}
+
+async fn set_currency_rate(db: &Db, currency: &str, from: chrono::NaiveDate, kzt: f64) -> anyhow::Result<()> {
+    if !(kzt.is_finite() && kzt > 0.0) {
+        bail!("the rate must be a positive number of tenge");
+    }
+    let currency = currency.trim().to_uppercase();
+    let mut conn = db.pool().acquire().await?;
+    let day = app::domain::lead_filter::day_number(from);
+    app::db::spend::set_rate(&mut conn, &currency, day, (kzt * 1_000_000.0).round() as i64).await?;
+    println!("Курс {currency} с {from}: {kzt} ₸");
     Ok(())
 }
 

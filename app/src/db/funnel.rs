@@ -9,7 +9,7 @@ use crate::domain::date_range::DateRange;
 use crate::domain::funnel::DayFigures;
 
 /// Figures per `yyyymmdd` of `range` for `team_id` (`None`: every lead, sale and spend,
-/// attributed or not). Cancelled sales do not count.
+/// attributed or not). Cancelled sales and sales of other pipelines do not count.
 pub async fn funnel_days(
     conn: &mut AnyConnection,
     team_id: Option<i64>,
@@ -42,7 +42,8 @@ pub async fn funnel_days(
 
     let sales_sql = format!(
         "SELECT sold_day, product, COUNT(*), CAST(SUM(amount) AS BIGINT) FROM sale \
-         WHERE sold_day BETWEEN $1 AND $2 {team_clause} AND cancelled_at IS NULL GROUP BY sold_day, product"
+         WHERE sold_day BETWEEN $1 AND $2 {team_clause} AND product IN ('express', 'flagship') \
+         AND cancelled_at IS NULL GROUP BY sold_day, product"
     );
     let sales: Vec<(i64, String, i64, i64)> =
         bind_range(sqlx::query_as(&sales_sql), range, team_id).fetch_all(&mut *conn).await?;
@@ -50,7 +51,8 @@ pub async fn funnel_days(
         let figures = by_day.entry(day).or_default();
         match product.as_str() {
             "express" => (figures.express_sales, figures.express_revenue) = (count, revenue),
-            _ => (figures.flagship_sales, figures.flagship_revenue) = (count, revenue),
+            "flagship" => (figures.flagship_sales, figures.flagship_revenue) = (count, revenue),
+            _ => {}
         }
     }
     Ok(by_day)

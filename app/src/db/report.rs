@@ -11,7 +11,7 @@ pub struct DailyTeamSales {
     /// `yyyymmdd`.
     pub day: i64,
     pub team_id: Option<i64>,
-    /// `express` or `flagship`.
+    /// `express`, `flagship` or `other`.
     pub product: String,
     pub sales: i64,
     /// Whole tenge.

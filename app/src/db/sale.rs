@@ -9,7 +9,7 @@ use crate::domain::attribution::Attribution;
 #[derive(Debug, Clone)]
 pub struct NewSale {
     pub crm_deal_id: i64,
-    /// `express` or `flagship`.
+    /// `express`, `flagship` or `other` (another pipeline).
     pub product: &'static str,
     /// Whole tenge.
     pub amount: i64,

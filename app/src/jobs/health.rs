@@ -1,16 +1,19 @@
 //! The health of the outbound integrations the runner talks to.
 
+use super::ad_spend::{SyncAdSpend, FACEBOOK};
 use super::notify::JobContext;
 use super::{Job, SendLeadEmail, SendLeadSms, MOBIZON, RESEND};
 use crate::db::integration::{integration_status, queue_of_kind};
 use crate::models::IntegrationHealth;
 use crate::time::format_almaty;
 
-/// Resend and Mobizon: configured or in test mode, last success, last error, queue depth.
+/// Resend, Mobizon and Facebook: configured or in test mode, last success, last error,
+/// queue depth; for Facebook also how much of its request quota the last call used.
 pub async fn integration_health(context: &JobContext) -> Result<Vec<IntegrationHealth>, sqlx::Error> {
     let providers = [
         (RESEND, "Resend (email)", context.email.is_real(), SendLeadEmail::KIND),
         (MOBIZON, "Mobizon (SMS)", context.sms.is_real(), SendLeadSms::KIND),
+        (FACEBOOK, "Facebook (расходы)", context.facebook.is_some(), SyncAdSpend::KIND),
     ];
     let mut conn = context.db.pool().acquire().await?;
     let mut health = Vec::with_capacity(providers.len());
@@ -30,6 +33,10 @@ pub async fn integration_health(context: &JobContext) -> Result<Vec<IntegrationH
             last_error_local: last_error_at.map(format_almaty),
             pending,
             failed,
+            usage_percent: match name {
+                FACEBOOK => context.facebook.as_ref().map(|client| client.usage_percent()),
+                _ => None,
+            },
         });
     }
     Ok(health)

@@ -5,14 +5,16 @@
 use std::sync::Arc;
 use std::time::Duration;
 
+use super::ad_spend::{DiscoverAdAccounts, ScheduleAdSpendSync, SyncAdSpend};
 use super::attribution::ReattributeLeads;
 use super::messages::{follow_up_sms, quiz_result_email};
 use super::{CheckSmsStatus, Job, JobFailure, JobOutcome, SendLeadEmail, SendLeadSms};
-use crate::config::{EmailConfig, SmsConfig};
+use crate::config::{EmailConfig, FacebookConfig, SmsConfig};
 use crate::db::delivery::{apply_status, recipient, Recipient};
 use crate::db::job::ClaimedJob;
 use crate::db::Db;
 use crate::domain::delivery::{Channel, DeliveryStatus, StatusReport};
+use crate::providers::facebook::FacebookClient;
 use crate::providers::mobizon::final_outcome;
 use crate::providers::{EmailSender, SmsSender};
 use crate::time::now_ms;
@@ -30,6 +32,9 @@ pub struct JobContext {
     pub sms: SmsSender,
     pub email_config: Arc<EmailConfig>,
     pub sms_config: Arc<SmsConfig>,
+    /// The Marketing API client; `None` without `FACEBOOK_ACCESS_TOKEN`.
+    pub facebook: Option<Arc<FacebookClient>>,
+    pub facebook_config: Arc<FacebookConfig>,
 }
 
 impl JobContext {
@@ -45,6 +50,9 @@ impl JobContext {
             SendLeadSms::KIND => self.send_sms(parse(job)?, job).await,
             CheckSmsStatus::KIND => self.check_sms(parse(job)?).await,
             ReattributeLeads::KIND => parse::<ReattributeLeads>(job)?.run(self).await,
+            DiscoverAdAccounts::KIND => self.discover_ad_accounts().await,
+            SyncAdSpend::KIND => self.sync_ad_spend(parse(job)?).await,
+            ScheduleAdSpendSync::KIND => self.schedule_ad_spend_sync().await,
             other => Err(JobFailure::Permanent { message: format!("no handler for job kind {other}") }),
         }
     }

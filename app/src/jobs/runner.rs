@@ -18,6 +18,7 @@ use tokio::task::JoinSet;
 use tokio_util::sync::CancellationToken;
 use tracing::Instrument;
 
+use super::ad_spend::{DiscoverAdAccounts, ScheduleAdSpendSync, SyncAdSpend};
 use super::attribution::ReattributeLeads;
 use super::notify::{millis, JobContext};
 use super::{
@@ -96,6 +97,11 @@ impl JobRunner {
             },
             // Bulk work over the lead table, one chunk at a time.
             Lane { kinds: &[ReattributeLeads::KIND], permits: Arc::new(Semaphore::new(1)) },
+            // Facebook throttles per ad account: one call sequence at a time.
+            Lane {
+                kinds: &[DiscoverAdAccounts::KIND, SyncAdSpend::KIND, ScheduleAdSpendSync::KIND],
+                permits: Arc::new(Semaphore::new(1)),
+            },
         ];
         let worker_id = format!("{}-{:08x}", std::process::id(), rand::thread_rng().gen::<u32>());
         let (recorder, finished) = mpsc::unbounded_channel();

@@ -29,6 +29,7 @@ pub async fn all_integrations(State(state): State<AppState>, headers: HeaderMap)
                 "lastErrorAt": health.last_error_at,
                 "pending": health.pending,
                 "failed": health.failed,
+                "usagePercent": health.usage_percent,
             })
         })
         .collect();

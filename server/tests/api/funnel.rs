@@ -48,7 +48,7 @@ struct Lead {
 struct Sale {
     at: i64,
     source: usize,
-    flagship: bool,
+    product: &'static str,
     amount: i64,
     cancelled: bool,
 }
@@ -79,7 +79,7 @@ impl Dataset {
             .map(|i| Sale {
                 at: start + i * 7_980_000,
                 source: (i % 4) as usize,
-                flagship: i % 7 == 0,
+                product: if i % 7 == 0 { "flagship" } else { "express" },
                 amount: if i % 7 == 0 {
                     490_000
                 } else if i % 9 == 0 {
@@ -94,8 +94,16 @@ impl Dataset {
         sales.push(Sale {
             at: utc_ms("2026-03-09T19:30:00Z"),
             source: 0,
-            flagship: false,
+            product: "express",
             amount: 5_000,
+            cancelled: false,
+        });
+        // Another pipeline's won deal: a sale, but not a funnel stage.
+        sales.push(Sale {
+            at: utc_ms("2026-03-10T12:00:00Z"),
+            source: 0,
+            product: "other",
+            amount: 70_000,
             cancelled: false,
         });
         let mut spend = Vec::new();
@@ -141,7 +149,7 @@ impl Dataset {
             .enumerate()
             .map(|(n, sale)| NewSale {
                 crm_deal_id: 70_000 + n as i64,
-                product: if sale.flagship { "flagship" } else { "express" },
+                product: sale.product,
                 amount: sale.amount,
                 sold_at: sale.at,
                 sold_day: almaty_day(sale.at),
@@ -218,7 +226,11 @@ impl Dataset {
         for sale in
             self.sales.iter().filter(|sale| !sale.cancelled && of_team(sale.source) && in_range(almaty_date(sale.at)))
         {
-            let (count, revenue) = if sale.flagship { (5, 6) } else { (3, 4) };
+            let (count, revenue) = match sale.product {
+                "express" => (3, 4),
+                "flagship" => (5, 6),
+                _ => continue,
+            };
             figures[count] += 1;
             figures[revenue] += sale.amount;
         }
@@ -443,6 +455,7 @@ on_both_engines!(the_sales_tables_group_by_team_and_period_on_almaty_days, |app|
         ("2026-03-15T10:00:00Z", "flagship", 490_000, &attributed, "fb_kenesary"),
         ("2026-03-15T19:30:00Z", "express", 5_000, &attributed, "fb_kenesary"),
         ("2026-03-10T08:00:00Z", "express", 4_500, &none, "google"),
+        ("2026-03-11T08:00:00Z", "other", 120_000, &attributed, "fb_kenesary"),
     ];
     let rows: Vec<NewSale> = sales
         .iter()
@@ -470,19 +483,19 @@ on_both_engines!(the_sales_tables_group_by_team_and_period_on_almaty_days, |app|
         ..Default::default()
     };
     let report = app::reports::sales_report(&app.db, &query("week")).await.unwrap();
-    let by_team: Vec<(String, i64, i64, i64)> = report
+    let by_team: Vec<(String, i64, i64, i64, i64)> = report
         .by_team
         .iter()
-        .map(|row| (row.team.clone(), row.express_sales, row.flagship_sales, row.revenue))
+        .map(|row| (row.team.clone(), row.express_sales, row.flagship_sales, row.other_sales, row.revenue))
         .collect();
-    assert_eq!(by_team, [("Kenesary".into(), 2, 1, 500_000), ("Без команды".into(), 1, 0, 4_500)]);
+    assert_eq!(by_team, [("Kenesary".into(), 2, 1, 1, 620_000), ("Без команды".into(), 1, 0, 0, 4_500)]);
     let weeks: Vec<(String, String, i64, i64)> =
         report.by_period.iter().map(|row| (row.period.clone(), row.team.clone(), row.sales, row.revenue)).collect();
     assert_eq!(
         weeks,
         [
             ("16.03–22.03.2026".into(), "Kenesary".into(), 1, 5_000),
-            ("09.03–15.03.2026".into(), "Kenesary".into(), 2, 495_000),
+            ("09.03–15.03.2026".into(), "Kenesary".into(), 3, 615_000),
             ("09.03–15.03.2026".into(), "Без команды".into(), 1, 4_500),
         ]
     );

@@ -9,7 +9,9 @@ use sqlx::Connection;
 use tokio_util::sync::CancellationToken;
 
 use app::auth::{hash_password, new_secret, secret_hash};
-use app::config::{Config, DatabaseConfig, EmailConfig, IntakeConfig, JobsConfig, SmsConfig, WebConfig};
+use app::config::{
+    Config, DatabaseConfig, EmailConfig, FacebookConfig, IntakeConfig, JobsConfig, SmsConfig, WebConfig,
+};
 use app::db::{credential, team, user, Db, Engine};
 use app::jobs::runner::JobRunner;
 use app::models::Role;
@@ -109,6 +111,7 @@ impl TestApp {
             jobs: JobsConfig::default(),
             email: EmailConfig::default(),
             sms: SmsConfig::default(),
+            facebook: FacebookConfig::default(),
         };
         configure(&mut config);
         let db = Db::connect(&config.database).await.expect("connecting to the test database");

@@ -1,6 +1,7 @@
 //! HTTP-level tests of the server, each run on SQLite and, when `TEST_DATABASE_URL` is
 //! set, on PostgreSQL.
 
+mod ad_spend;
 mod auth;
 mod delivery;
 mod fakes;

@@ -15,8 +15,9 @@ use crate::error::AppError;
 use crate::models::{AttributionOverview, IntegrationHealth, TeamView};
 use crate::server_fns::jobs::{get_integration_health, list_failed_jobs, RetryFailedJob};
 use crate::server_fns::teams::{get_attribution_overview, list_teams, ArchiveTeam, SaveTeam};
-use crate::server_fns::traffic::SaveManualSpend;
+use crate::server_fns::traffic::{RefreshAdAccounts, SaveAdAccount, SaveManualSpend};
 
+use super::ad_accounts::AdAccountsPanel;
 use super::sales::{ManualSpendForm, SalesSection};
 
 /// The admin's traffic page.
@@ -31,6 +32,8 @@ pub fn TrafficAdminPage() -> impl IntoView {
     let health = Resource::new(move || retry.version().get(), |_| get_integration_health());
     let failed = Resource::new(move || retry.version().get(), |_| list_failed_jobs());
     let save_spend = ServerAction::<SaveManualSpend>::new();
+    let save_account = ServerAction::<SaveAdAccount>::new();
+    let refresh_accounts = ServerAction::<RefreshAdAccounts>::new();
     let save_error = move || match save.value().get() {
         Some(Err(error)) => Some(view! { <p class="form-error" role="alert">{error.to_string()}</p> }),
         _ => None,
@@ -60,7 +63,12 @@ pub fn TrafficAdminPage() -> impl IntoView {
             </section>
             <Transition>
                 {move || Suspend::new(async move {
-                    teams.await.ok().map(|teams| view! { <ManualSpendForm teams save=save_spend /> })
+                    teams.await.ok().map(|teams| {
+                        view! {
+                            <ManualSpendForm teams=teams.clone() save=save_spend />
+                            <AdAccountsPanel teams save=save_account refresh=refresh_accounts />
+                        }
+                    })
                 })}
             </Transition>
             <Transition>
@@ -259,7 +267,11 @@ fn IntegrationTable(integrations: Vec<IntegrationHealth>) -> impl IntoView {
             };
             let cells = vec![
                 health.title,
-                if health.configured { "работает" } else { "тестовый режим" }.to_owned(),
+                match (health.configured, health.usage_percent) {
+                    (true, Some(percent)) => format!("работает · лимит запросов {percent}%"),
+                    (true, None) => "работает".to_owned(),
+                    (false, _) => "тестовый режим".to_owned(),
+                },
                 health.last_success_local.unwrap_or_else(dash),
                 error,
                 health.pending.to_string(),

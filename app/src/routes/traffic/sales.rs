@@ -63,12 +63,14 @@ fn SalesTables(report: SalesReport) -> impl IntoView {
                 row.team.clone(),
                 format::count(row.express_sales),
                 format::count(row.flagship_sales),
+                format::count(row.other_sales),
                 format::tenge(row.revenue),
             ],
             exported: vec![
                 row.team.clone(),
                 row.express_sales.to_string(),
                 row.flagship_sales.to_string(),
+                row.other_sales.to_string(),
                 row.revenue.to_string(),
             ],
         })
@@ -97,10 +99,10 @@ fn SalesTables(report: SalesReport) -> impl IntoView {
         <div class="report-grid">
             <DataTable
                 title="Продажи по командам"
-                headers=vec!["Команда", "Express", "Флагман", "Выручка, ₸"]
+                headers=vec!["Команда", "Express", "Флагман", "Другие", "Выручка, ₸"]
                 rows=by_team
                 file_name=format!("sales-by-team-{span}.csv")
-                numeric=vec![1, 2, 3]
+                numeric=vec![1, 2, 3, 4]
             />
             <div>
                 <nav class="chips" aria-label="Группировка">

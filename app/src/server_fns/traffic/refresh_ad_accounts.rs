@@ -1,0 +1,18 @@
+use leptos::prelude::*;
+
+use crate::error::AppError;
+
+/// Admins only: queues a discovery of the token's ad accounts (*Обновить кабинеты*).
+///
+/// Errors: `Unauthorized`, `Forbidden`, `Validation` (no Facebook token configured).
+#[server(endpoint = "traffic/refresh_ad_accounts")]
+pub async fn refresh_ad_accounts() -> Result<(), AppError> {
+    crate::error::respond_with(
+        async {
+            crate::auth::require_admin().await?;
+            let state = crate::state::app_state()?;
+            crate::jobs::ad_spend::queue_discovery(state.jobs.context(), &state.jobs.waker()).await
+        }
+        .await,
+    )
+}
