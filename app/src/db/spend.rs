@@ -15,6 +15,9 @@ pub struct SpendRow {
     pub day: i64,
     pub ad_id: String,
     pub ad_name: Option<String>,
+    pub adset_id: Option<String>,
+    pub adset_name: Option<String>,
+    pub campaign_id: Option<String>,
     pub campaign_name: Option<String>,
     pub impressions: i64,
     pub clicks: i64,
@@ -53,12 +56,13 @@ pub async fn upsert_ad_account(
 
 /// Stores spend rows, replacing rows with the same account, day and ad.
 pub async fn upsert_spend(conn: &mut AnyConnection, rows: &[SpendRow], now_ms: i64) -> Result<(), sqlx::Error> {
-    const COLUMNS: usize = 13;
+    const COLUMNS: usize = 16;
     for chunk in rows.chunks(1_000) {
         let sql = format!(
-            "INSERT INTO ad_spend (account_id, day, ad_id, ad_name, campaign_name, impressions, clicks, currency, \
-             spend_minor, spend_kzt_minor, team_id, attribution_rule, synced_at) VALUES {} \
-             ON CONFLICT (account_id, day, ad_id) DO UPDATE SET ad_name = excluded.ad_name, \
+            "INSERT INTO ad_spend (account_id, day, ad_id, ad_name, adset_id, adset_name, campaign_id, campaign_name, \
+             impressions, clicks, currency, spend_minor, spend_kzt_minor, team_id, attribution_rule, synced_at) \
+             VALUES {} ON CONFLICT (account_id, day, ad_id) DO UPDATE SET ad_name = excluded.ad_name, \
+             adset_id = excluded.adset_id, adset_name = excluded.adset_name, campaign_id = excluded.campaign_id, \
              campaign_name = excluded.campaign_name, impressions = excluded.impressions, clicks = excluded.clicks, \
              currency = excluded.currency, spend_minor = excluded.spend_minor, \
              spend_kzt_minor = excluded.spend_kzt_minor, team_id = excluded.team_id, \
@@ -72,6 +76,9 @@ pub async fn upsert_spend(conn: &mut AnyConnection, rows: &[SpendRow], now_ms: i
                 .bind(row.day)
                 .bind(row.ad_id.as_str())
                 .bind(row.ad_name.as_deref())
+                .bind(row.adset_id.as_deref())
+                .bind(row.adset_name.as_deref())
+                .bind(row.campaign_id.as_deref())
                 .bind(row.campaign_name.as_deref())
                 .bind(row.impressions)
                 .bind(row.clicks)
@@ -110,6 +117,9 @@ pub async fn set_manual_spend(
         day,
         ad_id,
         ad_name: None,
+        adset_id: None,
+        adset_name: None,
+        campaign_id: None,
         campaign_name: None,
         impressions: 0,
         clicks: 0,
@@ -266,6 +276,14 @@ pub async fn replace_spend(
         .execute(&mut *conn)
         .await?;
     upsert_spend(conn, rows, now_ms).await
+}
+
+/// The real ad accounts without a team (their spend goes by the ads' names).
+pub async fn unassigned_accounts(conn: &mut AnyConnection) -> Result<Vec<String>, sqlx::Error> {
+    sqlx::query_scalar("SELECT account_id FROM ad_account WHERE team_id IS NULL AND account_id <> $1")
+        .bind(MANUAL_ACCOUNT)
+        .fetch_all(conn)
+        .await
 }
 
 /// The names of an account's ads and campaigns, for attributing its spend by pattern.

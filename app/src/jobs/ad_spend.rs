@@ -14,7 +14,8 @@ use super::{Job, JobFailure, JobOutcome};
 use crate::db::job::{enqueue_jobs, NewJob};
 use crate::db::spend::{
     account_ad_names, accounts_to_sync, ad_account, rate_on, record_account_sync, replace_spend,
-    save_discovered_accounts, set_account_settings, set_ad_team, AdAccountRow, DiscoveredAccount, SpendRow,
+    save_discovered_accounts, set_account_settings, set_ad_team, unassigned_accounts, AdAccountRow, DiscoveredAccount,
+    SpendRow,
 };
 use crate::db::team::attribution_rules;
 use crate::db::Db;
@@ -276,6 +277,9 @@ pub async fn sync_account(
             day,
             ad_id: insight.ad_id,
             ad_name: insight.ad_name,
+            adset_id: insight.adset_id,
+            adset_name: insight.adset_name,
+            campaign_id: insight.campaign_id,
             campaign_name: insight.campaign_name,
             impressions: parse_count(insight.impressions.as_deref()),
             clicks: parse_count(insight.clicks.as_deref()),
@@ -332,19 +336,43 @@ pub async fn save_account_settings(
         return Err(AppError::NotFound);
     }
     let attributor = Attributor::new(&attribution_rules(&mut tx).await?);
-    for (ad_id, ad_name, campaign_name) in account_ad_names(&mut tx, account_id).await? {
-        let (team, rule) = match team_id {
-            Some(team_id) => (Some(team_id), "account".to_owned()),
-            None => {
-                let attribution = attribute_ad(&attributor, campaign_name.as_deref(), ad_name.as_deref());
-                (attribution.team_id, attribution.rule)
-            }
-        };
-        set_ad_team(&mut tx, account_id, &ad_id, team, &rule).await?;
-    }
+    attribute_account_spend(&mut tx, &attributor, account_id, team_id).await?;
     tx.commit().await?;
     tracing::info!(team.id = team_id, sync_enabled, "ad account settings saved");
     Ok(())
+}
+
+/// Sets the team of every stored ad of an account: the account's team, or by the ads'
+/// names when it has none.
+async fn attribute_account_spend(
+    conn: &mut sqlx::AnyConnection,
+    attributor: &Attributor,
+    account_id: &str,
+    team_id: Option<i64>,
+) -> Result<(), sqlx::Error> {
+    for (ad_id, ad_name, campaign_name) in account_ad_names(conn, account_id).await? {
+        let (team, rule) = match team_id {
+            Some(team_id) => (Some(team_id), "account".to_owned()),
+            None => {
+                let attribution = attribute_ad(attributor, campaign_name.as_deref(), ad_name.as_deref());
+                (attribution.team_id, attribution.rule)
+            }
+        };
+        set_ad_team(conn, account_id, &ad_id, team, &rule).await?;
+    }
+    Ok(())
+}
+
+/// Attributes the spend of every account without a team again by its ads' names, after
+/// the teams' patterns changed.
+pub async fn reattribute_unassigned_spend(db: &Db) -> Result<(), sqlx::Error> {
+    let _permit = db.write_permit().await;
+    let mut tx = db.pool().begin().await?;
+    let attributor = Attributor::new(&attribution_rules(&mut tx).await?);
+    for account_id in unassigned_accounts(&mut tx).await? {
+        attribute_account_spend(&mut tx, &attributor, &account_id, None).await?;
+    }
+    tx.commit().await
 }
 
 #[cfg(test)]

@@ -1,6 +1,7 @@
 //! Re-attribution: when a team's rules change, every stored lead and then every sale is
 //! attributed again, a chunk per run of the job, so the work survives restarts and shows
-//! its progress (the cursors in the job's payload).
+//! its progress (the cursors in the job's payload); last, the spend of ad accounts
+//! without a team, which goes by the ads' names.
 
 use serde::{Deserialize, Serialize};
 
@@ -60,6 +61,7 @@ impl ReattributeLeads {
             },
             None if what == Attributed::Lead => Self { leads_done: true, ..self },
             None => {
+                super::ad_spend::reattribute_unassigned_spend(&context.db).await?;
                 tracing::info!(changed = self.changed, "re-attribution finished");
                 return Ok(JobOutcome::Done);
             }

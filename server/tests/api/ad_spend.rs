@@ -7,12 +7,16 @@ use std::time::Duration;
 use serde_json::Value;
 
 use app::db::job::enqueue_jobs;
+use app::db::sale::{insert_sales, NewSale};
 use app::db::spend::set_rate;
-use app::db::team::find_team_by_name;
+use app::db::team::{find_team_by_name, list_teams};
+use app::domain::attribution::{Attribution, Confidence};
+use app::domain::team_input::TeamFields;
 use app::jobs::ad_spend::{queue_discovery, save_account_settings, ScheduleAdSpendSync, SyncAdSpend};
+use app::jobs::attribution::save_team;
 use app::jobs::Job;
-use app::models::Role;
-use app::time::now_ms;
+use app::models::{Role, TeamInput};
+use app::time::{almaty_day, now_ms};
 use secrecy::SecretString;
 
 use crate::fakes::facebook::{AdDay, FakeGraph, TOKEN};
@@ -183,6 +187,48 @@ with_each_engine!(synced_spend_feeds_the_funnel_in_tenge_and_revisions_replace_d
     let old = rows.iter().find(|row| row.ad_id == "23860002" && row.day == DAYS[2]).unwrap();
     let revised = kenesary_tiyn - tiyn(&old.spend) + 9_999;
     assert_eq!(funnel(&app, &admin, "Kenesary").await["spend"], (revised + 50) / 100);
+
+    // ROI counts the synced spend in tenge.
+    let sale_at = chrono::DateTime::parse_from_rfc3339("2026-03-10T09:00:00Z").unwrap().timestamp_millis();
+    let sale = NewSale {
+        crm_deal_id: 31_000_001,
+        product: "flagship",
+        amount: 490_000,
+        sold_at: sale_at,
+        sold_day: almaty_day(sale_at),
+        lead_id: None,
+        contact_name: None,
+        utm_source: Some("fb_kenesary".into()),
+        utm_medium: None,
+        utm_campaign: None,
+        attribution: Attribution { team_id: Some(kenesary), confidence: Confidence::High, rule: "тест".into() },
+    };
+    let mut conn = app.db.pool().acquire().await.unwrap();
+    insert_sales(&mut conn, &[sale], now_ms()).await.unwrap();
+    drop(conn);
+    let answer = funnel(&app, &admin, "Kenesary").await;
+    let spend = revised as f64 / 100.0;
+    let roi = (490_000.0 - spend) / spend * 100.0;
+    assert!((answer["roi"].as_f64().unwrap() - roi).abs() < 1e-6, "{answer}");
+
+    // A new pattern re-attributes the spend of accounts without a team.
+    let muha = list_teams(&mut app.db.pool().acquire().await.unwrap())
+        .await
+        .unwrap()
+        .into_iter()
+        .find(|team| team.name == "Muha")
+        .unwrap();
+    let input = TeamInput {
+        name: muha.name.clone(),
+        emoji: muha.emoji.clone(),
+        color: muha.color.clone(),
+        patterns: format!("{}, brand_general", muha.patterns.join(", ")),
+        ..TeamInput::default()
+    };
+    save_team(&app.db, &app.jobs.waker(), Some(muha.team_id), &TeamFields::parse(&input).unwrap()).await.unwrap();
+    while app.run_jobs_after(Duration::ZERO).await > 0 {}
+    let (general_tiyn, _) = expected(&|row| row.campaign_name == "brand_general");
+    assert_eq!(funnel(&app, &admin, "Muha").await["spend"], (general_tiyn + 50) / 100);
 
     // Moving the shared account to Arystan moves all its spend there at once.
     save_account_settings(&app.db, "act_1002", Some(arystan), true).await.unwrap();
