@@ -63,6 +63,15 @@ pub fn new_secret() -> String {
     hex::encode(bytes)
 }
 
+/// Whether a secret a caller presented (a webhook URL's `token`) is the configured one,
+/// compared in constant time.
+pub fn secret_matches(expected: &secrecy::SecretString, given: &str) -> bool {
+    use secrecy::ExposeSecret;
+    use subtle::ConstantTimeEq;
+
+    bool::from(given.as_bytes().ct_eq(expected.expose_secret().as_bytes()))
+}
+
 /// The stored form of a secret.
 pub fn secret_hash(secret: &str) -> String {
     hex::encode(Sha256::digest(secret.as_bytes()))

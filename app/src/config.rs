@@ -27,6 +27,10 @@ pub struct Config {
     pub sms: SmsConfig,
     /// Ad spend from the Facebook Marketing API.
     pub facebook: FacebookConfig,
+    /// AmoCRM's pipelines, fields and webhooks.
+    pub crm: CrmConfig,
+    /// Sale messages through a Telegram bot.
+    pub telegram: TelegramConfig,
 }
 
 /// Where the data lives.
@@ -233,6 +237,98 @@ fn parse_rates(text: &str) -> Option<Vec<(String, f64)>> {
         .collect()
 }
 
+/// AmoCRM (SPEC §5): the ids are the business's, overridable per variable.
+#[derive(Debug, Clone)]
+pub struct CrmConfig {
+    /// `AMOCRM_WEBHOOK_SECRET`: the `token` query parameter of the webhook URLs entered in
+    /// AmoCRM; without it the webhook routes answer 404.
+    pub webhook_secret: Option<SecretString>,
+    /// `AMOCRM_EXPRESS_PIPELINE_ID` (default 10350882).
+    pub express_pipeline_id: i64,
+    /// `AMOCRM_FLAGSHIP_PIPELINE_ID` (default 10418746).
+    pub flagship_pipeline_id: i64,
+    /// `AMOCRM_WON_STATUS_ID` (default 142).
+    pub won_status_id: i64,
+    /// `EXPRESS_PRICE_KZT` (default 5000): an express sale without a deal price.
+    pub express_price: i64,
+    /// `FLAGSHIP_PRICE_KZT` (default 490000): a flagship sale without a deal price.
+    pub flagship_price: i64,
+    /// Deal custom fields holding UTM tags: `AMOCRM_FIELD_UTM_SOURCE` (434731),
+    /// `AMOCRM_FIELD_UTM_MEDIUM` (434727), `AMOCRM_FIELD_UTM_CAMPAIGN` (434729).
+    pub utm_source_field: i64,
+    pub utm_medium_field: i64,
+    pub utm_campaign_field: i64,
+}
+
+impl Default for CrmConfig {
+    fn default() -> Self {
+        Self {
+            webhook_secret: None,
+            express_pipeline_id: 10_350_882,
+            flagship_pipeline_id: 10_418_746,
+            won_status_id: 142,
+            express_price: 5_000,
+            flagship_price: 490_000,
+            utm_source_field: 434_731,
+            utm_medium_field: 434_727,
+            utm_campaign_field: 434_729,
+        }
+    }
+}
+
+impl CrmConfig {
+    fn from_env() -> Result<Self, ConfigError> {
+        let default = Self::default();
+        Ok(Self {
+            webhook_secret: env_secret("AMOCRM_WEBHOOK_SECRET")?,
+            express_pipeline_id: env_parse("AMOCRM_EXPRESS_PIPELINE_ID")?.unwrap_or(default.express_pipeline_id),
+            flagship_pipeline_id: env_parse("AMOCRM_FLAGSHIP_PIPELINE_ID")?.unwrap_or(default.flagship_pipeline_id),
+            won_status_id: env_parse("AMOCRM_WON_STATUS_ID")?.unwrap_or(default.won_status_id),
+            express_price: env_parse("EXPRESS_PRICE_KZT")?.unwrap_or(default.express_price),
+            flagship_price: env_parse("FLAGSHIP_PRICE_KZT")?.unwrap_or(default.flagship_price),
+            utm_source_field: env_parse("AMOCRM_FIELD_UTM_SOURCE")?.unwrap_or(default.utm_source_field),
+            utm_medium_field: env_parse("AMOCRM_FIELD_UTM_MEDIUM")?.unwrap_or(default.utm_medium_field),
+            utm_campaign_field: env_parse("AMOCRM_FIELD_UTM_CAMPAIGN")?.unwrap_or(default.utm_campaign_field),
+        })
+    }
+}
+
+/// The Telegram bot that announces sales (SPEC §6).
+#[derive(Debug, Clone)]
+pub struct TelegramConfig {
+    /// `TELEGRAM_API_URL` (default `https://api.telegram.org`).
+    pub api_url: String,
+    /// `TELEGRAM_BOT_TOKEN`: without it sale messages are not sent (the job says so).
+    pub bot_token: Option<SecretString>,
+    /// `TELEGRAM_DEFAULT_CHAT_ID`: where sales of teams without a chat go.
+    pub default_chat_id: Option<String>,
+    /// `TELEGRAM_TIMEOUT_SECS` (default 15).
+    pub timeout: Duration,
+}
+
+impl Default for TelegramConfig {
+    fn default() -> Self {
+        Self {
+            api_url: "https://api.telegram.org".to_owned(),
+            bot_token: None,
+            default_chat_id: None,
+            timeout: Duration::from_secs(15),
+        }
+    }
+}
+
+impl TelegramConfig {
+    fn from_env() -> Result<Self, ConfigError> {
+        let default = Self::default();
+        Ok(Self {
+            api_url: env_url("TELEGRAM_API_URL")?.unwrap_or(default.api_url),
+            bot_token: env_secret("TELEGRAM_BOT_TOKEN")?,
+            default_chat_id: env_string("TELEGRAM_DEFAULT_CHAT_ID")?,
+            timeout: env_secs("TELEGRAM_TIMEOUT_SECS")?.unwrap_or(default.timeout),
+        })
+    }
+}
+
 /// A variable that is set but cannot be used.
 #[derive(Debug, thiserror::Error)]
 #[error("environment variable {name}: {message}")]
@@ -282,6 +378,8 @@ impl Config {
             email: EmailConfig::from_env()?,
             sms: SmsConfig::from_env()?,
             facebook: FacebookConfig::from_env()?,
+            crm: CrmConfig::from_env()?,
+            telegram: TelegramConfig::from_env()?,
         })
         .and_then(|config| config.refuse_unsafe(env_parse("ALLOW_DEV_SENDERS")?.unwrap_or(false)))
     }
@@ -418,6 +516,8 @@ mod tests {
             email: EmailConfig { api_key: key(), ..EmailConfig::default() },
             sms: SmsConfig { api_key: key(), ..SmsConfig::default() },
             facebook: FacebookConfig::default(),
+            crm: CrmConfig::default(),
+            telegram: TelegramConfig::default(),
         }
     }
 

@@ -3,6 +3,7 @@
 //! that never go backwards, and attribution of leads to teams.
 
 pub mod attribution;
+pub mod crm_webhook;
 pub mod date_range;
 pub mod delivery;
 pub mod email;

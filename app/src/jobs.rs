@@ -9,6 +9,7 @@ pub mod health;
 pub mod messages;
 pub mod notify;
 pub mod runner;
+pub mod sales;
 
 use std::time::Duration;
 
@@ -132,6 +133,7 @@ pub fn integration_of_kind(kind: &str) -> Option<&'static str> {
         SendLeadEmail::KIND => Some(RESEND),
         SendLeadSms::KIND | CheckSmsStatus::KIND => Some(MOBIZON),
         ad_spend::DiscoverAdAccounts::KIND | ad_spend::SyncAdSpend::KIND => Some(ad_spend::FACEBOOK),
+        sales::NotifySale::KIND => Some(sales::TELEGRAM),
         _ => None,
     }
 }
@@ -151,6 +153,8 @@ pub fn describe_kind(kind: &str) -> &'static str {
         attribution::ReattributeLeads::KIND => "Атрибуция",
         ad_spend::DiscoverAdAccounts::KIND => "Кабинеты Facebook",
         ad_spend::SyncAdSpend::KIND | ad_spend::ScheduleAdSpendSync::KIND => "Расходы Facebook",
+        sales::ProcessCrmEvent::KIND => "Вебхук AmoCRM",
+        sales::NotifySale::KIND => "Telegram",
         _ => "Задача",
     }
 }

@@ -8,6 +8,7 @@ pub mod facebook;
 pub mod mobizon;
 pub mod outbox;
 pub mod resend;
+pub mod telegram;
 
 use std::sync::Arc;
 use std::time::Duration;

@@ -12,6 +12,7 @@ use crate::intake::IntakeQueue;
 use crate::jobs::notify::JobContext;
 use crate::jobs::runner::JobRunner;
 use crate::providers::facebook::FacebookClient;
+use crate::providers::telegram::TelegramClient;
 use crate::providers::{EmailSender, SmsSender};
 
 /// The application's shared state; cheap to clone.
@@ -41,6 +42,13 @@ impl AppState {
                 .clone()
                 .map(|token| Arc::new(FacebookClient::new(&config.facebook, token))),
             facebook_config: Arc::new(config.facebook.clone()),
+            crm_config: Arc::new(config.crm.clone()),
+            telegram: config
+                .telegram
+                .bot_token
+                .clone()
+                .map(|token| Arc::new(TelegramClient::new(&config.telegram, token))),
+            telegram_default_chat: config.telegram.default_chat_id.clone(),
         };
         let jobs = JobRunner::new(context, config.jobs.clone());
         let intake = IntakeQueue::start(db.clone(), config.intake.notify_delay, jobs.waker());

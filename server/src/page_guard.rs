@@ -11,7 +11,7 @@ use app::error::AppError;
 use app::state::AppState;
 
 /// Paths anyone may open: sign-in, assets, health, the API and the provider webhooks
-/// (which check credentials themselves).
+/// (which check credentials themselves; AmoCRM's are under `/webhook/` and `/api/`).
 fn is_public(path: &str) -> bool {
     path == "/login"
         || path == "/healthz"
@@ -19,6 +19,7 @@ fn is_public(path: &str) -> bool {
         || path == "/favicon.svg"
         || path.starts_with("/api/")
         || path.starts_with("/webhooks/")
+        || path.starts_with("/webhook/")
         || path.starts_with("/pkg/")
 }
 

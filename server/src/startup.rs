@@ -17,7 +17,7 @@ use app::state::AppState;
 use app::{shell, App};
 
 use crate::page_guard::require_session;
-use crate::routes::{delivery, health, integrations, jobs_api, landing, leads_api, traffic_api};
+use crate::routes::{crm_webhooks, delivery, health, integrations, jobs_api, landing, leads_api, traffic_api};
 
 /// A bound listener and the router it will serve.
 pub struct Application {
@@ -68,6 +68,9 @@ pub fn router(state: AppState) -> Router {
         .route("/api/lead-tracking/update-email-status", post(delivery::update_email_status))
         .route("/api/lead-tracking/update-sms-status", post(delivery::update_sms_status))
         .route("/webhooks/resend", post(delivery::resend_webhook))
+        .route("/api/amocrm/funnel-sale", post(crm_webhooks::crm_webhook))
+        .route("/webhook/amocrm/traffic", post(crm_webhooks::crm_webhook))
+        .route("/api/amocrm/sales-webhook", post(crm_webhooks::crm_webhook))
         .route("/webhooks/mobizon", post(delivery::mobizon_webhook))
         .route("/healthz", get(health::healthz))
         .route("/readyz", get(health::readyz))

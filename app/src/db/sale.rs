@@ -1,6 +1,6 @@
 //! Sales: won deals, one row per deal and product.
 
-use sqlx::{AnyConnection, FromRow};
+use sqlx::{AnyConnection, FromRow, Row};
 
 use crate::db::values_placeholders;
 use crate::domain::attribution::Attribution;
@@ -35,26 +35,31 @@ pub async fn insert_sales(conn: &mut AnyConnection, sales: &[NewSale], now_ms: i
         );
         let mut query = sqlx::query(&sql);
         for sale in chunk {
-            query = query
-                .bind(sale.crm_deal_id)
-                .bind(sale.product)
-                .bind(sale.amount)
-                .bind(sale.sold_at)
-                .bind(sale.sold_day)
-                .bind(sale.lead_id)
-                .bind(sale.contact_name.as_deref())
-                .bind(sale.utm_source.as_deref())
-                .bind(sale.utm_medium.as_deref())
-                .bind(sale.utm_campaign.as_deref())
-                .bind(sale.attribution.team_id)
-                .bind(sale.attribution.confidence.as_str())
-                .bind(sale.attribution.rule.as_str())
-                .bind(now_ms)
-                .bind(now_ms);
+            query = bind_sale(query, sale).bind(now_ms).bind(now_ms);
         }
         query.execute(&mut *conn).await?;
     }
     Ok(())
+}
+
+type SaleQuery<'q> = sqlx::query::Query<'q, sqlx::Any, sqlx::any::AnyArguments<'q>>;
+
+/// Binds a sale's 13 columns in the order of the inserts above.
+fn bind_sale<'q>(query: SaleQuery<'q>, sale: &'q NewSale) -> SaleQuery<'q> {
+    query
+        .bind(sale.crm_deal_id)
+        .bind(sale.product)
+        .bind(sale.amount)
+        .bind(sale.sold_at)
+        .bind(sale.sold_day)
+        .bind(sale.lead_id)
+        .bind(sale.contact_name.as_deref())
+        .bind(sale.utm_source.as_deref())
+        .bind(sale.utm_medium.as_deref())
+        .bind(sale.utm_campaign.as_deref())
+        .bind(sale.attribution.team_id)
+        .bind(sale.attribution.confidence.as_str())
+        .bind(sale.attribution.rule.as_str())
 }
 
 /// A lead demo data turns into a sale.
@@ -84,5 +89,84 @@ pub async fn demo_sale_sources(
     .bind(every_express)
     .bind(every_flagship)
     .fetch_all(conn)
+    .await
+}
+
+/// Records a won deal's sale; returns its id when it is new. A sale of the same deal and
+/// product already stored stays as it is, except that a cancelled one counts again.
+pub async fn record_won_sale(
+    conn: &mut AnyConnection,
+    sale: &NewSale,
+    now_ms: i64,
+) -> Result<Option<i64>, sqlx::Error> {
+    let query = sqlx::query(
+        "INSERT INTO sale (crm_deal_id, product, amount, sold_at, sold_day, lead_id, contact_name, utm_source, \
+         utm_medium, utm_campaign, team_id, attribution_confidence, attribution_rule, created_at, updated_at) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $14) \
+         ON CONFLICT (crm_deal_id, product) DO NOTHING RETURNING sale_id",
+    );
+    let inserted = bind_sale(query, sale).bind(now_ms).fetch_optional(&mut *conn).await?;
+    let inserted: Option<i64> = inserted.map(|row| row.try_get(0)).transpose()?;
+    if inserted.is_none() {
+        sqlx::query(
+            "UPDATE sale SET cancelled_at = NULL, updated_at = $1 \
+             WHERE crm_deal_id = $2 AND product = $3 AND cancelled_at IS NOT NULL",
+        )
+        .bind(now_ms)
+        .bind(sale.crm_deal_id)
+        .bind(sale.product)
+        .execute(conn)
+        .await?;
+    }
+    Ok(inserted)
+}
+
+/// Marks the sales of a deal that left the won stage as cancelled; returns how many.
+pub async fn cancel_deal_sales(conn: &mut AnyConnection, crm_deal_id: i64, now_ms: i64) -> Result<u64, sqlx::Error> {
+    let done = sqlx::query(
+        "UPDATE sale SET cancelled_at = $1, updated_at = $1 WHERE crm_deal_id = $2 AND cancelled_at IS NULL",
+    )
+    .bind(now_ms)
+    .bind(crm_deal_id)
+    .execute(conn)
+    .await?;
+    Ok(done.rows_affected())
+}
+
+/// What the sale message needs.
+#[derive(Debug, Clone, FromRow)]
+pub struct SaleNotice {
+    pub product: String,
+    pub amount: i64,
+    pub contact_name: Option<String>,
+    pub utm_campaign: Option<String>,
+    pub team_name: Option<String>,
+    pub team_emoji: Option<String>,
+    pub telegram_chat_id: Option<String>,
+}
+
+/// A sale with its team, for the Telegram message.
+pub async fn sale_notice(conn: &mut AnyConnection, sale_id: i64) -> Result<Option<SaleNotice>, sqlx::Error> {
+    sqlx::query_as(
+        "SELECT sale.product, sale.amount, sale.contact_name, sale.utm_campaign, team.name AS team_name, \
+         team.emoji AS team_emoji, team.telegram_chat_id FROM sale LEFT JOIN team ON team.team_id = sale.team_id \
+         WHERE sale.sale_id = $1",
+    )
+    .bind(sale_id)
+    .fetch_optional(conn)
+    .await
+}
+
+/// The lead AmoCRM's deal came from: `(lead_id, name, utm_source, utm_medium, utm_campaign)`.
+pub async fn lead_of_deal(
+    conn: &mut AnyConnection,
+    crm_deal_id: i64,
+) -> Result<Option<(i64, String, Option<String>, Option<String>, Option<String>)>, sqlx::Error> {
+    sqlx::query_as(
+        "SELECT lead_id, name, utm_source, utm_medium, utm_campaign FROM lead WHERE crm_deal_id = $1 \
+         ORDER BY lead_id DESC LIMIT 1",
+    )
+    .bind(crm_deal_id)
+    .fetch_optional(conn)
     .await
 }

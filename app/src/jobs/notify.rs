@@ -8,14 +8,16 @@ use std::time::Duration;
 use super::ad_spend::{DiscoverAdAccounts, ScheduleAdSpendSync, SyncAdSpend};
 use super::attribution::ReattributeLeads;
 use super::messages::{follow_up_sms, quiz_result_email};
+use super::sales::{NotifySale, ProcessCrmEvent};
 use super::{CheckSmsStatus, Job, JobFailure, JobOutcome, SendLeadEmail, SendLeadSms};
-use crate::config::{EmailConfig, FacebookConfig, SmsConfig};
+use crate::config::{CrmConfig, EmailConfig, FacebookConfig, SmsConfig};
 use crate::db::delivery::{apply_status, recipient, Recipient};
 use crate::db::job::ClaimedJob;
 use crate::db::Db;
 use crate::domain::delivery::{Channel, DeliveryStatus, StatusReport};
 use crate::providers::facebook::FacebookClient;
 use crate::providers::mobizon::final_outcome;
+use crate::providers::telegram::TelegramClient;
 use crate::providers::{EmailSender, SmsSender};
 use crate::time::now_ms;
 
@@ -35,6 +37,10 @@ pub struct JobContext {
     /// The Marketing API client; `None` without `FACEBOOK_ACCESS_TOKEN`.
     pub facebook: Option<Arc<FacebookClient>>,
     pub facebook_config: Arc<FacebookConfig>,
+    pub crm_config: Arc<CrmConfig>,
+    /// The bot that announces sales; `None` without `TELEGRAM_BOT_TOKEN`.
+    pub telegram: Option<Arc<TelegramClient>>,
+    pub telegram_default_chat: Option<String>,
 }
 
 impl JobContext {
@@ -53,6 +59,8 @@ impl JobContext {
             DiscoverAdAccounts::KIND => self.discover_ad_accounts().await,
             SyncAdSpend::KIND => self.sync_ad_spend(parse(job)?).await,
             ScheduleAdSpendSync::KIND => self.schedule_ad_spend_sync().await,
+            ProcessCrmEvent::KIND => self.process_crm_event(parse(job)?).await,
+            NotifySale::KIND => self.notify_sale(parse(job)?).await,
             other => Err(JobFailure::Permanent { message: format!("no handler for job kind {other}") }),
         }
     }

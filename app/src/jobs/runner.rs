@@ -21,6 +21,7 @@ use tracing::Instrument;
 use super::ad_spend::{DiscoverAdAccounts, ScheduleAdSpendSync, SyncAdSpend};
 use super::attribution::ReattributeLeads;
 use super::notify::{millis, JobContext};
+use super::sales::{NotifySale, ProcessCrmEvent};
 use super::{
     channel_of_kind, integration_of_kind, CheckSmsStatus, Job, JobFailure, JobOutcome, SendLeadEmail, SendLeadSms,
 };
@@ -97,6 +98,10 @@ impl JobRunner {
             },
             // Bulk work over the lead table, one chunk at a time.
             Lane { kinds: &[ReattributeLeads::KIND], permits: Arc::new(Semaphore::new(1)) },
+            // AmoCRM deliveries, a few at once (each is one short transaction).
+            Lane { kinds: &[ProcessCrmEvent::KIND], permits: Arc::new(Semaphore::new(4)) },
+            // Telegram allows about one message a second per chat.
+            Lane { kinds: &[NotifySale::KIND], permits: Arc::new(Semaphore::new(1)) },
             // Facebook throttles per ad account: one call sequence at a time.
             Lane {
                 kinds: &[DiscoverAdAccounts::KIND, SyncAdSpend::KIND, ScheduleAdSpendSync::KIND],

@@ -5,6 +5,7 @@
 pub mod facebook;
 pub mod mobizon;
 pub mod resend;
+pub mod telegram;
 
 use std::collections::HashMap;
 use std::net::SocketAddr;

@@ -10,7 +10,8 @@ use tokio_util::sync::CancellationToken;
 
 use app::auth::{hash_password, new_secret, secret_hash};
 use app::config::{
-    Config, DatabaseConfig, EmailConfig, FacebookConfig, IntakeConfig, JobsConfig, SmsConfig, WebConfig,
+    Config, CrmConfig, DatabaseConfig, EmailConfig, FacebookConfig, IntakeConfig, JobsConfig, SmsConfig,
+    TelegramConfig, WebConfig,
 };
 use app::db::{credential, team, user, Db, Engine};
 use app::jobs::runner::JobRunner;
@@ -112,6 +113,8 @@ impl TestApp {
             email: EmailConfig::default(),
             sms: SmsConfig::default(),
             facebook: FacebookConfig::default(),
+            crm: CrmConfig::default(),
+            telegram: TelegramConfig::default(),
         };
         configure(&mut config);
         let db = Db::connect(&config.database).await.expect("connecting to the test database");

@@ -1,0 +1,37 @@
+//! AmoCRM's webhooks (SPEC §5): `POST /api/amocrm/funnel-sale`, `/webhook/amocrm/traffic`
+//! and `/api/amocrm/sales-webhook`, all into one durable inbox. AmoCRM signs nothing, so
+//! the URL entered in its settings carries `?token=<AMOCRM_WEBHOOK_SECRET>`. The delivery
+//! is stored before the 200 goes out and processed by the job runner.
+
+use std::collections::HashMap;
+
+use axum::body::Bytes;
+use axum::extract::{OriginalUri, Query, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use axum::Json;
+use serde_json::json;
+
+use app::auth::secret_matches;
+use app::error::AppError;
+use app::jobs::sales::accept_crm_delivery;
+use app::state::AppState;
+
+/// Stores a delivery and answers 200; 401 for a wrong or missing `token`, 404 while no
+/// secret is configured. Nothing is stored for a refused request.
+pub async fn crm_webhook(
+    State(state): State<AppState>,
+    OriginalUri(uri): OriginalUri,
+    Query(params): Query<HashMap<String, String>>,
+    body: Bytes,
+) -> Result<Response, AppError> {
+    let Some(secret) = &state.config.crm.webhook_secret else {
+        return Ok(StatusCode::NOT_FOUND.into_response());
+    };
+    let given = params.get("token").map(String::as_str).unwrap_or_default();
+    if !secret_matches(secret, given) {
+        return Err(AppError::Unauthorized);
+    }
+    accept_crm_delivery(&state.db, &state.jobs.waker(), uri.path(), &body).await?;
+    Ok(Json(json!({ "ok": true })).into_response())
+}

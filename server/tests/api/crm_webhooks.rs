@@ -1,0 +1,155 @@
+//! AmoCRM's webhooks: bodies in the real bracket format, the `token` secret, one sale and
+//! one Telegram message however often a won deal is delivered, cancellation, and Telegram's
+//! 429.
+
+use std::time::Duration;
+
+use secrecy::SecretString;
+
+use crate::fakes::telegram::{FakeTelegram, BOT_TOKEN};
+use crate::helpers::{with_each_engine, TestApp};
+
+const SECRET: &str = "amo-hook-secret-0001";
+const CHAT: &str = "-1001234567890";
+
+async fn spawn(engine: app::db::Engine, telegram: &FakeTelegram) -> Option<TestApp> {
+    let url = telegram.url();
+    TestApp::spawn_with(engine, |config| {
+        config.crm.webhook_secret = Some(SecretString::from(SECRET));
+        config.telegram.api_url = url;
+        config.telegram.bot_token = Some(SecretString::from(BOT_TOKEN));
+        config.telegram.default_chat_id = Some(CHAT.to_owned());
+    })
+    .await
+}
+
+/// A `leads[status]` delivery, form-encoded as AmoCRM sends it.
+fn status_change(deal_id: i64, pipeline_id: i64, status_id: i64, old_status_id: i64, fields: &[(i64, &str)]) -> String {
+    let mut pairs = vec![
+        ("leads[status][0][id]".to_owned(), deal_id.to_string()),
+        ("leads[status][0][name]".to_owned(), "<b>Айгерим & Co</b>".to_owned()),
+        ("leads[status][0][status_id]".to_owned(), status_id.to_string()),
+        ("leads[status][0][old_status_id]".to_owned(), old_status_id.to_string()),
+        ("leads[status][0][price]".to_owned(), "0".to_owned()),
+        ("leads[status][0][pipeline_id]".to_owned(), pipeline_id.to_string()),
+        ("leads[status][0][updated_at]".to_owned(), "1773147600".to_owned()),
+        ("account[subdomain]".to_owned(), "academy".to_owned()),
+        ("account[id]".to_owned(), "30739638".to_owned()),
+    ];
+    for (n, (field, value)) in fields.iter().enumerate() {
+        pairs.push((format!("leads[status][0][custom_fields][{n}][id]"), field.to_string()));
+        pairs.push((format!("leads[status][0][custom_fields][{n}][values][0][value]"), (*value).to_owned()));
+    }
+    form_urlencoded::Serializer::new(String::new()).extend_pairs(pairs).finish()
+}
+
+async fn deliver(app: &TestApp, path: &str, token: Option<&str>, body: String) -> u16 {
+    let url = match token {
+        Some(token) => app.url(&format!("{path}?token={token}")),
+        None => app.url(path),
+    };
+    let request = app.client.post(url).header("content-type", "application/x-www-form-urlencoded").body(body);
+    request.send().await.unwrap().status().as_u16()
+}
+
+async fn run_all_jobs(app: &TestApp) {
+    while app.run_jobs_after(Duration::ZERO).await > 0 {}
+}
+
+with_each_engine!(a_won_deal_delivered_twenty_times_is_one_sale_and_one_message, |engine| {
+    let telegram = FakeTelegram::start().await;
+    let Some(app) = spawn(engine, &telegram).await else { return };
+    let body =
+        status_change(777_001, 10_350_882, 142, 81_854_574, &[(434_731, "fb_kenesary"), (434_729, "tripwire_nov")]);
+    let deliveries = (0..20).map(|_| deliver(&app, "/api/amocrm/funnel-sale", Some(SECRET), body.clone()));
+    let statuses = futures_util::future::join_all(deliveries).await;
+    assert!(statuses.iter().all(|status| *status == 200), "{statuses:?}");
+    run_all_jobs(&app).await;
+    // The same deal again an hour later, through another of the three routes.
+    assert_eq!(deliver(&app, "/api/amocrm/sales-webhook", Some(SECRET), body.clone()).await, 200);
+    app.run_jobs_after(Duration::from_secs(3600)).await;
+    run_all_jobs(&app).await;
+
+    let sale: (String, i64, Option<String>, Option<String>) = sqlx::query_as(
+        "SELECT sale.product, sale.amount, team.name, sale.contact_name FROM sale LEFT JOIN team USING (team_id)",
+    )
+    .fetch_one(app.db.pool())
+    .await
+    .unwrap();
+    assert_eq!(sale, ("express".into(), 5_000, Some("Kenesary".into()), Some("<b>Айгерим & Co</b>".into())));
+    assert_eq!(app.count("SELECT COUNT(*) FROM sale").await, 1);
+    assert_eq!(app.count("SELECT COUNT(*) FROM crm_event WHERE status = 'processed'").await, 21);
+    let sent = telegram.sent();
+    assert_eq!(sent.len(), 1, "one message: {sent:?}");
+    let (chat, text, parse_mode) = &sent[0];
+    assert_eq!((chat.as_str(), parse_mode.as_str()), (CHAT, "HTML"));
+    assert!(text.contains("👤 Клиент: &lt;b&gt;Айгерим &amp; Co&lt;/b&gt;"), "{text}");
+    assert!(text.contains("💰 Сумма: 5 000 ₸") && text.contains("🏷️ Кампания: tripwire_nov"), "{text}");
+    assert!(text.contains("Kenesary, ПОЗДРАВЛЯЕМ!"), "{text}");
+});
+
+with_each_engine!(webhooks_need_the_secret_and_store_every_delivery, |engine| {
+    let telegram = FakeTelegram::start().await;
+    let Some(app) = spawn(engine, &telegram).await else { return };
+    let won = status_change(777_002, 10_418_746, 142, 1, &[]);
+    assert_eq!(deliver(&app, "/api/amocrm/funnel-sale", None, won.clone()).await, 401);
+    assert_eq!(deliver(&app, "/webhook/amocrm/traffic", Some("wrong"), won.clone()).await, 401);
+    assert_eq!(app.count("SELECT COUNT(*) FROM crm_event").await, 0, "a refused request stores nothing");
+
+    // Malformed: 200 (so AmoCRM stops retrying), stored as rejected with the reason.
+    assert_eq!(deliver(&app, "/api/amocrm/sales-webhook", Some(SECRET), "leads[status][0][id]=abc".into()).await, 200);
+    let (status, reason): (String, Option<String>) =
+        sqlx::query_as("SELECT status, reason FROM crm_event").fetch_one(app.db.pool()).await.unwrap();
+    assert_eq!(status, "rejected");
+    assert!(reason.unwrap().contains("abc"));
+
+    // `add` and `update` deliveries in the documented shape: stored, nothing to act on.
+    let add = "leads%5Badd%5D%5B0%5D%5Bid%5D=1190401&leads%5Badd%5D%5B0%5D%5Bstatus_id%5D=53861254\
+               &leads%5Badd%5D%5B0%5D%5Bpipeline_id%5D=6254262&account%5Bid%5D=30739638";
+    let update = "leads[update][0][id]=25399013&leads[update][0][status_id]=53861254&leads[update][0][price]=22500\
+                  &leads[update][0][tags][0][name]=повторное&leads[update][0][custom_fields][1][id]=72333\
+                  &leads[update][0][custom_fields][1][values][0]=1542067200&account[id]=30739638";
+    assert_eq!(deliver(&app, "/api/amocrm/sales-webhook", Some(SECRET), add.into()).await, 200);
+    assert_eq!(deliver(&app, "/api/amocrm/sales-webhook", Some(SECRET), update.into()).await, 200);
+    // A won flagship deal, then a deal of another pipeline: a flagship and an "other" sale.
+    assert_eq!(deliver(&app, "/webhook/amocrm/traffic", Some(SECRET), won).await, 200);
+    let other = status_change(777_003, 9_965_766, 142, 1, &[]).replace("price%5D=0", "price%5D=120000");
+    assert_eq!(deliver(&app, "/api/amocrm/sales-webhook", Some(SECRET), other).await, 200);
+    run_all_jobs(&app).await;
+    assert_eq!(app.count("SELECT COUNT(*) FROM crm_event WHERE status = 'ignored'").await, 2);
+    let sales: Vec<(String, i64)> =
+        sqlx::query_as("SELECT product, amount FROM sale ORDER BY crm_deal_id").fetch_all(app.db.pool()).await.unwrap();
+    assert_eq!(sales, [("flagship".to_owned(), 490_000), ("other".to_owned(), 120_000)]);
+    assert_eq!(telegram.sent().len(), 2);
+});
+
+with_each_engine!(telegram_throttling_waits_and_a_lost_deal_is_cancelled, |engine| {
+    let telegram = FakeTelegram::start().await;
+    let Some(app) = spawn(engine, &telegram).await else { return };
+    telegram.throttle_next(1);
+    let won = status_change(777_004, 10_350_882, 142, 81_854_574, &[(434_731, "fb_arystan")]);
+    assert_eq!(deliver(&app, "/api/amocrm/funnel-sale", Some(SECRET), won).await, 200);
+    run_all_jobs(&app).await;
+    assert!(telegram.sent().is_empty(), "throttled");
+    let run_at: i64 = sqlx::query_scalar("SELECT run_at FROM job WHERE kind = 'notify_sale' AND status = 'pending'")
+        .fetch_one(app.db.pool())
+        .await
+        .unwrap();
+    assert!(run_at >= app::time::now_ms() + 500, "waits for Telegram's retry_after");
+    app.run_jobs_after(Duration::from_secs(2)).await;
+    assert_eq!(telegram.sent().len(), 1);
+
+    // The deal leaves the won stage: the sale stays, marked cancelled, out of the counts.
+    let lost = status_change(777_004, 10_350_882, 143, 142, &[]);
+    assert_eq!(deliver(&app, "/api/amocrm/funnel-sale", Some(SECRET), lost).await, 200);
+    run_all_jobs(&app).await;
+    assert_eq!(app.count("SELECT COUNT(*) FROM sale WHERE cancelled_at IS NOT NULL").await, 1);
+    assert_eq!(telegram.sent().len(), 1, "no message for a cancellation");
+});
+
+with_each_engine!(without_a_secret_the_webhook_routes_do_not_exist, |engine| {
+    let Some(app) = TestApp::spawn(engine).await else { return };
+    let body = status_change(1, 10_350_882, 142, 1, &[]);
+    assert_eq!(deliver(&app, "/api/amocrm/funnel-sale", Some("anything"), body).await, 404);
+    assert_eq!(app.count("SELECT COUNT(*) FROM crm_event").await, 0);
+});
