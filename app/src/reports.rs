@@ -6,7 +6,7 @@ use std::collections::{BTreeMap, HashMap};
 use chrono::NaiveDate;
 
 use crate::db::funnel::funnel_days;
-use crate::db::report::{daily_team_sales, utm_figures, UtmFigures};
+use crate::db::report::{daily_team_sales, sales_history, utm_figures, SaleRecord, UtmFigures};
 use crate::db::team::{active_team_chips, find_team_by_name, list_teams, TeamRow};
 use crate::db::Db;
 use crate::domain::date_range::DateRange;
@@ -49,6 +49,38 @@ pub async fn funnel_report(db: &Db, viewer: &CurrentUser, query: &FunnelQuery) -
     })
 }
 
+/// Sales of a range for the monitoring API (`sales-history`), newest first, at most 1 000;
+/// a targetologist sees only their own team's.
+///
+/// Errors as [`funnel_report`].
+pub async fn sales_history_for(
+    db: &Db,
+    viewer: &CurrentUser,
+    team: Option<&str>,
+    start: Option<&str>,
+    end: Option<&str>,
+) -> Result<(Option<String>, DateRange, Vec<SaleRecord>), AppError> {
+    let range = DateRange::resolve(None, start, end, today_almaty())?;
+    let mut conn = db.pool().acquire().await?;
+    let team = visible_team(&mut conn, viewer, team).await?;
+    let sales = sales_history(&mut conn, team.as_ref().map(|team| team.team_id), range, 1_000).await?;
+    Ok((team.map(|team| team.name), range, sales))
+}
+
+/// Sales count and revenue per team (and unattributed) for a range (`sales-stats`).
+///
+/// Errors: `Validation` for a malformed range.
+pub async fn team_sales_for(
+    db: &Db,
+    start: Option<&str>,
+    end: Option<&str>,
+) -> Result<(DateRange, Vec<TeamSales>), AppError> {
+    let range = DateRange::resolve(None, start, end, today_almaty())?;
+    let mut conn = db.pool().acquire().await?;
+    let (by_team, _) = team_and_period_sales(&mut conn, range, Period::Month).await?;
+    Ok((range, by_team))
+}
+
 /// The team a viewer asked for, if they may see it: `None` (every team) for `all` or,
 /// for admins, no name; a targetologist without a name gets their own team.
 async fn visible_team(
@@ -88,11 +120,46 @@ pub async fn sales_report(db: &Db, query: &SalesReportQuery) -> Result<SalesRepo
         DateRange::resolve(query.range.as_deref(), query.start.as_deref(), query.end.as_deref(), today_almaty())?;
     let period = Period::parse(query.by.as_deref())?;
     let mut conn = db.pool().acquire().await?;
+    let (by_team, by_period) = team_and_period_sales(&mut conn, range, period).await?;
+    let utm_rows = |figures: Vec<UtmFigures>| {
+        figures
+            .into_iter()
+            .map(|row| UtmRow {
+                conversion: (row.leads > 0).then(|| row.sales as f64 * 100.0 / row.leads as f64),
+                utm_source: row.utm_source,
+                utm_campaign: row.utm_campaign,
+                leads: row.leads,
+                sales: row.sales,
+                revenue: row.revenue,
+            })
+            .collect::<Vec<_>>()
+    };
+    let sources = utm_rows(utm_figures(&mut conn, range, false, UTM_ROWS).await?);
+    let campaigns = utm_rows(utm_figures(&mut conn, range, true, UTM_ROWS).await?);
+    Ok(SalesReport {
+        start: range.start.format("%Y-%m-%d").to_string(),
+        end: range.end.format("%Y-%m-%d").to_string(),
+        range: query.start.is_none().then(|| query.range.clone().unwrap_or_else(|| "30d".into())),
+        by: period.as_str().to_owned(),
+        by_team,
+        by_period,
+        sources,
+        campaigns,
+    })
+}
+
+/// Sales and revenue per team over `range`, most revenue first, and per team and period,
+/// newest period first.
+async fn team_and_period_sales(
+    conn: &mut sqlx::AnyConnection,
+    range: DateRange,
+    period: Period,
+) -> Result<(Vec<TeamSales>, Vec<PeriodSales>), sqlx::Error> {
     let names: HashMap<i64, String> =
-        list_teams(&mut conn).await?.into_iter().map(|team| (team.team_id, team.name)).collect();
+        list_teams(&mut *conn).await?.into_iter().map(|team| (team.team_id, team.name)).collect();
     let team_name =
         |team_id: Option<i64>| team_id.and_then(|id| names.get(&id).cloned()).unwrap_or_else(|| NO_TEAM.to_owned());
-    let daily = daily_team_sales(&mut conn, range).await?;
+    let daily = daily_team_sales(conn, range).await?;
 
     let mut by_team: BTreeMap<String, TeamSales> = BTreeMap::new();
     let mut by_period: BTreeMap<(NaiveDate, String), (i64, i64)> = BTreeMap::new();
@@ -126,31 +193,7 @@ pub async fn sales_report(db: &Db, query: &SalesReportQuery) -> Result<SalesRepo
         .into_iter()
         .map(|(start, team, sales, revenue)| PeriodSales { period: period.caption(start), team, sales, revenue })
         .collect();
-    let utm_rows = |figures: Vec<UtmFigures>| {
-        figures
-            .into_iter()
-            .map(|row| UtmRow {
-                conversion: (row.leads > 0).then(|| row.sales as f64 * 100.0 / row.leads as f64),
-                utm_source: row.utm_source,
-                utm_campaign: row.utm_campaign,
-                leads: row.leads,
-                sales: row.sales,
-                revenue: row.revenue,
-            })
-            .collect::<Vec<_>>()
-    };
-    let sources = utm_rows(utm_figures(&mut conn, range, false, UTM_ROWS).await?);
-    let campaigns = utm_rows(utm_figures(&mut conn, range, true, UTM_ROWS).await?);
-    Ok(SalesReport {
-        start: range.start.format("%Y-%m-%d").to_string(),
-        end: range.end.format("%Y-%m-%d").to_string(),
-        range: query.start.is_none().then(|| query.range.clone().unwrap_or_else(|| "30d".into())),
-        by: period.as_str().to_owned(),
-        by_team,
-        by_period,
-        sources,
-        campaigns,
-    })
+    Ok((by_team, by_period))
 }
 
 /// Rows of each UTM table.

@@ -7,6 +7,7 @@ pub mod integrations;
 pub mod jobs_api;
 pub mod landing;
 pub mod leads_api;
+pub mod sales_api;
 pub mod traffic_api;
 
 use axum::http::HeaderMap;

@@ -17,7 +17,9 @@ use app::state::AppState;
 use app::{shell, App};
 
 use crate::page_guard::require_session;
-use crate::routes::{crm_webhooks, delivery, health, integrations, jobs_api, landing, leads_api, traffic_api};
+use crate::routes::{
+    crm_webhooks, delivery, health, integrations, jobs_api, landing, leads_api, sales_api, traffic_api,
+};
 
 /// A bound listener and the router it will serve.
 pub struct Application {
@@ -63,6 +65,9 @@ pub fn router(state: AppState) -> Router {
         .route("/api/lead-tracking/leads", get(leads_api::list_leads))
         .route("/api/integrations/all", get(integrations::all_integrations))
         .route("/api/traffic-dashboard/funnel", get(traffic_api::funnel))
+        .route("/api/amocrm/sales-history", get(sales_api::sales_history))
+        .route("/api/amocrm/sales-stats", get(sales_api::sales_stats))
+        .route("/api/amocrm/test-sale-notification", post(sales_api::test_sale_notification))
         .route("/api/lead-tracking/jobs/failed", get(jobs_api::list_failed_jobs))
         .route("/api/lead-tracking/jobs/{job_id}/retry", post(jobs_api::retry_failed_job))
         .route("/api/lead-tracking/update-email-status", post(delivery::update_email_status))

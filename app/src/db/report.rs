@@ -89,3 +89,74 @@ pub async fn utm_figures(
     figures.truncate(limit);
     Ok(figures)
 }
+
+/// A sale as the sales history lists it.
+#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow, serde::Serialize)]
+pub struct SaleRecord {
+    pub sale_id: i64,
+    pub crm_deal_id: i64,
+    pub product: String,
+    /// Whole tenge.
+    pub amount: i64,
+    /// UTC milliseconds.
+    pub sold_at: i64,
+    /// Almaty `yyyymmdd`.
+    pub sold_day: i64,
+    pub contact_name: Option<String>,
+    pub utm_source: Option<String>,
+    pub utm_campaign: Option<String>,
+    pub team: Option<String>,
+    pub cancelled: bool,
+}
+
+#[derive(sqlx::FromRow)]
+struct SaleRecordRow {
+    sale_id: i64,
+    crm_deal_id: i64,
+    product: String,
+    amount: i64,
+    sold_at: i64,
+    sold_day: i64,
+    contact_name: Option<String>,
+    utm_source: Option<String>,
+    utm_campaign: Option<String>,
+    team: Option<String>,
+    cancelled_at: Option<i64>,
+}
+
+/// The sales of `range` (Almaty days), newest first, of one team or all; at most `limit`.
+pub async fn sales_history(
+    conn: &mut AnyConnection,
+    team_id: Option<i64>,
+    range: DateRange,
+    limit: i64,
+) -> Result<Vec<SaleRecord>, sqlx::Error> {
+    let team_clause = if team_id.is_some() { "AND sale.team_id = $4" } else { "" };
+    let sql = format!(
+        "SELECT sale.sale_id, sale.crm_deal_id, sale.product, sale.amount, sale.sold_at, sale.sold_day, \
+         sale.contact_name, sale.utm_source, sale.utm_campaign, team.name AS team, sale.cancelled_at \
+         FROM sale LEFT JOIN team ON team.team_id = sale.team_id \
+         WHERE sale.sold_day BETWEEN $1 AND $2 {team_clause} ORDER BY sale.sold_at DESC, sale.sale_id DESC LIMIT $3"
+    );
+    let mut query = sqlx::query_as::<_, SaleRecordRow>(&sql).bind(range.start_day()).bind(range.end_day()).bind(limit);
+    if let Some(team_id) = team_id {
+        query = query.bind(team_id);
+    }
+    let rows = query.fetch_all(conn).await?;
+    Ok(rows
+        .into_iter()
+        .map(|row| SaleRecord {
+            sale_id: row.sale_id,
+            crm_deal_id: row.crm_deal_id,
+            product: row.product,
+            amount: row.amount,
+            sold_at: row.sold_at,
+            sold_day: row.sold_day,
+            contact_name: row.contact_name,
+            utm_source: row.utm_source,
+            utm_campaign: row.utm_campaign,
+            team: row.team,
+            cancelled: row.cancelled_at.is_some(),
+        })
+        .collect())
+}

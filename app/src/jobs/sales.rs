@@ -177,6 +177,65 @@ impl JobContext {
     }
 }
 
+/// Sends a test sale message now (`POST /api/amocrm/test-sale-notification`) to the
+/// team's chat, or the default chat.
+///
+/// Errors: `NotFound` (team), `Validation` (Telegram not configured, no chat), `Conflict`
+/// with Telegram's answer when it refuses.
+pub async fn send_test_sale(
+    context: &JobContext,
+    team: Option<&str>,
+    contact_name: &str,
+    amount: i64,
+    product: &str,
+) -> Result<(), crate::error::AppError> {
+    use crate::error::AppError;
+
+    let telegram =
+        context.telegram.as_ref().ok_or_else(|| AppError::validation("telegram", "TELEGRAM_BOT_TOKEN не задан"))?;
+    let team = match team.map(str::trim).filter(|name| !name.is_empty()) {
+        Some(name) => {
+            let mut conn = context.db.pool().acquire().await?;
+            Some(crate::db::team::find_team_by_name(&mut conn, name).await?.ok_or(AppError::NotFound)?)
+        }
+        None => None,
+    };
+    let chat_of_team = match &team {
+        Some(team) => {
+            let mut conn = context.db.pool().acquire().await?;
+            crate::db::team::list_teams(&mut conn)
+                .await?
+                .into_iter()
+                .find(|view| view.team_id == team.team_id)
+                .and_then(|view| view.telegram_chat_id)
+        }
+        None => None,
+    };
+    let chat = chat_of_team
+        .or_else(|| context.telegram_default_chat.clone())
+        .ok_or_else(|| AppError::validation("targetologist", "нет чата: TELEGRAM_DEFAULT_CHAT_ID не задан"))?;
+    let lowered = product.to_lowercase();
+    let code = if lowered.contains("express") || lowered.contains("экспресс") {
+        "express"
+    } else if lowered.contains("flagman") || lowered.contains("флагман") || lowered.contains("integrator") {
+        "flagship"
+    } else {
+        "other"
+    };
+    let notice = SaleNotice {
+        product: code.to_owned(),
+        amount,
+        contact_name: Some(contact_name.to_owned()),
+        utm_campaign: None,
+        team_name: team.as_ref().map(|team| team.name.clone()),
+        team_emoji: team.as_ref().map(|team| team.emoji.clone()),
+        telegram_chat_id: None,
+    };
+    let text = format!("🧪 Тестовое сообщение\n{}", sale_message(&notice));
+    telegram.send_html(&chat, &text).await.map_err(|error| AppError::Conflict(error.to_string()))?;
+    Ok(())
+}
+
 /// The product and list price of a won deal: by pipeline, else by the route it came to.
 fn product_of(crm: &CrmConfig, pipeline_id: Option<i64>, route: &str) -> (&'static str, i64) {
     match pipeline_id {

@@ -153,3 +153,49 @@ with_each_engine!(without_a_secret_the_webhook_routes_do_not_exist, |engine| {
     assert_eq!(deliver(&app, "/api/amocrm/funnel-sale", Some("anything"), body).await, 404);
     assert_eq!(app.count("SELECT COUNT(*) FROM crm_event").await, 0);
 });
+
+with_each_engine!(sales_stats_count_a_sale_at_00_30_almaty_on_its_almaty_day, |engine| {
+    let telegram = FakeTelegram::start().await;
+    let Some(app) = spawn(engine, &telegram).await else { return };
+    let admin = app.token_for("stats.admin", app::models::Role::Admin, None).await;
+    let buyer = app.token_for("arystan.buyer", app::models::Role::Targetologist, Some("Arystan")).await;
+    // 00:30 on 10 March in Almaty is 19:30 UTC on the 9th.
+    let half_past_midnight = chrono::DateTime::parse_from_rfc3339("2026-03-09T19:30:00Z").unwrap().timestamp();
+    let won = status_change(777_005, 10_350_882, 142, 1, &[(434_731, "fb_kenesary")])
+        .replace("1773147600", &half_past_midnight.to_string());
+    assert_eq!(deliver(&app, "/api/amocrm/funnel-sale", Some(SECRET), won).await, 200);
+    run_all_jobs(&app).await;
+
+    let stats = |start: &'static str, end: &'static str| {
+        let (app, admin) = (&app, admin.clone());
+        async move { app.get_json(&format!("/api/amocrm/sales-stats?start={start}&end={end}"), Some(&admin)).await }
+    };
+    let tenth = stats("2026-03-10", "2026-03-10").await;
+    assert_eq!((tenth["totalSales"].as_i64(), tenth["totalRevenue"].as_i64()), (Some(1), Some(5_000)), "{tenth}");
+    assert_eq!(tenth["stats"][0]["targetologist"], "Kenesary");
+    assert_eq!(stats("2026-03-09", "2026-03-09").await["totalSales"], 0, "not on the UTC day");
+    assert_eq!(stats("2026-03-01", "2026-03-10").await["totalSales"], 1, "the end date is inclusive");
+
+    let history = app
+        .get_json("/api/amocrm/sales-history?targetologist=Kenesary&start=2026-03-10&end=2026-03-10", Some(&admin))
+        .await;
+    assert_eq!(history["sales"].as_array().unwrap().len(), 1, "{history}");
+    assert_eq!(history["sales"][0]["crm_deal_id"], 777_005);
+    let status = |path: &'static str, token: String| {
+        let app = &app;
+        async move { app.client.get(app.url(path)).bearer_auth(token).send().await.unwrap().status().as_u16() }
+    };
+    assert_eq!(status("/api/amocrm/sales-history?targetologist=Kenesary", buyer.clone()).await, 403);
+    assert_eq!(status("/api/amocrm/sales-history?targetologist=Arystan", buyer.clone()).await, 200);
+    assert_eq!(status("/api/amocrm/sales-stats", buyer.clone()).await, 403);
+
+    let test = serde_json::json!({"targetologist": "Kenesary", "contact_name": "Тест <Клиент>", "sale_amount": 5000,
+        "product_name": "Express Course"});
+    let refused = app.client.post(app.url("/api/amocrm/test-sale-notification")).bearer_auth(&buyer).json(&test);
+    assert_eq!(refused.send().await.unwrap().status(), 403);
+    let sent = app.client.post(app.url("/api/amocrm/test-sale-notification")).bearer_auth(&admin).json(&test);
+    assert_eq!(sent.send().await.unwrap().status(), 200);
+    let messages = telegram.sent();
+    assert_eq!(messages.len(), 2, "the sale and the test");
+    assert!(messages[1].1.starts_with("🧪 Тестовое сообщение") && messages[1].1.contains("Тест &lt;Клиент&gt;"));
+});
