@@ -63,8 +63,6 @@ pub struct WebConfig {
     pub cookie_secure: bool,
     /// `LEADS_REFRESH_SECS`: how often `/target` refreshes itself (default 30).
     pub leads_refresh_secs: u32,
-    /// `AMOCRM_BASE_URL`: the account address (`https://<subdomain>.amocrm.ru`), for deal links.
-    pub crm_base_url: Option<String>,
 }
 
 /// How the job runner works the queue.
@@ -224,6 +222,18 @@ impl FacebookConfig {
     }
 }
 
+/// `kaspi=82174958,prodamus=81854578` → lower-cased names and ids; `None` if malformed.
+fn parse_pairs(text: &str) -> Option<Vec<(String, i64)>> {
+    text.split(',')
+        .map(str::trim)
+        .filter(|pair| !pair.is_empty())
+        .map(|pair| {
+            let (name, id) = pair.split_once('=')?;
+            Some((name.trim().to_lowercase(), id.trim().parse().ok()?))
+        })
+        .collect()
+}
+
 /// `USD=505.2,EUR=548` → `[("USD", 505.2), ("EUR", 548.0)]`; `None` if malformed.
 fn parse_rates(text: &str) -> Option<Vec<(String, f64)>> {
     text.split(',')
@@ -240,6 +250,25 @@ fn parse_rates(text: &str) -> Option<Vec<(String, f64)>> {
 /// AmoCRM (SPEC §5): the ids are the business's, overridable per variable.
 #[derive(Debug, Clone)]
 pub struct CrmConfig {
+    /// `AMOCRM_BASE_URL` (`https://<subdomain>.amocrm.ru`): the API host and deal links.
+    pub base_url: Option<String>,
+    /// `AMOCRM_ACCESS_TOKEN`: a long-lived token of the private integration; with the base
+    /// URL it turns on pushing leads to AmoCRM (until then their jobs wait).
+    pub access_token: Option<SecretString>,
+    /// `AMOCRM_TIMEOUT_SECS`: the whole-request timeout (default 30).
+    pub timeout: Duration,
+    /// `AMOCRM_MAX_RPS`: requests per second the client allows itself (default 6, under
+    /// AmoCRM's 7 per integration).
+    pub max_rps: u32,
+    /// `AMOCRM_QUIZ_STATUS_ID`: the express pipeline's stage for a quiz submission
+    /// (default 81856842).
+    pub quiz_status_id: i64,
+    /// `AMOCRM_CHECKOUT_STATUS_ID`: the stage for a checkout with an unmapped payment
+    /// method (default 81854574, unsorted).
+    pub checkout_status_id: i64,
+    /// `AMOCRM_PAYMENT_STAGES`: payment method → stage, e.g. `kaspi=82174958,prodamus=81854578`
+    /// (the default).
+    pub payment_stages: Vec<(String, i64)>,
     /// `AMOCRM_WEBHOOK_SECRET`: the `token` query parameter of the webhook URLs entered in
     /// AmoCRM; without it the webhook routes answer 404.
     pub webhook_secret: Option<SecretString>,
@@ -263,6 +292,13 @@ pub struct CrmConfig {
 impl Default for CrmConfig {
     fn default() -> Self {
         Self {
+            base_url: None,
+            access_token: None,
+            timeout: Duration::from_secs(30),
+            max_rps: 6,
+            quiz_status_id: 81_856_842,
+            checkout_status_id: 81_854_574,
+            payment_stages: vec![("kaspi".to_owned(), 82_174_958), ("prodamus".to_owned(), 81_854_578)],
             webhook_secret: None,
             express_pipeline_id: 10_350_882,
             flagship_pipeline_id: 10_418_746,
@@ -279,7 +315,21 @@ impl Default for CrmConfig {
 impl CrmConfig {
     fn from_env() -> Result<Self, ConfigError> {
         let default = Self::default();
+        let payment_stages = match env_string("AMOCRM_PAYMENT_STAGES")? {
+            Some(text) => parse_pairs(&text).ok_or_else(|| ConfigError {
+                name: "AMOCRM_PAYMENT_STAGES",
+                message: "expected method=stage pairs separated by commas".to_owned(),
+            })?,
+            None => default.payment_stages,
+        };
         Ok(Self {
+            base_url: env_url("AMOCRM_BASE_URL")?,
+            access_token: env_secret("AMOCRM_ACCESS_TOKEN")?,
+            timeout: env_secs("AMOCRM_TIMEOUT_SECS")?.unwrap_or(default.timeout),
+            max_rps: env_parse("AMOCRM_MAX_RPS")?.unwrap_or(default.max_rps).max(1),
+            quiz_status_id: env_parse("AMOCRM_QUIZ_STATUS_ID")?.unwrap_or(default.quiz_status_id),
+            checkout_status_id: env_parse("AMOCRM_CHECKOUT_STATUS_ID")?.unwrap_or(default.checkout_status_id),
+            payment_stages,
             webhook_secret: env_secret("AMOCRM_WEBHOOK_SECRET")?,
             express_pipeline_id: env_parse("AMOCRM_EXPRESS_PIPELINE_ID")?.unwrap_or(default.express_pipeline_id),
             flagship_pipeline_id: env_parse("AMOCRM_FLAGSHIP_PIPELINE_ID")?.unwrap_or(default.flagship_pipeline_id),
@@ -372,7 +422,6 @@ impl Config {
                 session_ttl: Duration::from_secs(3600 * env_parse::<u64>("SESSION_TTL_HOURS")?.unwrap_or(336)),
                 cookie_secure: env_parse("COOKIE_SECURE")?.unwrap_or(production),
                 leads_refresh_secs: env_parse("LEADS_REFRESH_SECS")?.unwrap_or(30).max(1),
-                crm_base_url: env_string("AMOCRM_BASE_URL")?.map(|url| url.trim_end_matches('/').to_owned()),
             },
             jobs: JobsConfig::from_env()?,
             email: EmailConfig::from_env()?,
@@ -506,12 +555,7 @@ mod tests {
                 cors_allowed_origins: Vec::new(),
                 max_body_bytes: 1024,
             },
-            web: WebConfig {
-                session_ttl: Duration::from_secs(60),
-                cookie_secure: true,
-                leads_refresh_secs: 30,
-                crm_base_url: None,
-            },
+            web: WebConfig { session_ttl: Duration::from_secs(60), cookie_secure: true, leads_refresh_secs: 30 },
             jobs: JobsConfig::default(),
             email: EmailConfig { api_key: key(), ..EmailConfig::default() },
             sms: SmsConfig { api_key: key(), ..SmsConfig::default() },

@@ -6,6 +6,7 @@
 //! locking), the code branches on [`Engine`]. See `docs/adr/0001-two-database-engines.md`.
 
 pub mod credential;
+pub mod crm;
 pub mod crm_event;
 pub mod delivery;
 pub mod funnel;

@@ -5,6 +5,7 @@
 pub mod ad_spend;
 pub mod admin;
 pub mod attribution;
+pub mod crm;
 pub mod health;
 pub mod messages;
 pub mod notify;
@@ -132,6 +133,7 @@ pub fn integration_of_kind(kind: &str) -> Option<&'static str> {
     match kind {
         SendLeadEmail::KIND => Some(RESEND),
         SendLeadSms::KIND | CheckSmsStatus::KIND => Some(MOBIZON),
+        PushLeadToCrm::KIND => Some(AMOCRM),
         ad_spend::DiscoverAdAccounts::KIND | ad_spend::SyncAdSpend::KIND => Some(ad_spend::FACEBOOK),
         sales::NotifySale::KIND => Some(sales::TELEGRAM),
         _ => None,
@@ -140,6 +142,8 @@ pub fn integration_of_kind(kind: &str) -> Option<&'static str> {
 
 /// The health view's name of the email provider.
 pub const RESEND: &str = "resend";
+/// The health view's name of AmoCRM.
+pub const AMOCRM: &str = "amocrm";
 /// The health view's name of the SMS provider.
 pub const MOBIZON: &str = "mobizon";
 

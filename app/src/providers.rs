@@ -4,6 +4,7 @@
 //! Every sender answers with the provider's message id or a [`SendError`] that says
 //! whether trying again can help, so the job runner decides retries in one place.
 
+pub mod amocrm;
 pub mod facebook;
 pub mod mobizon;
 pub mod outbox;

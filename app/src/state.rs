@@ -11,6 +11,7 @@ use crate::error::AppError;
 use crate::intake::IntakeQueue;
 use crate::jobs::notify::JobContext;
 use crate::jobs::runner::JobRunner;
+use crate::providers::amocrm::AmoCrmClient;
 use crate::providers::facebook::FacebookClient;
 use crate::providers::telegram::TelegramClient;
 use crate::providers::{EmailSender, SmsSender};
@@ -43,6 +44,12 @@ impl AppState {
                 .map(|token| Arc::new(FacebookClient::new(&config.facebook, token))),
             facebook_config: Arc::new(config.facebook.clone()),
             crm_config: Arc::new(config.crm.clone()),
+            amocrm: match (&config.crm.base_url, &config.crm.access_token) {
+                (Some(base_url), Some(token)) => {
+                    Some(Arc::new(AmoCrmClient::new(&config.crm, base_url, token.clone())))
+                }
+                _ => None,
+            },
             telegram: config
                 .telegram
                 .bot_token

@@ -3,17 +3,18 @@
 use super::ad_spend::{SyncAdSpend, FACEBOOK};
 use super::notify::JobContext;
 use super::sales::{NotifySale, TELEGRAM};
-use super::{Job, SendLeadEmail, SendLeadSms, MOBIZON, RESEND};
+use super::{Job, PushLeadToCrm, SendLeadEmail, SendLeadSms, AMOCRM, MOBIZON, RESEND};
 use crate::db::integration::{integration_status, queue_of_kind};
 use crate::models::IntegrationHealth;
 use crate::time::format_almaty;
 
-/// Resend, Mobizon, Facebook and Telegram: configured or in test mode, last success, last error,
+/// Resend, Mobizon, AmoCRM, Facebook and Telegram: configured or in test mode, last success, last error,
 /// queue depth; for Facebook also how much of its request quota the last call used.
 pub async fn integration_health(context: &JobContext) -> Result<Vec<IntegrationHealth>, sqlx::Error> {
     let providers = [
         (RESEND, "Resend (email)", context.email.is_real(), SendLeadEmail::KIND),
         (MOBIZON, "Mobizon (SMS)", context.sms.is_real(), SendLeadSms::KIND),
+        (AMOCRM, "AmoCRM (сделки)", context.amocrm.is_some(), PushLeadToCrm::KIND),
         (FACEBOOK, "Facebook (расходы)", context.facebook.is_some(), SyncAdSpend::KIND),
         (TELEGRAM, "Telegram (продажи)", context.telegram.is_some(), NotifySale::KIND),
     ];

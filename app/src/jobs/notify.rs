@@ -9,12 +9,13 @@ use super::ad_spend::{DiscoverAdAccounts, ScheduleAdSpendSync, SyncAdSpend};
 use super::attribution::ReattributeLeads;
 use super::messages::{follow_up_sms, quiz_result_email};
 use super::sales::{NotifySale, ProcessCrmEvent};
-use super::{CheckSmsStatus, Job, JobFailure, JobOutcome, SendLeadEmail, SendLeadSms};
+use super::{CheckSmsStatus, Job, JobFailure, JobOutcome, PushLeadToCrm, SendLeadEmail, SendLeadSms};
 use crate::config::{CrmConfig, EmailConfig, FacebookConfig, SmsConfig};
 use crate::db::delivery::{apply_status, recipient, Recipient};
 use crate::db::job::ClaimedJob;
 use crate::db::Db;
 use crate::domain::delivery::{Channel, DeliveryStatus, StatusReport};
+use crate::providers::amocrm::AmoCrmClient;
 use crate::providers::facebook::FacebookClient;
 use crate::providers::mobizon::final_outcome;
 use crate::providers::telegram::TelegramClient;
@@ -38,6 +39,9 @@ pub struct JobContext {
     pub facebook: Option<Arc<FacebookClient>>,
     pub facebook_config: Arc<FacebookConfig>,
     pub crm_config: Arc<CrmConfig>,
+    /// The AmoCRM client; `None` without `AMOCRM_BASE_URL` and `AMOCRM_ACCESS_TOKEN` (the
+    /// push jobs then wait in the queue).
+    pub amocrm: Option<Arc<AmoCrmClient>>,
     /// The bot that announces sales; `None` without `TELEGRAM_BOT_TOKEN`.
     pub telegram: Option<Arc<TelegramClient>>,
     pub telegram_default_chat: Option<String>,
@@ -61,6 +65,7 @@ impl JobContext {
             ScheduleAdSpendSync::KIND => self.schedule_ad_spend_sync().await,
             ProcessCrmEvent::KIND => self.process_crm_event(parse(job)?).await,
             NotifySale::KIND => self.notify_sale(parse(job)?).await,
+            PushLeadToCrm::KIND => self.push_lead_to_crm(parse(job)?).await,
             other => Err(JobFailure::Permanent { message: format!("no handler for job kind {other}") }),
         }
     }

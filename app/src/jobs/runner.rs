@@ -23,7 +23,8 @@ use super::attribution::ReattributeLeads;
 use super::notify::{millis, JobContext};
 use super::sales::{NotifySale, ProcessCrmEvent};
 use super::{
-    channel_of_kind, integration_of_kind, CheckSmsStatus, Job, JobFailure, JobOutcome, SendLeadEmail, SendLeadSms,
+    channel_of_kind, integration_of_kind, CheckSmsStatus, Job, JobFailure, JobOutcome, PushLeadToCrm, SendLeadEmail,
+    SendLeadSms,
 };
 use crate::config::JobsConfig;
 use crate::db::delivery::{apply_status_deferring_counts, set_message_id};
@@ -90,7 +91,7 @@ impl JobRunner {
     /// A runner for `context`'s providers; nothing runs until [`start`](Self::start) or
     /// [`run_due`](Self::run_due).
     pub fn new(context: JobContext, config: JobsConfig) -> Self {
-        let lanes = vec![
+        let mut lanes = vec![
             Lane { kinds: &[SendLeadEmail::KIND], permits: Arc::new(Semaphore::new(config.email_concurrency)) },
             Lane {
                 kinds: &[SendLeadSms::KIND, CheckSmsStatus::KIND],
@@ -108,6 +109,10 @@ impl JobRunner {
                 permits: Arc::new(Semaphore::new(1)),
             },
         ];
+        // Without AmoCRM credentials the push jobs wait in the queue rather than fail.
+        if context.amocrm.is_some() {
+            lanes.push(Lane { kinds: &[PushLeadToCrm::KIND], permits: Arc::new(Semaphore::new(2)) });
+        }
         let worker_id = format!("{}-{:08x}", std::process::id(), rand::thread_rng().gen::<u32>());
         let (recorder, finished) = mpsc::unbounded_channel();
         let finished = Arc::new(tokio::sync::Mutex::new(finished));

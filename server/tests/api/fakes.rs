@@ -2,6 +2,7 @@
 //! ports, with switches for the failures the real ones have: outages, timeouts, rate
 //! limits and rejections. They count what they accepted by idempotency key and recipient.
 
+pub mod amocrm;
 pub mod facebook;
 pub mod mobizon;
 pub mod resend;

@@ -103,17 +103,12 @@ impl TestApp {
                 cors_allowed_origins: vec!["https://landing.example.com".to_owned()],
                 max_body_bytes: 64 * 1024,
             },
-            web: WebConfig {
-                session_ttl: Duration::from_secs(3600),
-                cookie_secure: false,
-                leads_refresh_secs: 30,
-                crm_base_url: Some("https://academy.amocrm.ru".to_owned()),
-            },
+            web: WebConfig { session_ttl: Duration::from_secs(3600), cookie_secure: false, leads_refresh_secs: 30 },
             jobs: JobsConfig::default(),
             email: EmailConfig::default(),
             sms: SmsConfig::default(),
             facebook: FacebookConfig::default(),
-            crm: CrmConfig::default(),
+            crm: CrmConfig { base_url: Some("https://academy.amocrm.ru".to_owned()), ..CrmConfig::default() },
             telegram: TelegramConfig::default(),
         };
         configure(&mut config);

@@ -3,6 +3,7 @@
 
 mod ad_spend;
 mod auth;
+mod crm_push;
 mod crm_webhooks;
 mod delivery;
 mod fakes;

@@ -15,7 +15,7 @@ pub async fn get_leads_page_settings() -> Result<LeadsPageSettings, AppError> {
             let state = crate::state::app_state()?;
             Ok(LeadsPageSettings {
                 refresh_secs: state.config.web.leads_refresh_secs,
-                crm_base_url: state.config.web.crm_base_url.clone(),
+                crm_base_url: state.config.crm.base_url.clone(),
                 sources: crate::db::lead::list_sources(&state.db).await?,
                 test_mode: state.jobs.context().is_test_mode(),
             })

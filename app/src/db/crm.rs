@@ -1,0 +1,72 @@
+//! A lead's side in AmoCRM: what the push needs, and the ids it stores.
+
+use std::collections::BTreeMap;
+
+use sqlx::{AnyConnection, FromRow};
+
+use super::lead::{bump_lead_stats, StatKey};
+use crate::models::LeadStats;
+
+/// A lead as the CRM push needs it.
+#[derive(Debug, Clone, FromRow)]
+pub struct LeadForCrm {
+    pub lead_id: i64,
+    pub created_day: i64,
+    pub source: String,
+    pub kind: String,
+    pub name: String,
+    pub email: String,
+    pub phone_e164: String,
+    pub payment_method: Option<String>,
+    pub utm_source: Option<String>,
+    pub utm_medium: Option<String>,
+    pub utm_campaign: Option<String>,
+    pub utm_content: Option<String>,
+    pub utm_term: Option<String>,
+    pub fbclid: Option<String>,
+    pub crm_deal_id: Option<i64>,
+}
+
+/// The lead, if it exists.
+pub async fn lead_for_crm(conn: &mut AnyConnection, lead_id: i64) -> Result<Option<LeadForCrm>, sqlx::Error> {
+    sqlx::query_as(
+        "SELECT lead_id, created_day, source, kind, name, email, phone_e164, payment_method, utm_source, utm_medium, \
+         utm_campaign, utm_content, utm_term, fbclid, crm_deal_id FROM lead WHERE lead_id = $1",
+    )
+    .bind(lead_id)
+    .fetch_optional(conn)
+    .await
+}
+
+/// Stores the deal and contact of a lead; the «В AmoCRM» counter counts it the first time.
+pub async fn set_lead_crm(
+    conn: &mut AnyConnection,
+    lead: &LeadForCrm,
+    deal_id: i64,
+    contact_id: i64,
+    pipeline_id: i64,
+    status_id: i64,
+    now_ms: i64,
+) -> Result<(), sqlx::Error> {
+    let first: Option<i64> = sqlx::query_scalar(
+        "UPDATE lead SET crm_deal_id = $1, crm_contact_id = $2, crm_pipeline_id = $3, crm_status_id = $4, \
+         crm_synced_at = $5, updated_at = $5 WHERE lead_id = $6 AND crm_deal_id IS NULL RETURNING lead_id",
+    )
+    .bind(deal_id)
+    .bind(contact_id)
+    .bind(pipeline_id)
+    .bind(status_id)
+    .bind(now_ms)
+    .bind(lead.lead_id)
+    .fetch_optional(&mut *conn)
+    .await?;
+    if first.is_some() {
+        let mut deltas = BTreeMap::new();
+        deltas.insert(
+            StatKey::of(lead.lead_id, lead.created_day, &lead.source),
+            LeadStats { in_crm: 1, ..LeadStats::default() },
+        );
+        bump_lead_stats(conn, &deltas).await?;
+    }
+    Ok(())
+}

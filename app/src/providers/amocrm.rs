@@ -1,0 +1,244 @@
+//! The AmoCRM API v4 client (EXTERNAL-APIS §1): contacts by phone or email, deals, the
+//! complex create of a deal with its contact, and moving a deal to another stage.
+//!
+//! AmoCRM answers "nothing found" with 204 and no body, errors as
+//! `application/problem+json` (whose `detail` and validation errors we pass on), and
+//! 429 — sometimes with an HTML body — above 7 requests a second per integration, so the
+//! client paces itself under `AMOCRM_MAX_RPS`.
+
+use std::time::Duration;
+
+use reqwest::{Method, StatusCode};
+use secrecy::{ExposeSecret, SecretString};
+use serde::Deserialize;
+use serde_json::{json, Value};
+use tokio::sync::Mutex;
+use tokio::time::Instant;
+
+use super::{http_client, SendError};
+use crate::config::CrmConfig;
+
+/// A contact as the search returns it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CrmContact {
+    pub id: i64,
+    /// Every phone's digits.
+    pub phones: Vec<String>,
+    /// Every email, lower-cased.
+    pub emails: Vec<String>,
+    /// The contact's deals.
+    pub deal_ids: Vec<i64>,
+}
+
+/// A deal's place in the funnel.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+pub struct CrmDeal {
+    pub id: i64,
+    pub pipeline_id: i64,
+    pub status_id: i64,
+}
+
+/// A new deal (and, without `contact_id`, its new contact).
+#[derive(Debug, Clone)]
+pub struct DealDraft {
+    pub name: String,
+    pub pipeline_id: i64,
+    pub status_id: i64,
+    pub price: i64,
+    /// `(field id, value)` of the deal's custom fields (UTM tags, fbclid).
+    pub fields: Vec<(i64, String)>,
+    pub contact_id: Option<i64>,
+    pub contact_name: String,
+    pub phone: String,
+    pub email: String,
+}
+
+/// The client; one per process, shared by the job runner.
+#[derive(Debug)]
+pub struct AmoCrmClient {
+    http: reqwest::Client,
+    base: String,
+    token: SecretString,
+    /// The earliest moment the next request may start.
+    next_slot: Mutex<Instant>,
+    interval: Duration,
+}
+
+impl AmoCrmClient {
+    /// A client for `base_url` with a long-lived `token`.
+    pub fn new(config: &CrmConfig, base_url: &str, token: SecretString) -> Self {
+        Self {
+            http: http_client(config.timeout),
+            base: base_url.trim_end_matches('/').to_owned(),
+            token,
+            next_slot: Mutex::new(Instant::now()),
+            interval: Duration::from_secs(1) / config.max_rps.max(1),
+        }
+    }
+
+    /// Contacts whose fields contain `query` (phone digits or an email); none → empty.
+    pub async fn find_contacts(&self, query: &str) -> Result<Vec<CrmContact>, SendError> {
+        let path = format!("/api/v4/contacts?with=leads&limit=50&query={}", crate::format::url_encode(query));
+        let Some(answer) = self.call(Method::GET, &path, None).await? else { return Ok(Vec::new()) };
+        let contacts = answer["_embedded"]["contacts"].as_array().cloned().unwrap_or_default();
+        Ok(contacts.iter().filter_map(contact_of).collect())
+    }
+
+    /// A deal by id; `None` when AmoCRM has none (204).
+    pub async fn deal(&self, deal_id: i64) -> Result<Option<CrmDeal>, SendError> {
+        let answer = self.call(Method::GET, &format!("/api/v4/leads/{deal_id}"), None).await?;
+        Ok(answer.and_then(|answer| serde_json::from_value(answer).ok()))
+    }
+
+    /// Creates the deal with its contact embedded (`leads/complex`), or linked to an
+    /// existing contact; returns `(deal id, contact id)`.
+    pub async fn create_deal(&self, draft: &DealDraft) -> Result<(i64, i64), SendError> {
+        let fields: Vec<Value> =
+            draft.fields.iter().map(|(id, value)| json!({"field_id": id, "values": [{"value": value}]})).collect();
+        let mut deal = json!({
+            "name": draft.name,
+            "price": draft.price,
+            "pipeline_id": draft.pipeline_id,
+            "status_id": draft.status_id,
+            "custom_fields_values": fields,
+        });
+        match draft.contact_id {
+            Some(contact_id) => {
+                deal["_embedded"] = json!({"contacts": [{"id": contact_id}]});
+                let answer = self.call(Method::POST, "/api/v4/leads", Some(json!([deal]))).await?;
+                let id = answer.as_ref().and_then(|answer| answer["_embedded"]["leads"][0]["id"].as_i64());
+                id.map(|id| (id, contact_id)).ok_or_else(|| SendError::retryable("AmoCRM: no deal id in the answer"))
+            }
+            None => {
+                deal["_embedded"] = json!({"contacts": [{
+                    "first_name": draft.contact_name,
+                    "custom_fields_values": [
+                        {"field_code": "PHONE", "values": [{"enum_code": "WORK", "value": draft.phone}]},
+                        {"field_code": "EMAIL", "values": [{"enum_code": "WORK", "value": draft.email}]},
+                    ],
+                }]});
+                let answer = self.call(Method::POST, "/api/v4/leads/complex", Some(json!([deal]))).await?;
+                let created =
+                    answer.as_ref().map(|answer| (answer[0]["id"].as_i64(), answer[0]["contact_id"].as_i64()));
+                match created {
+                    Some((Some(deal_id), Some(contact_id))) => Ok((deal_id, contact_id)),
+                    _ => Err(SendError::retryable("AmoCRM: no deal or contact id in the answer")),
+                }
+            }
+        }
+    }
+
+    /// Moves a deal to `status_id` of `pipeline_id`.
+    pub async fn move_deal(&self, deal_id: i64, pipeline_id: i64, status_id: i64) -> Result<(), SendError> {
+        let body = json!({"pipeline_id": pipeline_id, "status_id": status_id});
+        self.call(Method::PATCH, &format!("/api/v4/leads/{deal_id}"), Some(body)).await.map(drop)
+    }
+
+    /// One paced request; `None` for 204.
+    async fn call(&self, method: Method, path: &str, body: Option<Value>) -> Result<Option<Value>, SendError> {
+        self.wait_for_slot().await;
+        let mut request =
+            self.http.request(method, format!("{}{path}", self.base)).bearer_auth(self.token.expose_secret());
+        if let Some(body) = body {
+            request = request.json(&body);
+        }
+        let response = request.send().await.map_err(|error| SendError::transport("AmoCRM", error))?;
+        let status = response.status();
+        if status == StatusCode::NO_CONTENT {
+            return Ok(None);
+        }
+        let bytes = response.bytes().await.map_err(|error| SendError::transport("AmoCRM", error))?;
+        if status.is_success() {
+            return serde_json::from_slice(&bytes)
+                .map(Some)
+                .map_err(|error| SendError::retryable(format!("AmoCRM: unexpected answer: {error}")));
+        }
+        let problem = problem_detail(&bytes);
+        let message = format!("AmoCRM {}: {problem}", status.as_u16());
+        match status.as_u16() {
+            429 => Err(SendError::Retryable { message, retry_after: Some(Duration::from_secs(2)) }),
+            500.. => Err(SendError::retryable(message)),
+            _ => Err(SendError::Rejected { message }),
+        }
+    }
+
+    /// Waits until this request may go, keeping requests `interval` apart.
+    async fn wait_for_slot(&self) {
+        let start = {
+            let mut next = self.next_slot.lock().await;
+            let start = (*next).max(Instant::now());
+            *next = start + self.interval;
+            start
+        };
+        tokio::time::sleep_until(start).await;
+    }
+}
+
+/// The `detail` of a problem+json body and its validation errors; the status text otherwise.
+fn problem_detail(body: &[u8]) -> String {
+    let Ok(problem) = serde_json::from_slice::<Value>(body) else { return "no JSON body".to_owned() };
+    let mut detail = problem["detail"].as_str().or(problem["title"].as_str()).unwrap_or("error").to_owned();
+    let errors: Vec<String> = problem["validation-errors"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .flat_map(|request| request["errors"].as_array().cloned().unwrap_or_default())
+        .map(|error| format!("{}: {}", error["path"].as_str().unwrap_or("?"), error["detail"].as_str().unwrap_or("?")))
+        .collect();
+    if !errors.is_empty() {
+        detail = format!("{detail} ({})", errors.join("; "));
+    }
+    detail
+}
+
+fn contact_of(contact: &Value) -> Option<CrmContact> {
+    let id = contact["id"].as_i64()?;
+    let mut phones = Vec::new();
+    let mut emails = Vec::new();
+    for field in contact["custom_fields_values"].as_array().into_iter().flatten() {
+        let values = field["values"].as_array().into_iter().flatten().filter_map(|value| value["value"].as_str());
+        match field["field_code"].as_str() {
+            Some("PHONE") => phones.extend(values.map(|phone| phone.chars().filter(char::is_ascii_digit).collect())),
+            Some("EMAIL") => emails.extend(values.map(|email| email.trim().to_lowercase())),
+            _ => {}
+        }
+    }
+    let deal_ids =
+        contact["_embedded"]["leads"].as_array().into_iter().flatten().filter_map(|deal| deal["id"].as_i64()).collect();
+    Some(CrmContact { id, phones, emails, deal_ids })
+}
+
+/// Whether two phones are the same number: their last ten digits match (AmoCRM stores
+/// numbers as typed, `8 705…` or `+7 705…`).
+pub fn same_phone(a: &str, b: &str) -> bool {
+    let last_ten = |phone: &str| {
+        let digits: String = phone.chars().filter(char::is_ascii_digit).collect();
+        digits[digits.len().saturating_sub(10)..].to_owned()
+    };
+    let (a, b) = (last_ten(a), last_ten(b));
+    a.len() == 10 && a == b
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn problem_json_details_and_validation_errors_are_kept() {
+        let body = br#"{"validation-errors":[{"request_id":"0","errors":[{"code":"NotSupportedChoice",
+            "path":"custom_fields_values.0.field_id","detail":"The value you selected is not a valid choice."}]}],
+            "title":"Bad Request","type":"https://httpstatus.es/400","status":400,"detail":"Request validation failed"}"#;
+        assert_eq!(
+            problem_detail(body),
+            "Request validation failed (custom_fields_values.0.field_id: The value you selected is not a valid choice.)"
+        );
+        assert_eq!(problem_detail(b"<html>Too many requests</html>"), "no JSON body");
+    }
+
+    #[test]
+    fn phones_match_on_their_last_ten_digits() {
+        assert!(same_phone("+7 (705) 123-45-67", "87051234567"));
+        assert!(!same_phone("87051234567", "87051234568"));
+        assert!(!same_phone("123", "123"));
+    }
+}

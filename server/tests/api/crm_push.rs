@@ -1,0 +1,97 @@
+//! Pushing leads to AmoCRM against the fake: one contact and one deal per person however
+//! often and however differently they type their phone, the deal on the stage of the last
+//! submission, a retry after a timeout that creates nothing twice, and pacing under the
+//! rate limit.
+
+use std::time::Duration;
+
+use secrecy::SecretString;
+use serde_json::json;
+
+use crate::fakes::amocrm::{FakeAmoCrm, TOKEN};
+use crate::helpers::{with_each_engine, TestApp};
+
+async fn spawn(engine: app::db::Engine, fake: &FakeAmoCrm) -> Option<TestApp> {
+    let url = fake.url();
+    TestApp::spawn_with(engine, |config| {
+        config.crm.base_url = Some(url);
+        config.crm.access_token = Some(SecretString::from(TOKEN));
+        config.crm.timeout = Duration::from_secs(1);
+    })
+    .await
+}
+
+async fn push_due(app: &TestApp) {
+    while app.run_jobs_after(Duration::ZERO).await > 0 {}
+}
+
+with_each_engine!(three_submissions_of_one_person_are_one_contact_and_one_deal, |engine| {
+    let fake = FakeAmoCrm::start().await;
+    let Some(app) = spawn(engine, &fake).await else { return };
+    let quiz = |phone: &'static str| {
+        json!({"name": "Тест Персона", "email": "person@example.com", "phone": phone, "utm_source": "fb_kenesary",
+               "utm_campaign": "tripwire_nov", "fbclid": "fb.1.123"})
+    };
+    app.post_lead_with(quiz("+7 (705) 123-45-67")).await;
+    push_due(&app).await;
+    assert_eq!(fake.counts(), (1, 1));
+    let deal = &fake.deals()[0];
+    assert_eq!((deal.pipeline_id, deal.status_id), (10_350_882, 81_856_842), "the quiz stage");
+    let fields = deal.fields.to_string();
+    assert!(fields.contains("434731") && fields.contains("fb_kenesary") && fields.contains("fb.1.123"), "{fields}");
+
+    app.post_lead_with(quiz("87051234567")).await;
+    push_due(&app).await;
+    let checkout = json!({"name": "Тест Персона", "email": "PERSON@example.com", "phone": "705 123 45 67",
+                          "payment_method": "Kaspi"});
+    let response = app.post_json("/api/landing/submit", &checkout).await;
+    assert_eq!(response.status(), 200);
+    push_due(&app).await;
+
+    assert_eq!(fake.counts(), (1, 1), "one contact, one deal");
+    assert_eq!(fake.deals()[0].status_id, 82_174_958, "the stage of the last submission (Kaspi)");
+    let deal_ids: Vec<Option<i64>> =
+        sqlx::query_scalar("SELECT crm_deal_id FROM lead ORDER BY lead_id").fetch_all(app.db.pool()).await.unwrap();
+    assert_eq!(deal_ids, vec![Some(fake.deals()[0].id); 3]);
+    let in_crm: i64 = sqlx::query_scalar("SELECT CAST(SUM(in_crm) AS BIGINT) FROM lead_stat_daily")
+        .fetch_one(app.db.pool())
+        .await
+        .unwrap();
+    assert_eq!(in_crm, 3, "the «В AmoCRM» card counts each lead once");
+});
+
+with_each_engine!(a_push_retried_after_a_timeout_creates_nothing_twice, |engine| {
+    let fake = FakeAmoCrm::start().await;
+    let Some(app) = spawn(engine, &fake).await else { return };
+    fake.hang_next_create();
+    let lead_id = app.post_lead_with(json!({"email": "slow@example.com", "phone": "+77019998877"})).await;
+    push_due(&app).await;
+    assert_eq!(fake.counts(), (1, 1), "AmoCRM stored it though we never heard");
+    let (status, error): (String, Option<String>) =
+        sqlx::query_as("SELECT status, last_error FROM job WHERE kind = 'push_lead_to_crm'")
+            .fetch_one(app.db.pool())
+            .await
+            .unwrap();
+    assert_eq!(status, "pending");
+    assert!(error.unwrap().contains("timeout"));
+
+    app.run_jobs_after(Duration::from_secs(10)).await;
+    assert_eq!(fake.counts(), (1, 1), "the retry found the contact and its deal");
+    let stored: Option<i64> = sqlx::query_scalar("SELECT crm_deal_id FROM lead WHERE lead_id = $1")
+        .bind(lead_id)
+        .fetch_one(app.db.pool())
+        .await
+        .unwrap();
+    assert_eq!(stored, Some(fake.deals()[0].id));
+});
+
+with_each_engine!(pushes_stay_under_the_rate_limit, |engine| {
+    let fake = FakeAmoCrm::start().await;
+    let Some(app) = spawn(engine, &fake).await else { return };
+    for n in 0..5 {
+        app.post_lead_with(json!({"email": format!("rate{n}@example.com"), "phone": format!("+7701555000{n}")})).await;
+    }
+    push_due(&app).await;
+    assert_eq!(fake.counts(), (5, 5));
+    assert_eq!(fake.throttled(), 0, "never above 7 requests a second");
+});

@@ -1,0 +1,288 @@
+//! A fake AmoCRM API v4 (EXTERNAL-APIS §1): contacts searched by `query` (204 when none),
+//! deals by id (204 when unknown), `leads/complex` and `leads` creates, `PATCH leads/{id}`,
+//! Bearer auth (401 problem+json), problem+json validation errors, 429 with an HTML body
+//! above 7 requests a second, and on demand a create that is stored but answered too late.
+
+use std::net::SocketAddr;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use axum::extract::{Path, Query, State};
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, patch, post};
+use axum::{Json, Router};
+use serde_json::{json, Value};
+
+/// The long-lived token the fake accepts.
+pub const TOKEN: &str = "amo-long-lived-token-0001";
+
+/// A deal in the fake.
+#[derive(Debug, Clone)]
+pub struct FakeDeal {
+    pub id: i64,
+    pub contact_id: i64,
+    pub pipeline_id: i64,
+    pub status_id: i64,
+    pub fields: Value,
+}
+
+#[derive(Debug, Clone)]
+struct FakeContact {
+    id: i64,
+    phone: String,
+    email: String,
+}
+
+#[derive(Default)]
+struct CrmState {
+    contacts: Vec<FakeContact>,
+    deals: Vec<FakeDeal>,
+    next_id: i64,
+    /// Request times of the last second, for the rate limit.
+    recent: Vec<Instant>,
+    throttled: usize,
+    /// Creates still to be stored and then answered after the client's timeout.
+    hang_next_creates: usize,
+}
+
+/// A running fake AmoCRM.
+#[derive(Clone)]
+pub struct FakeAmoCrm {
+    pub address: SocketAddr,
+    state: Arc<Mutex<CrmState>>,
+}
+
+impl FakeAmoCrm {
+    /// Starts the fake on a free port.
+    pub async fn start() -> Self {
+        let state = Arc::new(Mutex::new(CrmState { next_id: 30_000_000, ..CrmState::default() }));
+        let router = Router::new()
+            .route("/api/v4/contacts", get(search_contacts))
+            .route("/api/v4/leads/complex", post(create_complex))
+            .route("/api/v4/leads", post(create_leads))
+            .route("/api/v4/leads/{id}", get(one_deal))
+            .route("/api/v4/leads/{id}", patch(move_deal))
+            .with_state(state.clone());
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let address = listener.local_addr().unwrap();
+        tokio::spawn(async move { axum::serve(listener, router).await.unwrap() });
+        Self { address, state }
+    }
+
+    /// `http://127.0.0.1:<port>`, as `AMOCRM_BASE_URL`.
+    pub fn url(&self) -> String {
+        format!("http://{}", self.address)
+    }
+
+    /// Stores the next create but answers it only after the client gave up.
+    pub fn hang_next_create(&self) {
+        self.state.lock().unwrap().hang_next_creates = 1;
+    }
+
+    /// `(contacts, deals)`.
+    pub fn counts(&self) -> (usize, usize) {
+        let state = self.state.lock().unwrap();
+        (state.contacts.len(), state.deals.len())
+    }
+
+    /// Every deal.
+    pub fn deals(&self) -> Vec<FakeDeal> {
+        self.state.lock().unwrap().deals.clone()
+    }
+
+    /// How many requests were answered 429.
+    pub fn throttled(&self) -> usize {
+        self.state.lock().unwrap().throttled
+    }
+}
+
+fn problem(status: StatusCode, detail: &str) -> Response {
+    let body = json!({"title": status.canonical_reason(), "type": format!("https://httpstatus.es/{}", status.as_u16()),
+        "status": status.as_u16(), "detail": detail});
+    (status, [("content-type", "application/problem+json")], body.to_string()).into_response()
+}
+
+/// Auth and the rate limit; `Some(answer)` when the request is refused.
+fn admit(state: &Arc<Mutex<CrmState>>, headers: &HeaderMap) -> Option<Response> {
+    if headers.get("authorization").and_then(|value| value.to_str().ok()) != Some(&format!("Bearer {TOKEN}")) {
+        return Some(problem(StatusCode::UNAUTHORIZED, "Unauthorized"));
+    }
+    let mut state = state.lock().unwrap();
+    let now = Instant::now();
+    state.recent.retain(|at| now.duration_since(*at) < Duration::from_secs(1));
+    if state.recent.len() >= 7 {
+        state.throttled += 1;
+        return Some((StatusCode::TOO_MANY_REQUESTS, "<html><body>Too many requests</body></html>").into_response());
+    }
+    state.recent.push(now);
+    None
+}
+
+fn digits(text: &str) -> String {
+    text.chars().filter(char::is_ascii_digit).collect()
+}
+
+async fn search_contacts(
+    State(state): State<Arc<Mutex<CrmState>>>,
+    headers: HeaderMap,
+    Query(params): Query<std::collections::HashMap<String, String>>,
+) -> Response {
+    if let Some(refused) = admit(&state, &headers) {
+        return refused;
+    }
+    let query = params.get("query").cloned().unwrap_or_default().to_lowercase();
+    let state = state.lock().unwrap();
+    let found: Vec<Value> = state
+        .contacts
+        .iter()
+        .filter(|contact| {
+            (!digits(&query).is_empty() && digits(&contact.phone).contains(&digits(&query)) && !query.contains('@'))
+                || contact.email == query
+        })
+        .map(|contact| {
+            let deals: Vec<Value> = state
+                .deals
+                .iter()
+                .filter(|deal| deal.contact_id == contact.id)
+                .map(|deal| json!({"id": deal.id}))
+                .collect();
+            json!({"id": contact.id, "name": "Контакт", "custom_fields_values": [
+                {"field_id": 54667, "field_code": "PHONE", "field_type": "multitext", "values": [{"value": contact.phone, "enum_code": "WORK"}]},
+                {"field_id": 54669, "field_code": "EMAIL", "field_type": "multitext", "values": [{"value": contact.email, "enum_code": "WORK"}]}],
+                "_embedded": {"leads": deals}})
+        })
+        .collect();
+    if found.is_empty() {
+        return StatusCode::NO_CONTENT.into_response();
+    }
+    Json(json!({"_page": 1, "_links": {}, "_embedded": {"contacts": found}})).into_response()
+}
+
+async fn one_deal(State(state): State<Arc<Mutex<CrmState>>>, headers: HeaderMap, Path(id): Path<i64>) -> Response {
+    if let Some(refused) = admit(&state, &headers) {
+        return refused;
+    }
+    let state = state.lock().unwrap();
+    match state.deals.iter().find(|deal| deal.id == id) {
+        Some(deal) => Json(json!({"id": deal.id, "pipeline_id": deal.pipeline_id, "status_id": deal.status_id,
+            "custom_fields_values": deal.fields}))
+        .into_response(),
+        None => StatusCode::NO_CONTENT.into_response(),
+    }
+}
+
+/// AmoCRM's answer to a deal without a pipeline or stage.
+fn validation_error() -> Response {
+    let body = json!({"validation-errors": [{"request_id": "0", "errors": [{"code": "NotSupportedChoice",
+        "path": "pipeline_id", "detail": "This value should not be blank."}]}],
+        "title": "Bad Request", "type": "https://httpstatus.es/400", "status": 400, "detail": "Request validation failed"});
+    (StatusCode::BAD_REQUEST, [("content-type", "application/problem+json")], body.to_string()).into_response()
+}
+
+/// Stores a deal (`None` when it lacks a pipeline or stage); waits past the client's
+/// timeout when told to.
+async fn store_deal(
+    state: &Arc<Mutex<CrmState>>,
+    contact: Option<FakeContact>,
+    contact_id: i64,
+    deal: &Value,
+) -> Option<i64> {
+    let (pipeline_id, status_id) = (deal["pipeline_id"].as_i64()?, deal["status_id"].as_i64()?);
+    let (id, hang) = {
+        let mut state = state.lock().unwrap();
+        if let Some(contact) = contact {
+            state.contacts.push(contact);
+        }
+        state.next_id += 1;
+        let id = state.next_id;
+        state.deals.push(FakeDeal {
+            id,
+            contact_id,
+            pipeline_id,
+            status_id,
+            fields: deal["custom_fields_values"].clone(),
+        });
+        let hang = state.hang_next_creates > 0;
+        state.hang_next_creates = state.hang_next_creates.saturating_sub(1);
+        (id, hang)
+    };
+    if hang {
+        tokio::time::sleep(Duration::from_secs(5)).await;
+    }
+    Some(id)
+}
+
+async fn create_complex(
+    State(state): State<Arc<Mutex<CrmState>>>,
+    headers: HeaderMap,
+    Json(body): Json<Value>,
+) -> Response {
+    if let Some(refused) = admit(&state, &headers) {
+        return refused;
+    }
+    let deal = &body[0];
+    let contact = &deal["_embedded"]["contacts"][0];
+    let value_of = |code: &str| {
+        contact["custom_fields_values"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .find(|field| field["field_code"] == code)
+            .and_then(|field| field["values"][0]["value"].as_str())
+            .unwrap_or_default()
+            .to_owned()
+    };
+    let contact_id = {
+        let mut state = state.lock().unwrap();
+        state.next_id += 1;
+        state.next_id
+    };
+    let new_contact = FakeContact { id: contact_id, phone: value_of("PHONE"), email: value_of("EMAIL").to_lowercase() };
+    match store_deal(&state, Some(new_contact), contact_id, deal).await {
+        Some(id) => Json(
+            json!([{"id": id, "contact_id": contact_id, "company_id": null, "request_id": ["0"], "merged": false}]),
+        )
+        .into_response(),
+        None => validation_error(),
+    }
+}
+
+async fn create_leads(
+    State(state): State<Arc<Mutex<CrmState>>>,
+    headers: HeaderMap,
+    Json(body): Json<Value>,
+) -> Response {
+    if let Some(refused) = admit(&state, &headers) {
+        return refused;
+    }
+    let deal = &body[0];
+    let Some(contact_id) = deal["_embedded"]["contacts"][0]["id"].as_i64() else {
+        return problem(StatusCode::BAD_REQUEST, "a contact id is required");
+    };
+    match store_deal(&state, None, contact_id, deal).await {
+        Some(id) => {
+            Json(json!({"_links": {}, "_embedded": {"leads": [{"id": id, "request_id": "0"}]}})).into_response()
+        }
+        None => validation_error(),
+    }
+}
+
+async fn move_deal(
+    State(state): State<Arc<Mutex<CrmState>>>,
+    headers: HeaderMap,
+    Path(id): Path<i64>,
+    Json(body): Json<Value>,
+) -> Response {
+    if let Some(refused) = admit(&state, &headers) {
+        return refused;
+    }
+    let mut state = state.lock().unwrap();
+    let Some(deal) = state.deals.iter_mut().find(|deal| deal.id == id) else {
+        return problem(StatusCode::NOT_FOUND, "Lead not found");
+    };
+    if let Some(status) = body["status_id"].as_i64() {
+        deal.status_id = status;
+    }
+    Json(json!({"id": id, "updated_at": 1_717_488_100})).into_response()
+}
