@@ -13,6 +13,9 @@ export LEADS_REFRESH_SECS=2
 # Test-only webhook secrets: the browser tests post signed provider reports.
 export RESEND_WEBHOOK_SECRET="whsec_ZTJlLXJlc2VuZC13ZWJob29rLXNlY3JldA=="
 export MOBIZON_WEBHOOK_SECRET="e2e-mobizon-secret"
+# AmoCRM points at a port where the sync test runs its own stand-in while it needs one.
+export AMOCRM_BASE_URL="http://127.0.0.1:${E2E_AMOCRM_PORT:-3199}"
+export AMOCRM_ACCESS_TOKEN="e2e-amocrm-token"
 export RUST_LOG="${RUST_LOG:-warn}"
 
 "$server" migrate

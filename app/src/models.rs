@@ -428,3 +428,16 @@ pub struct AdAccountView {
     pub last_synced_local: Option<String>,
     pub last_error: Option<String>,
 }
+
+/// What a sync with AmoCRM found (SPEC §5).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CrmSyncCounts {
+    /// Recent deals read from the express pipeline.
+    pub fetched: i64,
+    /// Deals matched to a lead (by deal id, phone or email).
+    pub matched: i64,
+    /// Leads whose deal or stage changed.
+    pub updated: i64,
+    /// Deals with no lead here.
+    pub not_found: i64,
+}

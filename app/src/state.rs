@@ -50,6 +50,7 @@ impl AppState {
                 }
                 _ => None,
             },
+            crm_sync_running: Arc::default(),
             telegram: config
                 .telegram
                 .bot_token

@@ -1,5 +1,6 @@
 //! Plain HTTP routes: the public intake API, JSON APIs, provider webhooks and health checks.
 
+pub mod crm_sync;
 pub mod crm_webhooks;
 pub mod delivery;
 pub mod health;

@@ -18,7 +18,7 @@ use app::{shell, App};
 
 use crate::page_guard::require_session;
 use crate::routes::{
-    crm_webhooks, delivery, health, integrations, jobs_api, landing, leads_api, sales_api, traffic_api,
+    crm_sync, crm_webhooks, delivery, health, integrations, jobs_api, landing, leads_api, sales_api, traffic_api,
 };
 
 /// A bound listener and the router it will serve.
@@ -65,6 +65,8 @@ pub fn router(state: AppState) -> Router {
         .route("/api/lead-tracking/leads", get(leads_api::list_leads))
         .route("/api/integrations/all", get(integrations::all_integrations))
         .route("/api/traffic-dashboard/funnel", get(traffic_api::funnel))
+        .route("/api/lead-tracking/sync", post(crm_sync::sync))
+        .route("/api/admin/landing/sync-amocrm", post(crm_sync::sync))
         .route("/api/amocrm/sales-history", get(sales_api::sales_history))
         .route("/api/amocrm/sales-stats", get(sales_api::sales_stats))
         .route("/api/amocrm/test-sale-notification", post(sales_api::test_sale_notification))

@@ -70,3 +70,78 @@ pub async fn set_lead_crm(
     }
     Ok(())
 }
+
+/// A lead the sync may match: `(lead_id, created_day, source, phone, email, deal id, status)`.
+#[derive(Debug, Clone, FromRow)]
+pub struct SyncCandidate {
+    pub lead_id: i64,
+    pub created_day: i64,
+    pub source: String,
+    pub phone_e164: String,
+    pub email: String,
+    pub crm_deal_id: Option<i64>,
+    pub crm_status_id: Option<i64>,
+}
+
+/// Leads with one of `deal_ids`, or with one of the phones or emails, newest first.
+pub async fn sync_candidates(
+    conn: &mut AnyConnection,
+    deal_ids: &[i64],
+    phones: &[String],
+    emails: &[String],
+) -> Result<Vec<SyncCandidate>, sqlx::Error> {
+    const COLUMNS: &str = "lead_id, created_day, source, phone_e164, email, crm_deal_id, crm_status_id";
+    let placeholders = |count: usize| (1..=count).map(|n| format!("${n}")).collect::<Vec<_>>().join(", ");
+    let mut found = Vec::new();
+    for chunk in deal_ids.chunks(500) {
+        let sql = format!("SELECT {COLUMNS} FROM lead WHERE crm_deal_id IN ({})", placeholders(chunk.len()));
+        let query = chunk.iter().fold(sqlx::query_as::<_, SyncCandidate>(&sql), |query, id| query.bind(*id));
+        found.extend(query.fetch_all(&mut *conn).await?);
+    }
+    for (column, values) in [("phone_e164", phones), ("email", emails)] {
+        for chunk in values.chunks(500) {
+            let sql = format!(
+                "SELECT {COLUMNS} FROM lead WHERE {column} IN ({}) ORDER BY lead_id DESC",
+                placeholders(chunk.len())
+            );
+            let query =
+                chunk.iter().fold(sqlx::query_as::<_, SyncCandidate>(&sql), |query, value| query.bind(value.as_str()));
+            found.extend(query.fetch_all(&mut *conn).await?);
+        }
+    }
+    Ok(found)
+}
+
+/// Stores what the sync learned about a lead's deal; true when something changed.
+pub async fn sync_lead_crm(
+    conn: &mut AnyConnection,
+    lead: &SyncCandidate,
+    deal_id: i64,
+    pipeline_id: i64,
+    status_id: i64,
+    now_ms: i64,
+) -> Result<bool, sqlx::Error> {
+    if lead.crm_deal_id == Some(deal_id) && lead.crm_status_id == Some(status_id) {
+        return Ok(false);
+    }
+    sqlx::query(
+        "UPDATE lead SET crm_deal_id = $1, crm_pipeline_id = $2, crm_status_id = $3, crm_synced_at = $4, updated_at = $4 \
+         WHERE lead_id = $5",
+    )
+    .bind(deal_id)
+    .bind(pipeline_id)
+    .bind(status_id)
+    .bind(now_ms)
+    .bind(lead.lead_id)
+    .execute(&mut *conn)
+    .await?;
+    if lead.crm_deal_id.is_none() {
+        let mut deltas = BTreeMap::new();
+        deltas.insert(
+            StatKey::of(lead.lead_id, lead.created_day, &lead.source),
+            LeadStats { in_crm: 1, ..LeadStats::default() },
+        );
+        bump_lead_stats(conn, &deltas).await?;
+    }
+    Ok(true)
+}

@@ -42,6 +42,8 @@ pub struct JobContext {
     /// The AmoCRM client; `None` without `AMOCRM_BASE_URL` and `AMOCRM_ACCESS_TOKEN` (the
     /// push jobs then wait in the queue).
     pub amocrm: Option<Arc<AmoCrmClient>>,
+    /// Held while a sync with AmoCRM runs: a second click is told so instead of starting another.
+    pub crm_sync_running: Arc<tokio::sync::Mutex<()>>,
     /// The bot that announces sales; `None` without `TELEGRAM_BOT_TOKEN`.
     pub telegram: Option<Arc<TelegramClient>>,
     pub telegram_default_chat: Option<String>,

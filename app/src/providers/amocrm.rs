@@ -128,6 +128,55 @@ impl AmoCrmClient {
         }
     }
 
+    /// Deals of `pipeline_id` updated since `updated_from` (unix seconds), newest first,
+    /// at most `limit`, with their contacts' ids: `(deal, contact ids)`.
+    pub async fn recent_deals(
+        &self,
+        pipeline_id: i64,
+        updated_from: i64,
+        limit: usize,
+    ) -> Result<Vec<(CrmDeal, Vec<i64>)>, SendError> {
+        let mut deals = Vec::new();
+        let mut page = 1;
+        while deals.len() < limit {
+            let path = format!(
+                "/api/v4/leads?with=contacts&limit=250&page={page}&filter%5Bpipeline_id%5D%5B%5D={pipeline_id}\
+                 &filter%5Bupdated_at%5D%5Bfrom%5D={updated_from}&order%5Bupdated_at%5D=desc"
+            );
+            let Some(answer) = self.call(Method::GET, &path, None).await? else { break };
+            for deal in answer["_embedded"]["leads"].as_array().into_iter().flatten() {
+                let Ok(parsed) = serde_json::from_value::<CrmDeal>(deal.clone()) else { continue };
+                let contacts = deal["_embedded"]["contacts"]
+                    .as_array()
+                    .into_iter()
+                    .flatten()
+                    .filter_map(|contact| contact["id"].as_i64())
+                    .collect();
+                deals.push((parsed, contacts));
+            }
+            if answer["_links"]["next"]["href"].as_str().is_none() {
+                break;
+            }
+            page += 1;
+        }
+        deals.truncate(limit);
+        Ok(deals)
+    }
+
+    /// Contacts by id, 250 per request.
+    pub async fn contacts_by_id(&self, ids: &[i64]) -> Result<Vec<CrmContact>, SendError> {
+        let mut contacts = Vec::new();
+        for chunk in ids.chunks(250) {
+            let filter: String = chunk.iter().map(|id| format!("&filter%5Bid%5D%5B%5D={id}")).collect();
+            let path = format!("/api/v4/contacts?limit=250{filter}");
+            if let Some(answer) = self.call(Method::GET, &path, None).await? {
+                contacts
+                    .extend(answer["_embedded"]["contacts"].as_array().into_iter().flatten().filter_map(contact_of));
+            }
+        }
+        Ok(contacts)
+    }
+
     /// Moves a deal to `status_id` of `pipeline_id`.
     pub async fn move_deal(&self, deal_id: i64, pipeline_id: i64, status_id: i64) -> Result<(), SendError> {
         let body = json!({"pipeline_id": pipeline_id, "status_id": status_id});

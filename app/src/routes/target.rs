@@ -20,7 +20,7 @@ use crate::components::stat_card::StatCard;
 use crate::error::AppError;
 use crate::models::{LeadListItem, LeadQuery};
 use crate::server_fns::jobs::{list_failed_jobs, ResendLeadMessage, RetryFailedJob};
-use crate::server_fns::leads::{get_lead_stats, get_leads_page_settings, list_leads};
+use crate::server_fns::leads::{get_lead_stats, get_leads_page_settings, list_leads, SyncWithCrm};
 
 /// The admin's leads dashboard.
 #[component]
@@ -41,8 +41,9 @@ pub fn TargetPage() -> impl IntoView {
     let refresh = RwSignal::new(0_u64);
     let retry = ServerAction::<RetryFailedJob>::new();
     let resend = ServerAction::<ResendLeadMessage>::new();
-    // Everything refetches on the timer and after an admin's retry or resend.
-    let version = move || (refresh.get(), retry.version().get(), resend.version().get());
+    let sync = ServerAction::<SyncWithCrm>::new();
+    // Everything refetches on the timer and after an admin's retry, resend or sync.
+    let version = move || (refresh.get(), retry.version().get(), resend.version().get(), sync.version().get());
     let settings = Resource::new(|| (), |_| get_leads_page_settings());
     let page = Resource::new(move || (query.get(), version()), |(query, _)| list_leads(query));
     let stats = Resource::new(
@@ -101,6 +102,7 @@ pub fn TargetPage() -> impl IntoView {
                 >
                     "Обновить"
                 </a>
+                <CrmSyncButton sync />
             </div>
             <Transition fallback=|| view! { <p class="loading">"Загрузка…"</p> }>
                 <ErrorBoundary fallback=error_template>
@@ -247,6 +249,29 @@ fn DeliveryCell(
                 </button>
             </ActionForm>
         </td>
+    }
+}
+
+/// *Синхронизировать с AmoCRM*: disabled while it runs, then the counts or the reason.
+#[component]
+fn CrmSyncButton(sync: ServerAction<SyncWithCrm>) -> impl IntoView {
+    let outcome = move || match sync.value().get() {
+        Some(Ok(counts)) => Some(format!(
+            "Получено сделок: {}, сопоставлено: {}, обновлено: {}, не найдено у нас: {}",
+            counts.fetched, counts.matched, counts.updated, counts.not_found
+        )),
+        Some(Err(error)) => Some(error.to_string()),
+        None => None,
+    };
+    view! {
+        <ActionForm action=sync attr:class="inline crm-sync">
+            <button type="submit" disabled=move || sync.pending().get()>
+                {move || if sync.pending().get() { "Синхронизация…" } else { "Синхронизировать с AmoCRM" }}
+            </button>
+        </ActionForm>
+        <span class="muted" role="status">
+            {outcome}
+        </span>
     }
 }
 

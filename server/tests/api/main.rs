@@ -4,6 +4,7 @@
 mod ad_spend;
 mod auth;
 mod crm_push;
+mod crm_sync;
 mod crm_webhooks;
 mod delivery;
 mod fakes;

@@ -7,7 +7,7 @@ use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use axum::extract::{Path, Query, State};
+use axum::extract::{Path, RawQuery, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, patch, post};
@@ -21,6 +21,8 @@ pub const TOKEN: &str = "amo-long-lived-token-0001";
 #[derive(Debug, Clone)]
 pub struct FakeDeal {
     pub id: i64,
+    /// Unix seconds.
+    pub updated_at: i64,
     pub contact_id: i64,
     pub pipeline_id: i64,
     pub status_id: i64,
@@ -60,7 +62,7 @@ impl FakeAmoCrm {
         let router = Router::new()
             .route("/api/v4/contacts", get(search_contacts))
             .route("/api/v4/leads/complex", post(create_complex))
-            .route("/api/v4/leads", post(create_leads))
+            .route("/api/v4/leads", post(create_leads).get(list_deals))
             .route("/api/v4/leads/{id}", get(one_deal))
             .route("/api/v4/leads/{id}", patch(move_deal))
             .with_state(state.clone());
@@ -78,6 +80,21 @@ impl FakeAmoCrm {
     /// Stores the next create but answers it only after the client gave up.
     pub fn hang_next_create(&self) {
         self.state.lock().unwrap().hang_next_creates = 1;
+    }
+
+    /// Adds a deal updated at `updated_at` (unix seconds) with a new contact.
+    pub fn seed(&self, deal_id: i64, status_id: i64, updated_at: i64, phone: &str, email: &str) {
+        let mut state = self.state.lock().unwrap();
+        let contact_id = deal_id + 1_000_000_000;
+        state.contacts.push(FakeContact { id: contact_id, phone: phone.to_owned(), email: email.to_owned() });
+        state.deals.push(FakeDeal {
+            id: deal_id,
+            updated_at,
+            contact_id,
+            pipeline_id: 10_350_882,
+            status_id,
+            fields: Value::Null,
+        });
     }
 
     /// `(contacts, deals)`.
@@ -123,22 +140,31 @@ fn digits(text: &str) -> String {
     text.chars().filter(char::is_ascii_digit).collect()
 }
 
+/// The query string's pairs, repeated keys kept (`filter[id][]=1&filter[id][]=2`).
+fn pairs(query: Option<String>) -> Vec<(String, String)> {
+    form_urlencoded::parse(query.unwrap_or_default().as_bytes()).into_owned().collect()
+}
+
 async fn search_contacts(
     State(state): State<Arc<Mutex<CrmState>>>,
     headers: HeaderMap,
-    Query(params): Query<std::collections::HashMap<String, String>>,
+    RawQuery(query): RawQuery,
 ) -> Response {
     if let Some(refused) = admit(&state, &headers) {
         return refused;
     }
-    let query = params.get("query").cloned().unwrap_or_default().to_lowercase();
+    let pairs = pairs(query);
+    let ids: Vec<i64> =
+        pairs.iter().filter(|(key, _)| key == "filter[id][]").filter_map(|(_, value)| value.parse().ok()).collect();
+    let query = pairs.iter().find(|(key, _)| key == "query").map(|(_, value)| value.to_lowercase()).unwrap_or_default();
     let state = state.lock().unwrap();
     let found: Vec<Value> = state
         .contacts
         .iter()
         .filter(|contact| {
-            (!digits(&query).is_empty() && digits(&contact.phone).contains(&digits(&query)) && !query.contains('@'))
-                || contact.email == query
+            ids.contains(&contact.id)
+                || (!digits(&query).is_empty() && digits(&contact.phone).contains(&digits(&query)) && !query.contains('@'))
+                || (!query.is_empty() && contact.email == query)
         })
         .map(|contact| {
             let deals: Vec<Value> = state
@@ -157,6 +183,47 @@ async fn search_contacts(
         return StatusCode::NO_CONTENT.into_response();
     }
     Json(json!({"_page": 1, "_links": {}, "_embedded": {"contacts": found}})).into_response()
+}
+
+/// `GET /api/v4/leads`: a pipeline's deals updated since a time, newest first, 250 a page.
+async fn list_deals(
+    State(state): State<Arc<Mutex<CrmState>>>,
+    headers: HeaderMap,
+    RawQuery(query): RawQuery,
+) -> Response {
+    if let Some(refused) = admit(&state, &headers) {
+        return refused;
+    }
+    let pairs = pairs(query);
+    let get = |name: &str| pairs.iter().find(|(key, _)| key == name).map(|(_, value)| value.clone());
+    let pipeline: Option<i64> = get("filter[pipeline_id][]").and_then(|value| value.parse().ok());
+    let from: i64 = get("filter[updated_at][from]").and_then(|value| value.parse().ok()).unwrap_or(0);
+    let limit: usize = get("limit").and_then(|value| value.parse().ok()).unwrap_or(50).min(250);
+    let page: usize = get("page").and_then(|value| value.parse().ok()).unwrap_or(1).max(1);
+    let state = state.lock().unwrap();
+    let mut deals: Vec<&FakeDeal> = state
+        .deals
+        .iter()
+        .filter(|deal| pipeline.is_none_or(|pipeline| deal.pipeline_id == pipeline) && deal.updated_at >= from)
+        .collect();
+    deals.sort_by_key(|deal| std::cmp::Reverse(deal.updated_at));
+    let start = (page - 1) * limit;
+    if start >= deals.len() {
+        return StatusCode::NO_CONTENT.into_response();
+    }
+    let end = (start + limit).min(deals.len());
+    let items: Vec<Value> = deals[start..end]
+        .iter()
+        .map(|deal| {
+            json!({"id": deal.id, "pipeline_id": deal.pipeline_id, "status_id": deal.status_id,
+            "updated_at": deal.updated_at, "_embedded": {"contacts": [{"id": deal.contact_id, "is_main": true}]}})
+        })
+        .collect();
+    let mut links = json!({"self": {"href": format!("/api/v4/leads?page={page}")}});
+    if end < deals.len() {
+        links["next"] = json!({"href": format!("/api/v4/leads?page={}", page + 1)});
+    }
+    Json(json!({"_page": page, "_links": links, "_embedded": {"leads": items}})).into_response()
 }
 
 async fn one_deal(State(state): State<Arc<Mutex<CrmState>>>, headers: HeaderMap, Path(id): Path<i64>) -> Response {
@@ -198,6 +265,7 @@ async fn store_deal(
         let id = state.next_id;
         state.deals.push(FakeDeal {
             id,
+            updated_at: 1_717_488_000,
             contact_id,
             pipeline_id,
             status_id,

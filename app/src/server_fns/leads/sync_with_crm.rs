@@ -1,0 +1,21 @@
+use leptos::prelude::*;
+
+use crate::error::AppError;
+use crate::models::CrmSyncCounts;
+
+/// Admins only: pulls the last day's deals of the express pipeline from AmoCRM and
+/// matches them to leads (the *Синхронизировать с AmoCRM* button).
+///
+/// Errors: `Unauthorized`, `Forbidden`, `Validation` (AmoCRM not configured), `Conflict`
+/// (a sync is running, or AmoCRM refused).
+#[server(endpoint = "leads/sync_with_crm")]
+pub async fn sync_with_crm() -> Result<CrmSyncCounts, AppError> {
+    crate::error::respond_with(
+        async {
+            crate::auth::require_admin().await?;
+            let state = crate::state::app_state()?;
+            crate::jobs::crm::sync_recent_deals(state.jobs.context()).await
+        }
+        .await,
+    )
+}

@@ -1,0 +1,26 @@
+//! `POST /api/lead-tracking/sync` and `POST /api/admin/landing/sync-amocrm`: the same sync
+//! with AmoCRM as the button on `/target`, for admins and scripts.
+
+use axum::extract::State;
+use axum::http::HeaderMap;
+use axum::Json;
+use serde_json::{json, Value};
+
+use app::error::AppError;
+use app::jobs::crm::sync_recent_deals;
+use app::state::AppState;
+
+use super::require_admin;
+
+/// Admins: runs the sync and answers its counts (409 while another sync runs).
+pub async fn sync(State(state): State<AppState>, headers: HeaderMap) -> Result<Json<Value>, AppError> {
+    require_admin(&state, &headers).await?;
+    let counts = sync_recent_deals(state.jobs.context()).await?;
+    Ok(Json(json!({
+        "success": true,
+        "fetched": counts.fetched,
+        "matched": counts.matched,
+        "updated": counts.updated,
+        "notFound": counts.not_found,
+    })))
+}
