@@ -255,11 +255,21 @@ pub struct CrmConfig {
     /// `AMOCRM_ACCESS_TOKEN`: a long-lived token of the private integration; with the base
     /// URL it turns on pushing leads to AmoCRM (until then their jobs wait).
     pub access_token: Option<SecretString>,
+    /// OAuth 2.0 instead of a long-lived token: `AMOCRM_CLIENT_ID`, `AMOCRM_CLIENT_SECRET`,
+    /// `AMOCRM_REDIRECT_URI` (exactly as registered) and, for the first start,
+    /// `AMOCRM_REFRESH_TOKEN`; after that the pair lives in the database (refresh tokens
+    /// are single-use).
+    pub client_id: Option<String>,
+    pub client_secret: Option<SecretString>,
+    pub redirect_uri: Option<String>,
+    pub refresh_token: Option<SecretString>,
     /// `AMOCRM_TIMEOUT_SECS`: the whole-request timeout (default 30).
     pub timeout: Duration,
     /// `AMOCRM_MAX_RPS`: requests per second the client allows itself (default 6, under
     /// AmoCRM's 7 per integration).
     pub max_rps: u32,
+    /// `AMOCRM_SYNC_EVERY_SECS`: how often the recent deals are synced (default 21600, 6 h).
+    pub sync_every: Duration,
     /// `AMOCRM_QUIZ_STATUS_ID`: the express pipeline's stage for a quiz submission
     /// (default 81856842).
     pub quiz_status_id: i64,
@@ -294,8 +304,13 @@ impl Default for CrmConfig {
         Self {
             base_url: None,
             access_token: None,
+            client_id: None,
+            client_secret: None,
+            redirect_uri: None,
+            refresh_token: None,
             timeout: Duration::from_secs(30),
             max_rps: 6,
+            sync_every: Duration::from_secs(6 * 3600),
             quiz_status_id: 81_856_842,
             checkout_status_id: 81_854_574,
             payment_stages: vec![("kaspi".to_owned(), 82_174_958), ("prodamus".to_owned(), 81_854_578)],
@@ -325,8 +340,13 @@ impl CrmConfig {
         Ok(Self {
             base_url: env_url("AMOCRM_BASE_URL")?,
             access_token: env_secret("AMOCRM_ACCESS_TOKEN")?,
+            client_id: env_string("AMOCRM_CLIENT_ID")?,
+            client_secret: env_secret("AMOCRM_CLIENT_SECRET")?,
+            redirect_uri: env_string("AMOCRM_REDIRECT_URI")?,
+            refresh_token: env_secret("AMOCRM_REFRESH_TOKEN")?,
             timeout: env_secs("AMOCRM_TIMEOUT_SECS")?.unwrap_or(default.timeout),
             max_rps: env_parse("AMOCRM_MAX_RPS")?.unwrap_or(default.max_rps).max(1),
+            sync_every: env_secs("AMOCRM_SYNC_EVERY_SECS")?.unwrap_or(default.sync_every),
             quiz_status_id: env_parse("AMOCRM_QUIZ_STATUS_ID")?.unwrap_or(default.quiz_status_id),
             checkout_status_id: env_parse("AMOCRM_CHECKOUT_STATUS_ID")?.unwrap_or(default.checkout_status_id),
             payment_stages,

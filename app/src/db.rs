@@ -8,6 +8,7 @@
 pub mod credential;
 pub mod crm;
 pub mod crm_event;
+pub mod crm_token;
 pub mod delivery;
 pub mod funnel;
 pub mod integration;

@@ -158,6 +158,7 @@ pub fn describe_kind(kind: &str) -> &'static str {
         ad_spend::DiscoverAdAccounts::KIND => "Кабинеты Facebook",
         ad_spend::SyncAdSpend::KIND | ad_spend::ScheduleAdSpendSync::KIND => "Расходы Facebook",
         sales::ProcessCrmEvent::KIND => "Вебхук AmoCRM",
+        crm::ScheduleCrmSync::KIND => "Синхронизация AmoCRM",
         sales::NotifySale::KIND => "Telegram",
         _ => "Задача",
     }

@@ -261,6 +261,10 @@ pub struct IntegrationHealth {
     pub failed: i64,
     /// Percent of the provider's request quota in use, where it reports one (Facebook).
     pub usage_percent: Option<u32>,
+    /// When the stored OAuth access token expires (AmoCRM), UTC milliseconds.
+    pub token_expires_at: Option<i64>,
+    /// The same, `dd.mm.yyyy hh:mm` Almaty time.
+    pub token_expires_local: Option<String>,
 }
 
 /// Which funnel to show: a team (by name) or all, and the date range. Every field is a URL

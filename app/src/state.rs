@@ -11,7 +11,7 @@ use crate::error::AppError;
 use crate::intake::IntakeQueue;
 use crate::jobs::notify::JobContext;
 use crate::jobs::runner::JobRunner;
-use crate::providers::amocrm::AmoCrmClient;
+use crate::providers::amocrm::{AmoCrmClient, CrmAuth, OAuth};
 use crate::providers::facebook::FacebookClient;
 use crate::providers::telegram::TelegramClient;
 use crate::providers::{EmailSender, SmsSender};
@@ -44,12 +44,12 @@ impl AppState {
                 .map(|token| Arc::new(FacebookClient::new(&config.facebook, token))),
             facebook_config: Arc::new(config.facebook.clone()),
             crm_config: Arc::new(config.crm.clone()),
-            amocrm: match (&config.crm.base_url, &config.crm.access_token) {
-                (Some(base_url), Some(token)) => {
-                    Some(Arc::new(AmoCrmClient::new(&config.crm, base_url, token.clone())))
-                }
-                _ => None,
-            },
+            amocrm: config
+                .crm
+                .base_url
+                .as_deref()
+                .zip(crm_auth(&config.crm, &db))
+                .map(|(base_url, auth)| Arc::new(AmoCrmClient::new(&config.crm, base_url, auth))),
             crm_sync_running: Arc::default(),
             telegram: config
                 .telegram
@@ -62,6 +62,23 @@ impl AppState {
         let intake = IntakeQueue::start(db.clone(), config.intake.notify_delay, jobs.waker());
         Self { leptos_options, db, config: Arc::new(config), intake, jobs }
     }
+}
+
+/// How to sign in to AmoCRM: a long-lived token, else OAuth 2.0 when its settings are complete.
+fn crm_auth(config: &crate::config::CrmConfig, db: &Db) -> Option<CrmAuth> {
+    if let Some(token) = &config.access_token {
+        return Some(CrmAuth::LongLived(token.clone()));
+    }
+    let (client_id, client_secret, redirect_uri) =
+        (config.client_id.clone()?, config.client_secret.clone()?, config.redirect_uri.clone()?);
+    Some(CrmAuth::OAuth(OAuth {
+        db: db.clone(),
+        client_id,
+        client_secret,
+        redirect_uri,
+        first_refresh_token: config.refresh_token.clone(),
+        current: tokio::sync::Mutex::new(None),
+    }))
 }
 
 /// The state, read from the server-function context.

@@ -5,7 +5,10 @@
 //!   `/target` queries (first page, stat cards) over it;
 //! - `bench funnel`: the same database plus two years of daily spend for 300 ads; times
 //!   the funnel of one team over 30 days and of all teams over 365 days;
-//! - `bench fake-providers`: a Resend and Mobizon stand-in answering every send in 1 ms;
+//! - `bench webhooks`: posts won-deal deliveries to the AmoCRM sales webhook and prints its
+//!   latency percentiles;
+//! - `bench fake-providers`: a Resend and Mobizon stand-in answering every send in 1 ms,
+//!   and an AmoCRM that takes 3 s for every call;
 //! - `bench scheduler`: after an intake run against a server using those fakes, waits
 //!   for every email and SMS job and prints the runner's throughput and lateness.
 
@@ -46,6 +49,21 @@ enum Command {
         seconds: u64,
         /// Leads per second to offer (0: as fast as the server answers).
         #[arg(long, default_value_t = 0)]
+        rate: u64,
+    },
+    /// Load the AmoCRM sales webhook of a running server with won-deal deliveries.
+    Webhooks {
+        #[arg(long, default_value = "http://127.0.0.1:3000")]
+        url: String,
+        /// The server's `AMOCRM_WEBHOOK_SECRET`.
+        #[arg(long)]
+        token: String,
+        #[arg(long, default_value_t = 16)]
+        concurrency: usize,
+        #[arg(long, default_value_t = 10)]
+        seconds: u64,
+        /// Deliveries per second to offer (0: as fast as the server answers).
+        #[arg(long, default_value_t = 200)]
         rate: u64,
     },
     /// Serve fake Resend and Mobizon APIs that answer every send after 1 ms.
@@ -99,6 +117,9 @@ fn main() -> anyhow::Result<()> {
             Command::Intake { url, concurrency, seconds, rate } => {
                 intake(&url, concurrency, Duration::from_secs(seconds), rate).await
             }
+            Command::Webhooks { url, token, concurrency, seconds, rate } => {
+                webhooks(&url, &token, concurrency, Duration::from_secs(seconds), rate).await
+            }
             Command::FakeProviders { port } => fake_providers(port).await,
             Command::Scheduler { database_url, timeout } => {
                 scheduler(&database_url, Duration::from_secs(timeout)).await
@@ -110,8 +131,44 @@ fn main() -> anyhow::Result<()> {
 }
 
 async fn intake(url: &str, concurrency: usize, duration: Duration, rate: u64) -> anyhow::Result<()> {
-    let client = reqwest::Client::builder().pool_max_idle_per_host(concurrency).build()?;
     let endpoint = format!("{}/api/landing/proftest", url.trim_end_matches('/'));
+    load("intake", endpoint, concurrency, duration, rate, |n| {
+        // Formatted directly: the generator shares the machine, so it must stay light.
+        let body = format!(
+            r#"{{"name":"Нагрузочный Тест","email":"load{n}@example.com","phone":"+7701{:07}","utm_source":"fb_kenesary","utm_campaign":"bench","answers":{{"q1":"a","q2":"b"}}}}"#,
+            n % 10_000_000
+        );
+        ("application/json", body)
+    })
+    .await
+}
+
+/// AmoCRM deliveries of won deals without UTM fields, each a new deal, to the sales webhook.
+async fn webhooks(url: &str, token: &str, concurrency: usize, duration: Duration, rate: u64) -> anyhow::Result<()> {
+    let endpoint = format!("{}/api/amocrm/sales-webhook?token={token}", url.trim_end_matches('/'));
+    load("webhooks", endpoint, concurrency, duration, rate, |n| {
+        let body = format!(
+            "leads%5Bstatus%5D%5B0%5D%5Bid%5D={}&leads%5Bstatus%5D%5B0%5D%5Bstatus_id%5D=142\
+             &leads%5Bstatus%5D%5B0%5D%5Bold_status_id%5D=81854574&leads%5Bstatus%5D%5B0%5D%5Bpipeline_id%5D=10350882\
+             &leads%5Bstatus%5D%5B0%5D%5Bprice%5D=5000&account%5Bid%5D=30739638",
+            90_000_000 + n
+        );
+        ("application/x-www-form-urlencoded", body)
+    })
+    .await
+}
+
+/// Posts `body(n)` to `endpoint` from `concurrency` connections for `duration` after a
+/// 2-second warm-up (paced at `rate` a second unless 0); prints throughput and latency.
+async fn load(
+    what: &str,
+    endpoint: String,
+    concurrency: usize,
+    duration: Duration,
+    rate: u64,
+    body: fn(u64) -> (&'static str, String),
+) -> anyhow::Result<()> {
+    let client = reqwest::Client::builder().pool_max_idle_per_host(concurrency).build()?;
     let sequence = Arc::new(AtomicU64::new(0));
     let failures = Arc::new(AtomicU64::new(0));
     let warm_up = Duration::from_secs(2);
@@ -129,13 +186,9 @@ async fn intake(url: &str, concurrency: usize, duration: Duration, rate: u64) ->
                         // Lead n is offered at n / rate seconds: an open-loop, paced load.
                         tokio::time::sleep_until((start + Duration::from_secs_f64(n as f64 / rate as f64)).into()).await;
                     }
-                    // Formatted directly: the generator shares the machine, so it must stay light.
-                    let body = format!(
-                        r#"{{"name":"Нагрузочный Тест","email":"load{n}@example.com","phone":"+7701{:07}","utm_source":"fb_kenesary","utm_campaign":"bench","answers":{{"q1":"a","q2":"b"}}}}"#,
-                        n % 10_000_000
-                    );
+                    let (content_type, body) = body(n);
                     let sent = Instant::now();
-                    let ok = matches!(client.post(&endpoint).header("content-type", "application/json").body(body).send().await, Ok(response) if response.status().is_success());
+                    let ok = matches!(client.post(&endpoint).header("content-type", content_type).body(body).send().await, Ok(response) if response.status().is_success());
                     if sent >= measure_from {
                         if ok {
                             latencies.push(sent.elapsed());
@@ -155,7 +208,7 @@ async fn intake(url: &str, concurrency: usize, duration: Duration, rate: u64) ->
     latencies.sort_unstable();
     let accepted = latencies.len();
     println!(
-        "intake: {accepted} leads accepted in {:.0} s with {concurrency} connections: {:.0} leads/s; \
+        "{what}: {accepted} requests answered 2xx in {:.0} s with {concurrency} connections: {:.0}/s; \
          latency p50 {} p90 {} p99 {} max {}; failed {}",
         duration.as_secs_f64(),
         accepted as f64 / duration.as_secs_f64(),
@@ -295,7 +348,8 @@ fn ms(duration: Duration) -> String {
 }
 
 /// Fake Resend (`POST /emails`) and Mobizon (`POST /service/message/sendsmsmessage`)
-/// answering in 1 ms, for measuring the job runner rather than a provider.
+/// answering in 1 ms, for measuring the job runner rather than a provider, and a slow
+/// AmoCRM (`/api/v4/…`, 3 s) for measuring the webhook routes while AmoCRM drags.
 async fn fake_providers(port: u16) -> anyhow::Result<()> {
     use axum::routing::post;
 
@@ -320,6 +374,14 @@ async fn fake_providers(port: u16) -> anyhow::Result<()> {
                     tokio::time::sleep(Duration::from_millis(1)).await;
                     axum::Json(serde_json::json!({ "code": 0, "data": { "messageId": id.to_string(), "status": 2 }, "message": "" }))
                 }
+            }),
+        )
+        // A slow AmoCRM: every API call takes 3 s, then finds nothing (204).
+        .route(
+            "/api/v4/{*rest}",
+            axum::routing::any(|| async {
+                tokio::time::sleep(Duration::from_secs(3)).await;
+                axum::http::StatusCode::NO_CONTENT
             }),
         );
     let listener = tokio::net::TcpListener::bind(("127.0.0.1", port)).await?;

@@ -164,6 +164,9 @@ async fn serve(config: Config, db: Db) -> anyhow::Result<()> {
     if state.jobs.context().is_test_mode() {
         tracing::warn!("test mode: emails and SMS without provider credentials go to the dev_outbox table");
     }
+    if state.jobs.context().amocrm.is_some() {
+        app::jobs::crm::start_crm_sync_schedule(&state.db).await.context("queueing the AmoCRM sync schedule")?;
+    }
     if state.jobs.context().facebook.is_some() {
         app::jobs::ad_spend::start_schedule(&state.db).await.context("queueing the ad spend schedule")?;
     }

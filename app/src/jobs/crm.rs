@@ -11,7 +11,9 @@
 use std::collections::HashMap;
 
 use super::notify::JobContext;
-use super::{JobFailure, JobOutcome, PushLeadToCrm};
+use serde::{Deserialize, Serialize};
+
+use super::{Job, JobFailure, JobOutcome, PushLeadToCrm};
 use crate::config::CrmConfig;
 use crate::db::crm::{lead_for_crm, set_lead_crm, sync_candidates, sync_lead_crm, LeadForCrm, SyncCandidate};
 use crate::error::AppError;
@@ -117,6 +119,35 @@ fn draft(crm: &CrmConfig, lead: &LeadForCrm, status_id: i64, contact_id: Option<
         contact_name: lead.name.clone(),
         phone: lead.phone_e164.clone(),
         email: lead.email.clone(),
+    }
+}
+
+/// Sync with AmoCRM every `AMOCRM_SYNC_EVERY_SECS`. One such job exists (its key is fixed).
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+pub struct ScheduleCrmSync {}
+
+impl Job for ScheduleCrmSync {
+    const KIND: &'static str = "schedule_crm_sync";
+}
+
+/// Queues the periodic sync (once: its key is fixed).
+pub async fn start_crm_sync_schedule(db: &crate::db::Db) -> Result<(), sqlx::Error> {
+    let now = now_ms();
+    let job = ScheduleCrmSync::default().to_new_job(None, "amocrm-sync-schedule".into(), now);
+    let _permit = db.write_permit().await;
+    let mut tx = db.pool().begin().await?;
+    crate::db::job::enqueue_jobs(&mut tx, &[job], now).await?;
+    tx.commit().await
+}
+
+impl JobContext {
+    /// Runs the periodic sync and comes back after `AMOCRM_SYNC_EVERY_SECS`; a failed or
+    /// overlapping sync is logged and tried at the next turn.
+    pub async fn scheduled_crm_sync(&self) -> Result<JobOutcome, JobFailure> {
+        if let Err(error) = sync_recent_deals(self).await {
+            tracing::warn!(error = %error, "scheduled AmoCRM sync did not run");
+        }
+        Ok(JobOutcome::Again { after: self.crm_config.sync_every, payload: "{}".into() })
     }
 }
 

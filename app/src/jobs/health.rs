@@ -9,7 +9,8 @@ use crate::models::IntegrationHealth;
 use crate::time::format_almaty;
 
 /// Resend, Mobizon, AmoCRM, Facebook and Telegram: configured or in test mode, last success, last error,
-/// queue depth; for Facebook also how much of its request quota the last call used.
+/// queue depth; for Facebook also how much of its request quota the last call used, for
+/// AmoCRM when its OAuth token expires.
 pub async fn integration_health(context: &JobContext) -> Result<Vec<IntegrationHealth>, sqlx::Error> {
     let providers = [
         (RESEND, "Resend (email)", context.email.is_real(), SendLeadEmail::KIND),
@@ -24,6 +25,10 @@ pub async fn integration_health(context: &JobContext) -> Result<Vec<IntegrationH
         let status = integration_status(&mut conn, name).await?;
         let (pending, failed) = queue_of_kind(&mut conn, kind).await?;
         let last_success_at = status.as_ref().and_then(|status| status.last_success_at);
+        let token_expires_at = match name {
+            AMOCRM => crate::db::crm_token::crm_token(&mut conn).await?.map(|(_, _, expires_at)| expires_at),
+            _ => None,
+        };
         let last_error_at = status.as_ref().and_then(|status| status.last_error_at);
         health.push(IntegrationHealth {
             name: name.to_owned(),
@@ -40,6 +45,8 @@ pub async fn integration_health(context: &JobContext) -> Result<Vec<IntegrationH
                 FACEBOOK => context.facebook.as_ref().map(|client| client.usage_percent()),
                 _ => None,
             },
+            token_expires_at,
+            token_expires_local: token_expires_at.map(format_almaty),
         });
     }
     Ok(health)

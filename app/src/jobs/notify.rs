@@ -68,6 +68,7 @@ impl JobContext {
             ProcessCrmEvent::KIND => self.process_crm_event(parse(job)?).await,
             NotifySale::KIND => self.notify_sale(parse(job)?).await,
             PushLeadToCrm::KIND => self.push_lead_to_crm(parse(job)?).await,
+            super::crm::ScheduleCrmSync::KIND => self.scheduled_crm_sync().await,
             other => Err(JobFailure::Permanent { message: format!("no handler for job kind {other}") }),
         }
     }

@@ -111,7 +111,10 @@ impl JobRunner {
         ];
         // Without AmoCRM credentials the push jobs wait in the queue rather than fail.
         if context.amocrm.is_some() {
-            lanes.push(Lane { kinds: &[PushLeadToCrm::KIND], permits: Arc::new(Semaphore::new(2)) });
+            lanes.push(Lane {
+                kinds: &[PushLeadToCrm::KIND, super::crm::ScheduleCrmSync::KIND],
+                permits: Arc::new(Semaphore::new(2)),
+            });
         }
         let worker_id = format!("{}-{:08x}", std::process::id(), rand::thread_rng().gen::<u32>());
         let (recorder, finished) = mpsc::unbounded_channel();

@@ -81,10 +81,14 @@ impl JobContext {
         };
         let attributor = Attributor::new(&attribution_rules(&mut conn).await?);
         drop(conn);
+        let parsed = match parse_deal_changes(body.as_bytes()) {
+            Ok(changes) => Ok(self.with_deal_fields(changes).await?),
+            Err(error) => Err(error),
+        };
         let now = now_ms();
         let _permit = self.db.write_permit().await;
         let mut tx = self.db.pool().begin().await?;
-        let (status, reason) = match parse_deal_changes(body.as_bytes()) {
+        let (status, reason) = match parsed {
             Err(error) => ("rejected", Some(error.to_string())),
             Ok(changes) => {
                 let mut acted = false;
@@ -101,6 +105,23 @@ impl JobContext {
         finish_crm_event(&mut tx, job.event_id, status, reason.as_deref(), now).await?;
         tx.commit().await?;
         Ok(JobOutcome::Done)
+    }
+
+    /// Won deals whose delivery carries no UTM field get their fields from AmoCRM (before
+    /// the transaction: no network call while holding the write lock).
+    async fn with_deal_fields(&self, mut changes: Vec<DealChange>) -> Result<Vec<DealChange>, JobFailure> {
+        let Some(client) = self.amocrm.as_deref() else { return Ok(changes) };
+        let crm = &self.crm_config;
+        let utm_fields = [crm.utm_source_field, crm.utm_medium_field, crm.utm_campaign_field];
+        for change in changes.iter_mut().filter(|change| change.status_id == Some(crm.won_status_id)) {
+            if utm_fields.iter().any(|field| change.custom_fields.contains_key(field)) {
+                continue;
+            }
+            if let Some(fields) = client.deal_fields(change.deal_id).await? {
+                change.custom_fields.extend(fields);
+            }
+        }
+        Ok(changes)
     }
 
     /// Applies one deal change; true when it recorded or cancelled a sale.

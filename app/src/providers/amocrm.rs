@@ -17,6 +17,7 @@ use tokio::time::Instant;
 
 use super::{http_client, SendError};
 use crate::config::CrmConfig;
+use crate::db::Db;
 
 /// A contact as the search returns it.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -53,24 +54,46 @@ pub struct DealDraft {
     pub email: String,
 }
 
+/// How the client signs in.
+#[derive(Debug)]
+pub enum CrmAuth {
+    /// A long-lived token of a private integration.
+    LongLived(SecretString),
+    /// OAuth 2.0: an access token refreshed with single-use refresh tokens kept in the database.
+    OAuth(OAuth),
+}
+
+/// The OAuth 2.0 side: the integration's credentials and the current access token.
+#[derive(Debug)]
+pub struct OAuth {
+    pub db: Db,
+    pub client_id: String,
+    pub client_secret: SecretString,
+    pub redirect_uri: String,
+    /// Used only while the database holds no pair yet (`AMOCRM_REFRESH_TOKEN`).
+    pub first_refresh_token: Option<SecretString>,
+    /// The access token in use and when it expires (UTC ms); refreshes happen under it.
+    pub current: Mutex<Option<(String, i64)>>,
+}
+
 /// The client; one per process, shared by the job runner.
 #[derive(Debug)]
 pub struct AmoCrmClient {
     http: reqwest::Client,
     base: String,
-    token: SecretString,
+    auth: CrmAuth,
     /// The earliest moment the next request may start.
     next_slot: Mutex<Instant>,
     interval: Duration,
 }
 
 impl AmoCrmClient {
-    /// A client for `base_url` with a long-lived `token`.
-    pub fn new(config: &CrmConfig, base_url: &str, token: SecretString) -> Self {
+    /// A client for `base_url` signing in with `auth`.
+    pub fn new(config: &CrmConfig, base_url: &str, auth: CrmAuth) -> Self {
         Self {
             http: http_client(config.timeout),
             base: base_url.trim_end_matches('/').to_owned(),
-            token,
+            auth,
             next_slot: Mutex::new(Instant::now()),
             interval: Duration::from_secs(1) / config.max_rps.max(1),
         }
@@ -88,6 +111,28 @@ impl AmoCrmClient {
     pub async fn deal(&self, deal_id: i64) -> Result<Option<CrmDeal>, SendError> {
         let answer = self.call(Method::GET, &format!("/api/v4/leads/{deal_id}"), None).await?;
         Ok(answer.and_then(|answer| serde_json::from_value(answer).ok()))
+    }
+
+    /// A deal's custom field values by field id (the first value of each); `None` when
+    /// AmoCRM has no such deal.
+    pub async fn deal_fields(
+        &self,
+        deal_id: i64,
+    ) -> Result<Option<std::collections::BTreeMap<i64, String>>, SendError> {
+        let Some(answer) = self.call(Method::GET, &format!("/api/v4/leads/{deal_id}"), None).await? else {
+            return Ok(None);
+        };
+        let fields = answer["custom_fields_values"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter_map(|field| {
+                let value = &field["values"][0]["value"];
+                let text = value.as_str().map(str::to_owned).or_else(|| value.as_i64().map(|n| n.to_string()))?;
+                Some((field["field_id"].as_i64()?, text))
+            })
+            .collect();
+        Ok(Some(fields))
     }
 
     /// Creates the deal with its contact embedded (`leads/complex`), or linked to an
@@ -183,15 +228,25 @@ impl AmoCrmClient {
         self.call(Method::PATCH, &format!("/api/v4/leads/{deal_id}"), Some(body)).await.map(drop)
     }
 
-    /// One paced request; `None` for 204.
+    /// One paced request; `None` for 204. With OAuth, a 401 refreshes the token once and
+    /// repeats the request.
     async fn call(&self, method: Method, path: &str, body: Option<Value>) -> Result<Option<Value>, SendError> {
-        self.wait_for_slot().await;
-        let mut request =
-            self.http.request(method, format!("{}{path}", self.base)).bearer_auth(self.token.expose_secret());
-        if let Some(body) = body {
-            request = request.json(&body);
-        }
-        let response = request.send().await.map_err(|error| SendError::transport("AmoCRM", error))?;
+        let mut token = self.access_token(false).await?;
+        let mut refreshed = false;
+        let response = loop {
+            self.wait_for_slot().await;
+            let mut request = self.http.request(method.clone(), format!("{}{path}", self.base)).bearer_auth(&token);
+            if let Some(body) = &body {
+                request = request.json(body);
+            }
+            let response = request.send().await.map_err(|error| SendError::transport("AmoCRM", error))?;
+            if response.status() == StatusCode::UNAUTHORIZED && !refreshed && matches!(self.auth, CrmAuth::OAuth(_)) {
+                refreshed = true;
+                token = self.access_token(true).await?;
+                continue;
+            }
+            break response;
+        };
         let status = response.status();
         if status == StatusCode::NO_CONTENT {
             return Ok(None);
@@ -211,6 +266,82 @@ impl AmoCrmClient {
         }
     }
 
+    /// The access token to send: the long-lived one, or the OAuth one, refreshed when it
+    /// is about to expire or `force`d (after a 401).
+    async fn access_token(&self, force: bool) -> Result<String, SendError> {
+        let oauth = match &self.auth {
+            CrmAuth::LongLived(token) => return Ok(token.expose_secret().to_owned()),
+            CrmAuth::OAuth(oauth) => oauth,
+        };
+        let mut current = oauth.current.lock().await;
+        let now = crate::time::now_ms();
+        let fresh = |expires_at: i64| expires_at > now + 60_000;
+        if let Some((token, expires_at)) = current.as_ref() {
+            if !force && fresh(*expires_at) {
+                return Ok(token.clone());
+            }
+        }
+        let stored = stored_pair(oauth).await?;
+        if let Some((access, _, expires_at)) = &stored {
+            // Another process may have refreshed already: use its pair if it is new to us.
+            let known = current.as_ref().map(|(token, _)| token.as_str());
+            if fresh(*expires_at) && (!force || known != Some(access.as_str())) {
+                *current = Some((access.clone(), *expires_at));
+                return Ok(access.clone());
+            }
+        }
+        let refresh_token =
+            match &stored {
+                Some((_, refresh, _)) => refresh.clone(),
+                None => oauth.first_refresh_token.as_ref().map(|token| token.expose_secret().to_owned()).ok_or_else(
+                    || SendError::Rejected { message: "AmoCRM: no refresh token (AMOCRM_REFRESH_TOKEN)".into() },
+                )?,
+            };
+        let pair = self.refresh(oauth, &refresh_token).await?;
+        // Single-use: the new pair is committed before anything uses it.
+        let mut conn = oauth.db.pool().acquire().await.map_err(db_error)?;
+        crate::db::crm_token::save_crm_token(&mut conn, &pair, now).await.map_err(db_error)?;
+        *current = Some((pair.0.clone(), pair.2));
+        tracing::info!("AmoCRM token refreshed");
+        Ok(pair.0)
+    }
+
+    /// Exchanges a refresh token for a new pair.
+    async fn refresh(&self, oauth: &OAuth, refresh_token: &str) -> Result<crate::db::crm_token::TokenPair, SendError> {
+        self.wait_for_slot().await;
+        let body = json!({
+            "client_id": oauth.client_id,
+            "client_secret": oauth.client_secret.expose_secret(),
+            "grant_type": "refresh_token",
+            "refresh_token": refresh_token,
+            "redirect_uri": oauth.redirect_uri,
+        });
+        let response = self
+            .http
+            .post(format!("{}/oauth2/access_token", self.base))
+            .json(&body)
+            .send()
+            .await
+            .map_err(|error| SendError::transport("AmoCRM", error))?;
+        let status = response.status();
+        let bytes = response.bytes().await.map_err(|error| SendError::transport("AmoCRM", error))?;
+        if !status.is_success() {
+            let message = format!("AmoCRM token refresh {}: {}", status.as_u16(), problem_detail(&bytes));
+            return Err(if status.is_server_error() {
+                SendError::retryable(message)
+            } else {
+                SendError::Rejected { message }
+            });
+        }
+        let answer: Value = serde_json::from_slice(&bytes).unwrap_or(Value::Null);
+        match (answer["access_token"].as_str(), answer["refresh_token"].as_str(), answer["expires_in"].as_i64()) {
+            (Some(access), Some(refresh), Some(expires_in)) => {
+                Ok((access.to_owned(), refresh.to_owned(), crate::time::now_ms() + expires_in * 1_000))
+            }
+            _ => Err(SendError::retryable("AmoCRM token refresh: unexpected answer")),
+        }
+    }
+
     /// Waits until this request may go, keeping requests `interval` apart.
     async fn wait_for_slot(&self) {
         let start = {
@@ -221,6 +352,16 @@ impl AmoCrmClient {
         };
         tokio::time::sleep_until(start).await;
     }
+}
+
+/// The stored token pair.
+async fn stored_pair(oauth: &OAuth) -> Result<Option<crate::db::crm_token::TokenPair>, SendError> {
+    let mut conn = oauth.db.pool().acquire().await.map_err(db_error)?;
+    crate::db::crm_token::crm_token(&mut conn).await.map_err(db_error)
+}
+
+fn db_error(error: sqlx::Error) -> SendError {
+    SendError::retryable(format!("database: {error}"))
 }
 
 /// The `detail` of a problem+json body and its validation errors; the status text otherwise.

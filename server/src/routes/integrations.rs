@@ -30,6 +30,7 @@ pub async fn all_integrations(State(state): State<AppState>, headers: HeaderMap)
                 "pending": health.pending,
                 "failed": health.failed,
                 "usagePercent": health.usage_percent,
+                "tokenExpiresAt": health.token_expires_at,
             })
         })
         .collect();

@@ -95,3 +95,41 @@ with_each_engine!(pushes_stay_under_the_rate_limit, |engine| {
     assert_eq!(fake.counts(), (5, 5));
     assert_eq!(fake.throttled(), 0, "never above 7 requests a second");
 });
+
+with_each_engine!(oauth_refresh_tokens_are_used_once_and_stored_before_use, |engine| {
+    use crate::fakes::amocrm::{CLIENT_ID, CLIENT_SECRET, REDIRECT_URI};
+
+    let fake = FakeAmoCrm::start().await;
+    fake.set_refresh_token("refresh-from-the-grant");
+    let url = fake.url();
+    let Some(app) = TestApp::spawn_with(engine, |config| {
+        config.crm.base_url = Some(url);
+        config.crm.client_id = Some(CLIENT_ID.to_owned());
+        config.crm.client_secret = Some(SecretString::from(CLIENT_SECRET));
+        config.crm.redirect_uri = Some(REDIRECT_URI.to_owned());
+        config.crm.refresh_token = Some(SecretString::from("refresh-from-the-grant"));
+        config.crm.timeout = Duration::from_secs(2);
+    })
+    .await
+    else {
+        return;
+    };
+    let stored = || async {
+        sqlx::query_as::<_, (String, String)>("SELECT access_token, refresh_token FROM crm_token")
+            .fetch_optional(app.db.pool())
+            .await
+            .unwrap()
+    };
+    app.post_lead_with(json!({"email": "oauth1@example.com", "phone": "+77017770001"})).await;
+    push_due(&app).await;
+    assert_eq!(fake.counts(), (1, 1));
+    assert_eq!(stored().await, Some(("access-1".to_owned(), "refresh-1".to_owned())), "the new pair is kept");
+
+    // AmoCRM expires the access token: one 401, one refresh with the stored token, a retry.
+    fake.expire_access_tokens();
+    app.post_lead_with(json!({"email": "oauth2@example.com", "phone": "+77017770002"})).await;
+    push_due(&app).await;
+    assert_eq!(fake.counts(), (2, 2));
+    assert_eq!(stored().await, Some(("access-2".to_owned(), "refresh-2".to_owned())));
+    assert_eq!(fake.oauth(), (Some("refresh-2".to_owned()), 2, 0), "never a spent refresh token");
+});

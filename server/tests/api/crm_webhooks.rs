@@ -199,3 +199,32 @@ with_each_engine!(sales_stats_count_a_sale_at_00_30_almaty_on_its_almaty_day, |e
     assert_eq!(messages.len(), 2, "the sale and the test");
     assert!(messages[1].1.starts_with("🧪 Тестовое сообщение") && messages[1].1.contains("Тест &lt;Клиент&gt;"));
 });
+
+with_each_engine!(a_won_deal_without_utm_in_the_delivery_is_attributed_by_the_deals_fields, |engine| {
+    let telegram = FakeTelegram::start().await;
+    let crm = crate::fakes::amocrm::FakeAmoCrm::start().await;
+    crm.seed(777_006, 142, 1_773_147_600, "+77010000006", "deal6@example.com");
+    crm.set_fields(777_006, serde_json::json!([{"field_id": 434_731, "values": [{"value": "fb_muha"}]}]));
+    let (telegram_url, crm_url) = (telegram.url(), crm.url());
+    let Some(app) = TestApp::spawn_with(engine, |config| {
+        config.crm.webhook_secret = Some(SecretString::from(SECRET));
+        config.crm.base_url = Some(crm_url);
+        config.crm.access_token = Some(SecretString::from(crate::fakes::amocrm::TOKEN));
+        config.telegram.api_url = telegram_url;
+        config.telegram.bot_token = Some(SecretString::from(BOT_TOKEN));
+        config.telegram.default_chat_id = Some(CHAT.to_owned());
+    })
+    .await
+    else {
+        return;
+    };
+    let won = status_change(777_006, 10_350_882, 142, 1, &[]);
+    assert_eq!(deliver(&app, "/api/amocrm/funnel-sale", Some(SECRET), won).await, 200);
+    run_all_jobs(&app).await;
+    let team: Option<String> =
+        sqlx::query_scalar("SELECT team.name FROM sale LEFT JOIN team USING (team_id) WHERE crm_deal_id = 777006")
+            .fetch_one(app.db.pool())
+            .await
+            .unwrap();
+    assert_eq!(team.as_deref(), Some("Muha"), "the UTM tags were read from the deal in AmoCRM");
+});

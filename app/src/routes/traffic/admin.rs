@@ -267,10 +267,11 @@ fn IntegrationTable(integrations: Vec<IntegrationHealth>) -> impl IntoView {
             };
             let cells = vec![
                 health.title,
-                match (health.configured, health.usage_percent) {
-                    (true, Some(percent)) => format!("работает · лимит запросов {percent}%"),
-                    (true, None) => "работает".to_owned(),
-                    (false, _) => "тестовый режим".to_owned(),
+                match (health.configured, health.usage_percent, health.token_expires_local) {
+                    (true, Some(percent), _) => format!("работает · лимит запросов {percent}%"),
+                    (true, None, Some(expires)) => format!("работает · токен до {expires}"),
+                    (true, None, None) => "работает".to_owned(),
+                    (false, ..) => "тестовый режим".to_owned(),
                 },
                 health.last_success_local.unwrap_or_else(dash),
                 error,

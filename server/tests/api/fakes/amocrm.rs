@@ -1,7 +1,8 @@
 //! A fake AmoCRM API v4 (EXTERNAL-APIS §1): contacts searched by `query` (204 when none),
 //! deals by id (204 when unknown), `leads/complex` and `leads` creates, `PATCH leads/{id}`,
 //! Bearer auth (401 problem+json), problem+json validation errors, 429 with an HTML body
-//! above 7 requests a second, and on demand a create that is stored but answered too late.
+//! above 7 requests a second, on demand a create that is stored but answered too late, and
+//! OAuth 2.0 (`POST /oauth2/access_token`) with single-use refresh tokens.
 
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
@@ -16,6 +17,10 @@ use serde_json::{json, Value};
 
 /// The long-lived token the fake accepts.
 pub const TOKEN: &str = "amo-long-lived-token-0001";
+/// The OAuth integration's credentials.
+pub const CLIENT_ID: &str = "d4da77ad-ae8f-48c3-a0b9-8ebab9f6950b";
+pub const CLIENT_SECRET: &str = "amo-client-secret";
+pub const REDIRECT_URI: &str = "https://leads.example.com/amocrm/oauth";
 
 /// A deal in the fake.
 #[derive(Debug, Clone)]
@@ -46,6 +51,11 @@ struct CrmState {
     throttled: usize,
     /// Creates still to be stored and then answered after the client's timeout.
     hang_next_creates: usize,
+    /// OAuth: access tokens that work, the one refresh token that does, and counts.
+    access_tokens: Vec<String>,
+    refresh_token: Option<String>,
+    refreshes: usize,
+    refused_refreshes: usize,
 }
 
 /// A running fake AmoCRM.
@@ -60,6 +70,7 @@ impl FakeAmoCrm {
     pub async fn start() -> Self {
         let state = Arc::new(Mutex::new(CrmState { next_id: 30_000_000, ..CrmState::default() }));
         let router = Router::new()
+            .route("/oauth2/access_token", post(exchange_token))
             .route("/api/v4/contacts", get(search_contacts))
             .route("/api/v4/leads/complex", post(create_complex))
             .route("/api/v4/leads", post(create_leads).get(list_deals))
@@ -97,6 +108,14 @@ impl FakeAmoCrm {
         });
     }
 
+    /// Replaces a deal's custom field values (the API's read format).
+    pub fn set_fields(&self, deal_id: i64, fields: Value) {
+        let mut state = self.state.lock().unwrap();
+        if let Some(deal) = state.deals.iter_mut().find(|deal| deal.id == deal_id) {
+            deal.fields = fields;
+        }
+    }
+
     /// `(contacts, deals)`.
     pub fn counts(&self) -> (usize, usize) {
         let state = self.state.lock().unwrap();
@@ -106,6 +125,22 @@ impl FakeAmoCrm {
     /// Every deal.
     pub fn deals(&self) -> Vec<FakeDeal> {
         self.state.lock().unwrap().deals.clone()
+    }
+
+    /// Makes `token` the one valid refresh token.
+    pub fn set_refresh_token(&self, token: &str) {
+        self.state.lock().unwrap().refresh_token = Some(token.to_owned());
+    }
+
+    /// Expires every access token issued so far.
+    pub fn expire_access_tokens(&self) {
+        self.state.lock().unwrap().access_tokens.clear();
+    }
+
+    /// `(the valid refresh token, refreshes granted, refreshes refused)`.
+    pub fn oauth(&self) -> (Option<String>, usize, usize) {
+        let state = self.state.lock().unwrap();
+        (state.refresh_token.clone(), state.refreshes, state.refused_refreshes)
     }
 
     /// How many requests were answered 429.
@@ -122,10 +157,14 @@ fn problem(status: StatusCode, detail: &str) -> Response {
 
 /// Auth and the rate limit; `Some(answer)` when the request is refused.
 fn admit(state: &Arc<Mutex<CrmState>>, headers: &HeaderMap) -> Option<Response> {
-    if headers.get("authorization").and_then(|value| value.to_str().ok()) != Some(&format!("Bearer {TOKEN}")) {
+    let mut state = state.lock().unwrap();
+    let bearer = headers
+        .get("authorization")
+        .and_then(|value| value.to_str().ok())
+        .and_then(|value| value.strip_prefix("Bearer "));
+    if !bearer.is_some_and(|token| token == TOKEN || state.access_tokens.iter().any(|issued| issued == token)) {
         return Some(problem(StatusCode::UNAUTHORIZED, "Unauthorized"));
     }
-    let mut state = state.lock().unwrap();
     let now = Instant::now();
     state.recent.retain(|at| now.duration_since(*at) < Duration::from_secs(1));
     if state.recent.len() >= 7 {
@@ -134,6 +173,33 @@ fn admit(state: &Arc<Mutex<CrmState>>, headers: &HeaderMap) -> Option<Response> 
     }
     state.recent.push(now);
     None
+}
+
+/// `POST /oauth2/access_token` with `grant_type=refresh_token`: a new pair for the one
+/// valid refresh token, which is then spent.
+async fn exchange_token(State(state): State<Arc<Mutex<CrmState>>>, Json(body): Json<Value>) -> Response {
+    let mut state = state.lock().unwrap();
+    let valid = body["client_id"] == CLIENT_ID
+        && body["client_secret"] == CLIENT_SECRET
+        && body["redirect_uri"] == REDIRECT_URI
+        && body["grant_type"] == "refresh_token"
+        && state.refresh_token.is_some()
+        && body["refresh_token"].as_str() == state.refresh_token.as_deref();
+    if !valid {
+        state.refused_refreshes += 1;
+        let answer = json!({"title": "Bad Request", "type": "https://httpstatus.es/400", "status": 400,
+            "detail": "Refresh token has been revoked", "hint": "Token has been revoked"});
+        return (StatusCode::BAD_REQUEST, [("content-type", "application/problem+json")], answer.to_string())
+            .into_response();
+    }
+    state.refreshes += 1;
+    let access = format!("access-{}", state.refreshes);
+    let refresh = format!("refresh-{}", state.refreshes);
+    state.access_tokens.push(access.clone());
+    state.refresh_token = Some(refresh.clone());
+    Json(json!({"token_type": "Bearer", "expires_in": 86_400, "server_time": 1_717_401_600,
+        "access_token": access, "refresh_token": refresh}))
+    .into_response()
 }
 
 fn digits(text: &str) -> String {
