@@ -64,6 +64,7 @@ pub fn router(state: AppState) -> Router {
         .merge(intake)
         .route("/api/lead-tracking/leads", get(leads_api::list_leads))
         .route("/api/integrations/all", get(integrations::all_integrations))
+        .route("/api/integrations/{name}", get(integrations::one_integration))
         .route("/api/traffic-dashboard/funnel", get(traffic_api::funnel))
         .route("/api/lead-tracking/sync", post(crm_sync::sync))
         .route("/api/admin/landing/sync-amocrm", post(crm_sync::sync))

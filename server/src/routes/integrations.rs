@@ -1,7 +1,8 @@
-//! `GET /api/integrations/all` (SPEC §9): the health of each outbound integration for
-//! admins — configured or in test mode, last success, last error, queue depth.
+//! `GET /api/integrations/all` and `GET /api/integrations/{name}` (SPEC §9): the health of
+//! the outbound integrations for admins — configured or in test mode, last success, last
+//! error, queue depth, quota use, token expiry.
 
-use axum::extract::State;
+use axum::extract::{Path, State};
 use axum::http::HeaderMap;
 use axum::Json;
 use serde_json::{json, Value};
@@ -12,9 +13,25 @@ use app::state::AppState;
 
 use super::require_admin;
 
-/// Admins (session or bearer token): Resend and Mobizon health.
+/// Admins (session or bearer token): every integration's health.
 pub async fn all_integrations(State(state): State<AppState>, headers: HeaderMap) -> Result<Json<Value>, AppError> {
     require_admin(&state, &headers).await?;
+    Ok(Json(json!({ "success": true, "integrations": health_json(&state).await? })))
+}
+
+/// Admins: one integration's health (`amocrm`, `telegram`, `facebook`, `resend`, `mobizon`).
+pub async fn one_integration(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Path(name): Path<String>,
+) -> Result<Json<Value>, AppError> {
+    require_admin(&state, &headers).await?;
+    let found = health_json(&state).await?.into_iter().find(|health| health["name"] == name.as_str());
+    let health = found.ok_or(AppError::NotFound)?;
+    Ok(Json(json!({ "success": true, "integration": health })))
+}
+
+async fn health_json(state: &AppState) -> Result<Vec<Value>, AppError> {
     let integrations: Vec<Value> = integration_health(state.jobs.context())
         .await?
         .into_iter()
@@ -34,5 +51,5 @@ pub async fn all_integrations(State(state): State<AppState>, headers: HeaderMap)
             })
         })
         .collect();
-    Ok(Json(json!({ "success": true, "integrations": integrations })))
+    Ok(integrations)
 }

@@ -132,4 +132,10 @@ with_each_engine!(oauth_refresh_tokens_are_used_once_and_stored_before_use, |eng
     assert_eq!(fake.counts(), (2, 2));
     assert_eq!(stored().await, Some(("access-2".to_owned(), "refresh-2".to_owned())));
     assert_eq!(fake.oauth(), (Some("refresh-2".to_owned()), 2, 0), "never a spent refresh token");
+
+    let admin = app.token_for("crm.admin", app::models::Role::Admin, None).await;
+    let health = app.get_json("/api/integrations/amocrm", Some(&admin)).await;
+    assert_eq!(health["integration"]["configured"], true, "{health}");
+    assert!(health["integration"]["lastSuccessAt"].is_i64(), "{health}");
+    assert!(health["integration"]["tokenExpiresAt"].as_i64().unwrap() > app::time::now_ms(), "{health}");
 });
