@@ -20,7 +20,11 @@ use crate::components::stat_card::StatCard;
 use crate::error::AppError;
 use crate::models::{LeadListItem, LeadQuery};
 use crate::server_fns::jobs::{list_failed_jobs, ResendLeadMessage, RetryFailedJob};
-use crate::server_fns::leads::{get_lead_stats, get_leads_page_settings, list_leads, SyncWithCrm};
+use crate::server_fns::leads::{get_lead_stats, get_leads_page_settings, list_leads, SyncOnFirstVisit, SyncWithCrm};
+
+/// The session-storage key that marks this browser session as synced with AmoCRM.
+#[cfg(feature = "hydrate")]
+const FIRST_SYNC_KEY: &str = "leadtrack.crm-synced";
 
 /// The admin's leads dashboard.
 #[component]
@@ -42,8 +46,21 @@ pub fn TargetPage() -> impl IntoView {
     let retry = ServerAction::<RetryFailedJob>::new();
     let resend = ServerAction::<ResendLeadMessage>::new();
     let sync = ServerAction::<SyncWithCrm>::new();
+    let first_sync = ServerAction::<SyncOnFirstVisit>::new();
     // Everything refetches on the timer and after an admin's retry, resend or sync.
-    let version = move || (refresh.get(), retry.version().get(), resend.version().get(), sync.version().get());
+    let version = move || {
+        (refresh.get(), retry.version().get(), resend.version().get(), sync.version().get(), first_sync.version().get())
+    };
+    // The first visit of a browser session syncs with AmoCRM (effects run only in the browser).
+    Effect::new(move || {
+        #[cfg(feature = "hydrate")]
+        if let Ok(Some(storage)) = window().session_storage() {
+            if storage.get_item(FIRST_SYNC_KEY).ok().flatten().is_none() {
+                let _ = storage.set_item(FIRST_SYNC_KEY, "1");
+                first_sync.dispatch(SyncOnFirstVisit {});
+            }
+        }
+    });
     let settings = Resource::new(|| (), |_| get_leads_page_settings());
     let page = Resource::new(move || (query.get(), version()), |(query, _)| list_leads(query));
     let stats = Resource::new(

@@ -1,0 +1,31 @@
+use leptos::prelude::*;
+
+use crate::error::AppError;
+use crate::models::CrmSyncCounts;
+
+/// Admins only: the sync with AmoCRM that `/target` starts on the first visit of a browser
+/// session (SPEC §8). Quiet by design: `None` when AmoCRM is not configured, a sync is
+/// already running or AmoCRM fails (logged); the button reports such failures instead.
+///
+/// Errors: `Unauthorized`, `Forbidden`.
+#[server(endpoint = "leads/sync_on_first_visit")]
+pub async fn sync_on_first_visit() -> Result<Option<CrmSyncCounts>, AppError> {
+    crate::error::respond_with(
+        async {
+            crate::auth::require_admin().await?;
+            let state = crate::state::app_state()?;
+            let context = state.jobs.context();
+            if context.amocrm.is_none() {
+                return Ok(None);
+            }
+            match crate::jobs::crm::sync_recent_deals(context).await {
+                Ok(counts) => Ok(Some(counts)),
+                Err(error) => {
+                    tracing::warn!(error = %error, "the first-visit AmoCRM sync did not run");
+                    Ok(None)
+                }
+            }
+        }
+        .await,
+    )
+}
