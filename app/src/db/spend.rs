@@ -190,37 +190,29 @@ pub struct AdAccountRow {
     pub last_error: Option<String>,
 }
 
+/// The columns of an [`AdAccountRow`].
+const ACCOUNT_COLUMNS: &str =
+    "account_id, business_name, name, currency, timezone, status, team_id, sync_enabled, last_synced_at, last_error";
+
 /// Every real ad account (not the manual one), by name.
 pub async fn list_ad_accounts(conn: &mut AnyConnection) -> Result<Vec<AdAccountRow>, sqlx::Error> {
-    sqlx::query_as(
-        "SELECT account_id, business_name, name, currency, timezone, status, team_id, sync_enabled, last_synced_at, \
-         last_error FROM ad_account WHERE account_id <> $1 ORDER BY lower(name), account_id",
-    )
-    .bind(MANUAL_ACCOUNT)
-    .fetch_all(conn)
-    .await
+    let sql =
+        format!("SELECT {ACCOUNT_COLUMNS} FROM ad_account WHERE account_id <> $1 ORDER BY lower(name), account_id");
+    sqlx::query_as(&sql).bind(MANUAL_ACCOUNT).fetch_all(conn).await
 }
 
 /// The accounts whose spend is synced.
 pub async fn accounts_to_sync(conn: &mut AnyConnection) -> Result<Vec<AdAccountRow>, sqlx::Error> {
-    sqlx::query_as(
-        "SELECT account_id, business_name, name, currency, timezone, status, team_id, sync_enabled, last_synced_at, \
-         last_error FROM ad_account WHERE sync_enabled = 1 AND account_id <> $1 ORDER BY account_id",
-    )
-    .bind(MANUAL_ACCOUNT)
-    .fetch_all(conn)
-    .await
+    let sql = format!(
+        "SELECT {ACCOUNT_COLUMNS} FROM ad_account WHERE sync_enabled = 1 AND account_id <> $1 ORDER BY account_id"
+    );
+    sqlx::query_as(&sql).bind(MANUAL_ACCOUNT).fetch_all(conn).await
 }
 
 /// One account.
 pub async fn ad_account(conn: &mut AnyConnection, account_id: &str) -> Result<Option<AdAccountRow>, sqlx::Error> {
-    sqlx::query_as(
-        "SELECT account_id, business_name, name, currency, timezone, status, team_id, sync_enabled, last_synced_at, \
-         last_error FROM ad_account WHERE account_id = $1",
-    )
-    .bind(account_id)
-    .fetch_optional(conn)
-    .await
+    let sql = format!("SELECT {ACCOUNT_COLUMNS} FROM ad_account WHERE account_id = $1");
+    sqlx::query_as(&sql).bind(account_id).fetch_optional(conn).await
 }
 
 /// Sets an account's team and whether it is synced; false when there is no such account.

@@ -16,21 +16,24 @@ pub struct TeamRow {
     pub utm_source: Option<String>,
     /// JSON array of patterns.
     pub utm_patterns: String,
+    /// Where the team's sale messages go.
+    pub telegram_chat_id: Option<String>,
 }
+
+/// The columns of a [`TeamRow`].
+const TEAM_COLUMNS: &str = "team_id, name, emoji, color, utm_source, utm_patterns, telegram_chat_id";
 
 /// The team with this name, compared case-insensitively.
 pub async fn find_team_by_name(conn: &mut AnyConnection, name: &str) -> Result<Option<TeamRow>, sqlx::Error> {
-    sqlx::query_as(
-        "SELECT team_id, name, emoji, color, utm_source, utm_patterns FROM team WHERE lower(name) = lower($1)",
-    )
-    .bind(name)
-    .fetch_optional(conn)
-    .await
+    sqlx::query_as(&format!("SELECT {TEAM_COLUMNS} FROM team WHERE lower(name) = lower($1)"))
+        .bind(name)
+        .fetch_optional(conn)
+        .await
 }
 
 /// The team with this id.
 pub async fn team_by_id(conn: &mut AnyConnection, team_id: i64) -> Result<Option<TeamRow>, sqlx::Error> {
-    sqlx::query_as("SELECT team_id, name, emoji, color, utm_source, utm_patterns FROM team WHERE team_id = $1")
+    sqlx::query_as(&format!("SELECT {TEAM_COLUMNS} FROM team WHERE team_id = $1"))
         .bind(team_id)
         .fetch_optional(conn)
         .await

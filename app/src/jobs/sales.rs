@@ -221,18 +221,9 @@ pub async fn send_test_sale(
         }
         None => None,
     };
-    let chat_of_team = match &team {
-        Some(team) => {
-            let mut conn = context.db.pool().acquire().await?;
-            crate::db::team::list_teams(&mut conn)
-                .await?
-                .into_iter()
-                .find(|view| view.team_id == team.team_id)
-                .and_then(|view| view.telegram_chat_id)
-        }
-        None => None,
-    };
-    let chat = chat_of_team
+    let chat = team
+        .as_ref()
+        .and_then(|team| team.telegram_chat_id.clone())
         .or_else(|| context.telegram_default_chat.clone())
         .ok_or_else(|| AppError::validation("targetologist", "нет чата: TELEGRAM_DEFAULT_CHAT_ID не задан"))?;
     let lowered = product.to_lowercase();
