@@ -102,7 +102,7 @@ impl Default for JobsConfig {
     }
 }
 
-/// The quiz-result email (SPEC §4).
+/// The quiz-result email (`docs/product.md`, "Email and SMS").
 #[derive(Debug, Clone)]
 pub struct EmailConfig {
     /// `RESEND_API_URL`: the Resend API (default `https://api.resend.com`).
@@ -132,7 +132,7 @@ impl Default for EmailConfig {
     }
 }
 
-/// The follow-up SMS (SPEC §4).
+/// The follow-up SMS (`docs/product.md`, "Email and SMS").
 #[derive(Debug, Clone)]
 pub struct SmsConfig {
     /// `MOBIZON_API_URL`: the Mobizon API of the account's region (default `https://api.mobizon.kz`).
@@ -163,7 +163,7 @@ impl Default for SmsConfig {
     }
 }
 
-/// Ad accounts and daily spend from the Facebook Marketing API (SPEC §7).
+/// Ad accounts and daily spend from the Facebook Marketing API (`docs/product.md`, "Facebook spend").
 #[derive(Debug, Clone)]
 pub struct FacebookConfig {
     /// `FACEBOOK_GRAPH_URL`: the Graph API with its version (default
@@ -247,7 +247,7 @@ fn parse_rates(text: &str) -> Option<Vec<(String, f64)>> {
         .collect()
 }
 
-/// AmoCRM (SPEC §5): the ids are the business's, overridable per variable.
+/// AmoCRM (`docs/product.md`, "AmoCRM"): the ids are the business's, overridable per variable.
 #[derive(Debug, Clone)]
 pub struct CrmConfig {
     /// `AMOCRM_BASE_URL` (`https://<subdomain>.amocrm.ru`): the API host and deal links.
@@ -363,7 +363,7 @@ impl CrmConfig {
     }
 }
 
-/// The Telegram bot that announces sales (SPEC §6).
+/// The Telegram bot that announces sales (`docs/product.md`, "Attribution").
 #[derive(Debug, Clone)]
 pub struct TelegramConfig {
     /// `TELEGRAM_API_URL` (default `https://api.telegram.org`).

@@ -64,7 +64,8 @@ pub struct Db {
     pool: AnyPool,
     engine: Engine,
     /// SQLite runs one write transaction at a time; writers queue here, in order, instead
-    /// of retrying inside SQLite's busy handler (which sleeps and ruins latency).
+    /// of retrying inside SQLite's busy handler (which sleeps and ruins latency). Only
+    /// [`WriteTx`] and [`WriteConnection`] take it.
     write_gate: Option<Arc<Mutex<()>>>,
 }
 
@@ -104,9 +105,23 @@ impl Db {
         Ok(Self { pool, engine, write_gate })
     }
 
-    /// Waits for the right to write, on SQLite; on PostgreSQL writes run concurrently and
-    /// this returns at once. Hold the permit until the write transaction has committed.
-    pub async fn write_permit(&self) -> Option<OwnedMutexGuard<()>> {
+    /// Begins a write transaction. On SQLite it first waits for the right to write and holds
+    /// it until the transaction commits or is dropped; on PostgreSQL writes run concurrently.
+    pub async fn begin_write(&self) -> Result<WriteTx, sqlx::Error> {
+        let permit = self.write_permit().await;
+        let tx = self.pool.begin().await?;
+        Ok(WriteTx { tx, _permit: permit })
+    }
+
+    /// A connection for single write statements outside a transaction, holding the SQLite
+    /// write permit while it lives (see [`begin_write`](Self::begin_write)).
+    pub async fn write_connection(&self) -> Result<WriteConnection, sqlx::Error> {
+        let permit = self.write_permit().await;
+        let conn = self.pool.acquire().await?;
+        Ok(WriteConnection { conn, _permit: permit })
+    }
+
+    async fn write_permit(&self) -> Option<OwnedMutexGuard<()>> {
         match &self.write_gate {
             Some(gate) => Some(gate.clone().lock_owned().await),
             None => None,
@@ -140,6 +155,57 @@ impl Db {
     /// Closes every connection, waiting for the ones in use.
     pub async fn close(&self) {
         self.pool.close().await;
+    }
+}
+
+/// A write transaction that holds the SQLite write permit for its whole life; dropped
+/// without [`commit`](Self::commit) it rolls back. Derefs to the connection for queries.
+#[derive(Debug)]
+pub struct WriteTx {
+    // Declared first: the transaction ends before the permit is released.
+    tx: sqlx::Transaction<'static, sqlx::Any>,
+    _permit: Option<OwnedMutexGuard<()>>,
+}
+
+impl WriteTx {
+    /// Commits the transaction, then releases the permit.
+    pub async fn commit(self) -> Result<(), sqlx::Error> {
+        self.tx.commit().await
+    }
+}
+
+impl std::ops::Deref for WriteTx {
+    type Target = sqlx::AnyConnection;
+
+    fn deref(&self) -> &Self::Target {
+        &self.tx
+    }
+}
+
+impl std::ops::DerefMut for WriteTx {
+    fn deref_mut(&mut self) -> &mut Self::Target {
+        &mut self.tx
+    }
+}
+
+/// A pooled connection that holds the SQLite write permit while it lives.
+#[derive(Debug)]
+pub struct WriteConnection {
+    conn: sqlx::pool::PoolConnection<sqlx::Any>,
+    _permit: Option<OwnedMutexGuard<()>>,
+}
+
+impl std::ops::Deref for WriteConnection {
+    type Target = sqlx::AnyConnection;
+
+    fn deref(&self) -> &Self::Target {
+        &self.conn
+    }
+}
+
+impl std::ops::DerefMut for WriteConnection {
+    fn deref_mut(&mut self) -> &mut Self::Target {
+        &mut self.conn
     }
 }
 

@@ -12,8 +12,8 @@ use crate::db::spend::{upsert_ad_account, upsert_spend, SpendRow};
 use crate::db::team::{attribution_rules, max_lead_id, Attributed};
 use crate::db::Db;
 use crate::domain::attribution::{Attributor, UtmTags};
-use crate::domain::lead_filter::day_number;
-use crate::jobs::attribution::reattribute_chunk;
+use crate::services::attribution::reattribute_chunk;
+use crate::time::day_number;
 use crate::time::{almaty_day, almaty_day_start_ms, now_ms, today_almaty};
 
 /// How much demo data to make.
@@ -48,7 +48,7 @@ const FIRST_NAMES: &[&str] = &[
 const LAST_INITIALS: &[&str] = &["А.", "Б.", "Д.", "Е.", "Ж.", "К.", "М.", "Н.", "О.", "С.", "Т."];
 
 /// (`utm_source`, `utm_medium`, `utm_campaign`) triples covering the attribution rules of
-/// SPEC §6: `fb_<team>`, patterns in source, campaign and medium, overlaps, Cyrillic,
+/// The rules of `docs/product.md`, "Attribution": `fb_<team>`, patterns in source, campaign and medium, overlaps, Cyrillic,
 /// and traffic that matches no team.
 const TRAFFIC: &[(Option<&str>, Option<&str>, Option<&str>)] = &[
     (Some("fb_kenesary"), Some("cpc"), Some("tripwire_nov")),

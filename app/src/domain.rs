@@ -8,6 +8,7 @@ pub mod date_range;
 pub mod delivery;
 pub mod email;
 pub mod funnel;
+pub mod integration;
 pub mod lead_filter;
 pub mod lead_input;
 pub mod period;

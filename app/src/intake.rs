@@ -19,9 +19,9 @@ use crate::db::team::attribution_rules;
 use crate::db::{Db, Engine};
 use crate::domain::attribution::{Attribution, Attributor, UtmTags};
 use crate::domain::lead_input::NewLead;
-use crate::jobs::runner::JobWaker;
-use crate::jobs::{Job, PushLeadToCrm, SendLeadEmail, SendLeadSms};
+use crate::jobs::{PushLeadToCrm, SendLeadEmail, SendLeadSms};
 use crate::models::LeadStats;
+use crate::queue::{JobWaker, Registered};
 use crate::time::almaty_day;
 
 /// The most leads stored by one transaction (well inside both engines' bind limits).
@@ -96,18 +96,10 @@ async fn write_batches(
     waker: JobWaker,
 ) {
     loop {
-        let batch = {
-            let mut receiver = receiver.lock().await;
-            let Some(first) = receiver.recv().await else { return };
-            let mut batch = vec![first];
-            while batch.len() < MAX_BATCH {
-                match receiver.try_recv() {
-                    Ok(submission) => batch.push(submission),
-                    Err(_) => break,
-                }
-            }
-            batch
-        };
+        let mut batch = Vec::with_capacity(MAX_BATCH);
+        if receiver.lock().await.recv_many(&mut batch, MAX_BATCH).await == 0 {
+            return;
+        }
         match store_batch(&db, &batch, notify_delay).await {
             Ok(accepted) => {
                 waker.wake();
@@ -132,8 +124,7 @@ async fn write_batches(
 
 /// Stores a batch in one transaction; the answers are in submission order.
 async fn store_batch(db: &Db, batch: &[Submission], notify_delay: Duration) -> Result<Vec<AcceptedLead>, sqlx::Error> {
-    let _permit = db.write_permit().await;
-    let mut tx = db.pool().begin().await?;
+    let mut tx = db.begin_write().await?;
     let ids = next_lead_ids(&mut tx, db.engine(), batch.len()).await?;
     // Read per batch, in the batch's transaction: a rule changed a moment ago applies.
     let attributor = Attributor::new(&attribution_rules(&mut tx).await?);
@@ -169,9 +160,9 @@ async fn store_batch(db: &Db, batch: &[Submission], notify_delay: Duration) -> R
     let mut sources = BTreeSet::new();
     for row in rows.iter().filter(|row| inserted.contains(&row.lead_id)) {
         let (lead_id, notify_at) = (row.lead_id, row.created_at + delay_ms);
-        jobs.push(SendLeadEmail { lead_id }.to_new_job(Some(lead_id), format!("lead-{lead_id}-email"), notify_at));
-        jobs.push(SendLeadSms { lead_id }.to_new_job(Some(lead_id), format!("lead-{lead_id}-sms"), notify_at));
-        jobs.push(PushLeadToCrm { lead_id }.to_new_job(Some(lead_id), format!("lead-{lead_id}-crm"), row.created_at));
+        jobs.push(SendLeadEmail { lead_id }.queued(Some(lead_id), format!("lead-{lead_id}-email"), notify_at));
+        jobs.push(SendLeadSms { lead_id }.queued(Some(lead_id), format!("lead-{lead_id}-sms"), notify_at));
+        jobs.push(PushLeadToCrm { lead_id }.queued(Some(lead_id), format!("lead-{lead_id}-crm"), row.created_at));
         deltas.entry(StatKey::of(lead_id, row.day, &row.lead.source)).or_default().total += 1;
         sources.insert(row.lead.source.as_str());
     }

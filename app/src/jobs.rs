@@ -1,165 +1,137 @@
-//! Background work. Each job type is a serde struct whose `KIND` names it in the `job`
-//! table forever; [`runner::JobRunner`] claims due rows and runs them through
-//! [`notify`]'s handlers, which return a [`JobOutcome`] or a [`JobFailure`].
+//! Every kind of background work, one file each, and the registry that lists them once.
+//!
+//! A kind is a serde struct implementing [`queue::Job`](crate::queue::Job) with
+//! [`Services`] as its context; adding one is a new file here and one line in [`JOBS`].
+//! A kind missing from [`JOBS`] cannot be enqueued (it does not implement
+//! [`Registered`](crate::queue::Registered)).
 
-pub mod ad_spend;
-pub mod admin;
-pub mod attribution;
-pub mod crm;
-pub mod health;
-pub mod messages;
-pub mod notify;
-pub mod runner;
-pub mod sales;
+pub mod check_sms_status;
+pub mod discover_ad_accounts;
+pub mod notify_sale;
+pub mod process_crm_event;
+pub mod push_lead_to_crm;
+pub mod reattribute_leads;
+pub mod schedule_ad_spend_sync;
+pub mod schedule_crm_sync;
+pub mod send_lead_email;
+pub mod send_lead_sms;
+pub mod sync_ad_spend;
 
-use std::time::Duration;
+use std::collections::BTreeMap;
 
-use serde::{Deserialize, Serialize};
+use sqlx::AnyConnection;
 
-use crate::db::job::NewJob;
-use crate::domain::delivery::Channel;
+use crate::config::JobsConfig;
+use crate::db::lead::{bump_lead_stats, StatKey};
+use crate::db::Db;
+use crate::models::LeadStats;
+use crate::providers::facebook::GraphError;
+use crate::providers::SendError;
+use crate::queue::{BatchWrites, Context, JobFailure, Lane};
+use crate::services::Services;
 
-/// A kind of background work.
-pub trait Job: Serialize {
-    /// The stable name stored in `job.kind`; never rename one that has shipped.
-    const KIND: &'static str;
+pub use check_sms_status::CheckSmsStatus;
+pub use discover_ad_accounts::DiscoverAdAccounts;
+pub use notify_sale::NotifySale;
+pub use process_crm_event::ProcessCrmEvent;
+pub use push_lead_to_crm::PushLeadToCrm;
+pub use reattribute_leads::ReattributeLeads;
+pub use schedule_ad_spend_sync::ScheduleAdSpendSync;
+pub use schedule_crm_sync::ScheduleCrmSync;
+pub use send_lead_email::SendLeadEmail;
+pub use send_lead_sms::SendLeadSms;
+pub use sync_ad_spend::SyncAdSpend;
 
-    /// This job as a queue row due at `run_at`, unique by `idempotency_key`.
-    fn to_new_job(&self, lead_id: Option<i64>, idempotency_key: String, run_at: i64) -> NewJob {
-        NewJob {
-            kind: Self::KIND,
-            payload: serde_json::to_string(self).expect("job payloads serialise"),
-            lead_id,
-            idempotency_key,
-            run_at,
-        }
+crate::registry!(pub static JOBS: [Kind<Services>] = [
+    SendLeadEmail,
+    SendLeadSms,
+    CheckSmsStatus,
+    PushLeadToCrm,
+    ScheduleCrmSync,
+    ProcessCrmEvent,
+    NotifySale,
+    ReattributeLeads,
+    DiscoverAdAccounts,
+    SyncAdSpend,
+    ScheduleAdSpendSync,
+]);
+
+/// The lanes: jobs that share a provider, and how many of them run at once.
+pub mod lanes {
+    use super::{JobsConfig, Lane};
+
+    /// Resend's sends, `JOBS_EMAIL_CONCURRENCY` at once.
+    pub const EMAIL: Lane = Lane { name: "email", concurrency: |config: &JobsConfig| config.email_concurrency };
+    /// Mobizon's sends and status checks, `JOBS_SMS_CONCURRENCY` at once.
+    pub const SMS: Lane = Lane { name: "sms", concurrency: |config: &JobsConfig| config.sms_concurrency };
+    /// Calls to AmoCRM, which allows a few requests a second.
+    pub const AMOCRM: Lane = Lane { name: "amocrm", concurrency: |_| 2 };
+    /// Stored AmoCRM deliveries, a few at once (each is one short transaction).
+    pub const CRM_EVENTS: Lane = Lane { name: "crm_events", concurrency: |_| 4 };
+    /// Telegram allows about one message a second per chat.
+    pub const TELEGRAM: Lane = Lane { name: "telegram", concurrency: |_| 1 };
+    /// Facebook throttles per ad account: one call sequence at a time.
+    pub const FACEBOOK: Lane = Lane { name: "facebook", concurrency: |_| 1 };
+    /// Bulk work over the lead table, one chunk at a time.
+    pub const BULK: Lane = Lane { name: "bulk", concurrency: |_| 1 };
+}
+
+/// The rows that the outcomes of one recorded batch share: the dashboard counters.
+#[derive(Debug, Default)]
+pub struct CounterDeltas(pub BTreeMap<StatKey, LeadStats>);
+
+impl BatchWrites for CounterDeltas {
+    async fn flush(self, conn: &mut AnyConnection) -> Result<(), sqlx::Error> {
+        bump_lead_stats(conn, &self.0).await
     }
 }
 
-/// Send the quiz-result email to a lead.
-#[derive(Debug, Clone, Serialize, Deserialize)]
-pub struct SendLeadEmail {
-    pub lead_id: i64,
+impl Context for Services {
+    type Batch = CounterDeltas;
+
+    fn db(&self) -> &Db {
+        &self.db
+    }
 }
 
-impl Job for SendLeadEmail {
-    const KIND: &'static str = "send_lead_email";
-}
-
-/// Send the follow-up SMS to a lead.
-#[derive(Debug, Clone, Serialize, Deserialize)]
-pub struct SendLeadSms {
-    pub lead_id: i64,
-}
-
-impl Job for SendLeadSms {
-    const KIND: &'static str = "send_lead_sms";
-}
-
-/// Ask Mobizon for the delivery status of a sent SMS, until it is final.
-#[derive(Debug, Clone, Serialize, Deserialize)]
-pub struct CheckSmsStatus {
-    pub lead_id: i64,
-    pub message_id: String,
-    /// Checks so far; the interval doubles with each.
-    pub checks: u32,
-    /// When the SMS was sent, UTC milliseconds; checks stop a day later.
-    pub sent_at: i64,
-}
-
-impl Job for CheckSmsStatus {
-    const KIND: &'static str = "check_sms_status";
-}
-
-/// Create or update the lead's contact and deal in AmoCRM.
-#[derive(Debug, Clone, Serialize, Deserialize)]
-pub struct PushLeadToCrm {
-    pub lead_id: i64,
-}
-
-impl Job for PushLeadToCrm {
-    const KIND: &'static str = "push_lead_to_crm";
-}
-
-/// What a finished job leaves behind, written in the transaction that closes the job.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum JobOutcome {
-    /// The provider accepted the lead's message: store its id, mark the lead `sent`, and
-    /// enqueue `follow_up` (a status check) if any.
-    Sent { channel: Channel, lead_id: i64, message_id: String, follow_up: Option<NewJob> },
-    /// Nothing more to do.
-    Done,
-    /// Run again after `after` with `payload` (a poll that is not finished).
-    Again { after: Duration, payload: String },
-}
-
-/// Why a job did not finish.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-pub enum JobFailure {
-    /// Worth another attempt, not before `retry_after` when the provider said so.
-    #[error("{message}")]
-    Retry { message: String, retry_after: Option<Duration> },
-    /// Another attempt cannot help; the job is parked as failed at once.
-    #[error("{message}")]
-    Permanent { message: String },
-}
-
-impl From<crate::providers::SendError> for JobFailure {
-    fn from(error: crate::providers::SendError) -> Self {
+impl From<SendError> for JobFailure {
+    fn from(error: SendError) -> Self {
         match error {
-            crate::providers::SendError::Retryable { message, retry_after } => Self::Retry { message, retry_after },
-            crate::providers::SendError::Rejected { message } => Self::Permanent { message },
+            SendError::Retryable { message, retry_after } => Self::Retry { message, retry_after },
+            SendError::Rejected { message } => Self::Permanent { message },
         }
     }
 }
 
-impl From<sqlx::Error> for JobFailure {
-    fn from(error: sqlx::Error) -> Self {
-        Self::Retry { message: format!("database: {error}"), retry_after: None }
+impl From<GraphError> for JobFailure {
+    fn from(error: GraphError) -> Self {
+        match error {
+            GraphError::RateLimited { message, retry_after } => Self::Retry { message, retry_after: Some(retry_after) },
+            GraphError::Transient { message } | GraphError::TooMuchData { message } => {
+                Self::Retry { message, retry_after: None }
+            }
+            GraphError::Token { message } | GraphError::Refused { message } => Self::Permanent { message },
+        }
     }
 }
 
-/// The delivery channel a job kind reports on, if it sends a lead's message.
-pub fn channel_of_kind(kind: &str) -> Option<Channel> {
-    match kind {
-        SendLeadEmail::KIND => Some(Channel::Email),
-        SendLeadSms::KIND => Some(Channel::Sms),
-        _ => None,
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::queue::{Job, Kind, Registry};
+
+    #[test]
+    fn every_kind_is_registered_once_with_one_concurrency_per_lane() {
+        assert_eq!(JOBS.validate(&JobsConfig::default()), Ok(()));
+        let kinds: Vec<&str> = JOBS.kinds().iter().map(|kind| kind.kind).collect();
+        assert_eq!(kinds.len(), 11);
+        assert_eq!(JOBS.describe(<SendLeadSms as Job>::KIND), "SMS");
+        assert_eq!(JOBS.describe("no_such_kind"), "Задача");
     }
-}
 
-/// The outbound integration a job kind talks to, for the health view.
-pub fn integration_of_kind(kind: &str) -> Option<&'static str> {
-    match kind {
-        SendLeadEmail::KIND => Some(RESEND),
-        SendLeadSms::KIND | CheckSmsStatus::KIND => Some(MOBIZON),
-        PushLeadToCrm::KIND => Some(AMOCRM),
-        ad_spend::DiscoverAdAccounts::KIND | ad_spend::SyncAdSpend::KIND => Some(ad_spend::FACEBOOK),
-        sales::NotifySale::KIND => Some(sales::TELEGRAM),
-        _ => None,
-    }
-}
-
-/// The health view's name of the email provider.
-pub const RESEND: &str = "resend";
-/// The health view's name of AmoCRM.
-pub const AMOCRM: &str = "amocrm";
-/// The health view's name of the SMS provider.
-pub const MOBIZON: &str = "mobizon";
-
-/// A job kind in Russian, for the dashboard.
-pub fn describe_kind(kind: &str) -> &'static str {
-    match kind {
-        SendLeadEmail::KIND => "Email",
-        SendLeadSms::KIND => "SMS",
-        CheckSmsStatus::KIND => "Статус SMS",
-        PushLeadToCrm::KIND => "AmoCRM",
-        attribution::ReattributeLeads::KIND => "Атрибуция",
-        ad_spend::DiscoverAdAccounts::KIND => "Кабинеты Facebook",
-        ad_spend::SyncAdSpend::KIND | ad_spend::ScheduleAdSpendSync::KIND => "Расходы Facebook",
-        sales::ProcessCrmEvent::KIND => "Вебхук AmoCRM",
-        crm::ScheduleCrmSync::KIND => "Синхронизация AmoCRM",
-        sales::NotifySale::KIND => "Telegram",
-        _ => "Задача",
+    #[test]
+    fn a_registry_that_names_a_kind_twice_is_refused() {
+        static TWICE: Registry<Services> = Registry::new(&[Kind::of::<SendLeadEmail>(), Kind::of::<SendLeadEmail>()]);
+        assert_eq!(TWICE.validate(&JobsConfig::default()), Err("job kind send_lead_email is registered twice".into()));
     }
 }

@@ -156,12 +156,16 @@ pub struct LeadsPageSettings {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct FailedJob {
     pub job_id: i64,
+    /// The job's kind (`send_lead_email`, …).
+    pub kind: String,
     /// What the job did, in Russian (`Email`, `SMS`, …).
     pub what: String,
     pub lead_id: Option<i64>,
     pub lead_name: Option<String>,
     pub attempts: i64,
     pub last_error: Option<String>,
+    /// When it was parked, UTC milliseconds.
+    pub failed_at: i64,
     /// `dd.mm.yyyy hh:mm`, Almaty time.
     pub failed_at_local: String,
 }
@@ -184,7 +188,7 @@ pub struct TeamView {
     pub emoji: String,
     pub utm_source: Option<String>,
     pub utm_medium: Option<String>,
-    /// Case-insensitive substrings of UTM tags (SPEC §6).
+    /// Case-insensitive substrings of UTM tags (`docs/product.md`, "Attribution").
     pub patterns: Vec<String>,
     pub telegram_chat_id: Option<String>,
     pub archived: bool,
@@ -237,7 +241,7 @@ pub struct TeamInput {
     pub telegram_chat_id: String,
 }
 
-/// An outbound integration's health (SPEC §8, §9).
+/// An outbound integration's health (`docs/product.md`, "Dashboards", "Monitoring API").
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct IntegrationHealth {
     /// `resend`, `mobizon`, …
@@ -285,7 +289,7 @@ pub struct FunnelQuery {
     pub end: Option<String>,
 }
 
-/// One of the four stages of the funnel (SPEC §8).
+/// One of the four stages of the funnel (`docs/product.md`, "Dashboards").
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct FunnelStage {
     /// `spend`, `quiz_leads`, `express_sales`, `flagship_sales`.
@@ -433,7 +437,7 @@ pub struct AdAccountView {
     pub last_error: Option<String>,
 }
 
-/// What a sync with AmoCRM found (SPEC §5).
+/// What a sync with AmoCRM found (`docs/product.md`, "AmoCRM").
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct CrmSyncCounts {
     /// Recent deals read from the express pipeline.

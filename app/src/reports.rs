@@ -1,5 +1,5 @@
 //! Reports that pages and JSON routes share, with who may see what decided here once:
-//! admins see every team; a targetologist sees only their own team (SPEC §10).
+//! admins see every team; a targetologist sees only their own team (`docs/product.md`, "Access").
 
 use std::collections::{BTreeMap, HashMap};
 

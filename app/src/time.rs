@@ -1,7 +1,17 @@
 //! The business clock: timestamps are UTC milliseconds, calendar days are Almaty days.
 
-use chrono::{DateTime, NaiveDate, TimeZone, Utc};
+use chrono::{DateTime, Datelike, NaiveDate, TimeZone, Utc};
 use chrono_tz::Asia::Almaty;
+
+/// A duration in whole milliseconds, for adding to timestamps.
+pub fn millis(duration: std::time::Duration) -> i64 {
+    i64::try_from(duration.as_millis()).unwrap_or(i64::MAX / 4)
+}
+
+/// A calendar day as the number `yyyymmdd`, the form days are stored and compared in.
+pub fn day_number(day: NaiveDate) -> i64 {
+    i64::from(day.year()) * 10_000 + i64::from(day.month()) * 100 + i64::from(day.day())
+}
 
 /// Milliseconds since the Unix epoch, now.
 pub fn now_ms() -> i64 {
@@ -22,7 +32,7 @@ pub fn almaty_day_start_ms(day: NaiveDate) -> i64 {
 /// The Almaty calendar day of a UTC millisecond as `yyyymmdd`, the form days are stored in.
 pub fn almaty_day(ms: i64) -> i64 {
     DateTime::<Utc>::from_timestamp_millis(ms)
-        .map(|at| crate::domain::lead_filter::day_number(at.with_timezone(&Almaty).date_naive()))
+        .map(|at| day_number(at.with_timezone(&Almaty).date_naive()))
         .unwrap_or_default()
 }
 

@@ -161,14 +161,14 @@ async fn serve(config: Config, db: Db) -> anyhow::Result<()> {
         .with_context(|| format!("reading the site settings from {leptos_config}"))?
         .leptos_options;
     let state = AppState::new(leptos_options, db, config);
-    if state.jobs.context().is_test_mode() {
+    if state.services.is_test_mode() {
         tracing::warn!("test mode: emails and SMS without provider credentials go to the dev_outbox table");
     }
-    if state.jobs.context().amocrm.is_some() {
-        app::jobs::crm::start_crm_sync_schedule(&state.db).await.context("queueing the AmoCRM sync schedule")?;
+    if state.services.amocrm.is_some() {
+        app::jobs::ScheduleCrmSync::start(&state.db).await.context("queueing the AmoCRM sync schedule")?;
     }
-    if state.jobs.context().facebook.is_some() {
-        app::jobs::ad_spend::start_schedule(&state.db).await.context("queueing the ad spend schedule")?;
+    if state.services.facebook.is_some() {
+        app::jobs::ScheduleAdSpendSync::start(&state.db).await.context("queueing the ad spend schedule")?;
     }
     let shutdown = CancellationToken::new();
     let jobs = state.jobs.start(shutdown.clone());
@@ -223,8 +223,8 @@ async fn user_command(db: &Db, command: UserCommand) -> anyhow::Result<()> {
 }
 
 async fn facebook_command(config: &Config, db: &Db, command: FacebookCommand) -> anyhow::Result<()> {
-    use app::jobs::ad_spend::{discover, sync_account, SyncAdSpend};
     use app::providers::facebook::FacebookClient;
+    use app::services::ad_spend::{discover, sync_account};
 
     let Some(token) = config.facebook.access_token.clone() else { bail!("FACEBOOK_ACCESS_TOKEN is not set") };
     let client = FacebookClient::new(&config.facebook, token);
@@ -246,8 +246,7 @@ async fn facebook_command(config: &Config, db: &Db, command: FacebookCommand) ->
                 }
             };
             for account_id in accounts {
-                let job = SyncAdSpend { account_id: account_id.clone(), since, until };
-                let rows = sync_account(db, &client, &config.facebook.fallback_rates, &job)
+                let rows = sync_account(db, &client, &config.facebook.fallback_rates, &account_id, (since, until))
                     .await
                     .map_err(|failure| anyhow::anyhow!("{account_id}: {failure}"))?;
                 println!("{account_id}: строк расходов {rows}");
@@ -263,7 +262,7 @@ async fn set_currency_rate(db: &Db, currency: &str, from: chrono::NaiveDate, kzt
     }
     let currency = currency.trim().to_uppercase();
     let mut conn = db.pool().acquire().await?;
-    let day = app::domain::lead_filter::day_number(from);
+    let day = app::time::day_number(from);
     app::db::spend::set_rate(&mut conn, &currency, day, (kzt * 1_000_000.0).round() as i64).await?;
     println!("Курс {currency} с {from}: {kzt} ₸");
     Ok(())

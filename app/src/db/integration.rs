@@ -54,15 +54,21 @@ pub async fn integration_status(
         .await
 }
 
-/// Jobs of `kind` waiting to run, and parked as failed.
-pub async fn queue_of_kind(conn: &mut AnyConnection, kind: &str) -> Result<(i64, i64), sqlx::Error> {
-    let pending: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM job WHERE status = 'pending' AND kind = $1")
-        .bind(kind)
-        .fetch_one(&mut *conn)
-        .await?;
-    let failed: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM job WHERE status = 'failed' AND kind = $1")
-        .bind(kind)
-        .fetch_one(conn)
-        .await?;
-    Ok((pending, failed))
+/// How many jobs of `kinds` wait and how many have failed.
+pub async fn queue_of_kinds(conn: &mut AnyConnection, kinds: &[&str]) -> Result<(i64, i64), sqlx::Error> {
+    if kinds.is_empty() {
+        return Ok((0, 0));
+    }
+    let placeholders: Vec<String> = (1..=kinds.len()).map(|n| format!("${n}")).collect();
+    let sql = format!(
+        "SELECT COALESCE(SUM(CASE WHEN status = 'pending' THEN 1 ELSE 0 END), 0), \
+                COALESCE(SUM(CASE WHEN status = 'failed' THEN 1 ELSE 0 END), 0) \
+         FROM job WHERE kind IN ({}) AND status IN ('pending', 'failed')",
+        placeholders.join(", ")
+    );
+    let mut query = sqlx::query_as::<_, (i64, i64)>(&sql);
+    for kind in kinds {
+        query = query.bind(*kind);
+    }
+    query.fetch_one(conn).await
 }

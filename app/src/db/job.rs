@@ -251,21 +251,29 @@ pub async fn failed_jobs(conn: &mut AnyConnection, limit: i64) -> Result<(Vec<Fa
     Ok((rows, total))
 }
 
-/// Puts a failed job back in the queue, due at once with fresh attempts; returns its kind
-/// and lead, or `None` when the job is not failed (already retried, or unknown).
+/// Puts a failed job back in the queue, due at once with fresh attempts; returns it, or
+/// `None` when the job is not failed (already retried, or unknown).
 pub async fn retry_failed_job(
     conn: &mut AnyConnection,
     job_id: i64,
     now_ms: i64,
-) -> Result<Option<(String, Option<i64>)>, sqlx::Error> {
+) -> Result<Option<ClaimedJob>, sqlx::Error> {
     sqlx::query_as(
         "UPDATE job SET status = 'pending', run_at = $1, attempts = 0, finished_at = NULL, updated_at = $1 \
-         WHERE job_id = $2 AND status = 'failed' RETURNING kind, lead_id",
+         WHERE job_id = $2 AND status = 'failed' \
+         RETURNING job_id, kind, payload, lead_id, idempotency_key, attempts, created_at",
     )
     .bind(now_ms)
     .bind(job_id)
     .fetch_optional(conn)
     .await
+}
+
+/// Whether a job with this id exists.
+pub async fn job_exists(conn: &mut AnyConnection, job_id: i64) -> Result<bool, sqlx::Error> {
+    let found: Option<i64> =
+        sqlx::query_scalar("SELECT job_id FROM job WHERE job_id = $1").bind(job_id).fetch_optional(conn).await?;
+    Ok(found.is_some())
 }
 
 /// The payload of the newest job of `kind` still waiting or running.

@@ -32,7 +32,7 @@ const LEAD_COLUMNS: usize = 26;
 
 /// Takes `count` fresh lead ids. Call inside the write transaction: on SQLite the ids
 /// follow the largest ever used, which is only safe while this process holds the write
-/// permit (see [`Db::write_permit`]).
+/// permit (see [`Db::begin_write`]).
 pub async fn next_lead_ids(conn: &mut AnyConnection, engine: Engine, count: usize) -> Result<Vec<i64>, sqlx::Error> {
     let count = i64::try_from(count).unwrap_or(i64::MAX);
     match engine {
@@ -99,6 +99,13 @@ pub async fn insert_leads(conn: &mut AnyConnection, leads: &[LeadToInsert<'_>]) 
             .bind(row.attribution.rule.as_str());
     }
     query.fetch_all(conn).await
+}
+
+/// Whether a lead with this id exists.
+pub async fn lead_exists(conn: &mut AnyConnection, lead_id: i64) -> Result<bool, sqlx::Error> {
+    let found: Option<i64> =
+        sqlx::query_scalar("SELECT lead_id FROM lead WHERE lead_id = $1").bind(lead_id).fetch_optional(conn).await?;
+    Ok(found.is_some())
 }
 
 /// The lead stored earlier under a client's idempotency key.

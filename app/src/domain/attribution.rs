@@ -1,4 +1,4 @@
-//! Attribution (SPEC §6): which team's ads brought a lead or a sale, how sure we are, and
+//! Attribution (`docs/product.md`, "Attribution"): which team's ads brought a lead or a sale, how sure we are, and
 //! why — the rule that matched is kept with the lead and shown on the dashboard.
 //!
 //! The rules, in order:
@@ -175,7 +175,7 @@ mod tests {
     const MUHA: i64 = 3;
     const TRAF4: i64 = 4;
 
-    /// The four teams of SPEC §6; Arystan also has an exact `utm_source`.
+    /// The four teams of `docs/product.md`, "Attribution"; Arystan also has an exact `utm_source`.
     fn business_teams() -> Attributor {
         let team = |team_id, name: &str, utm_source: Option<&str>, patterns: &[&str]| TeamRules {
             team_id,

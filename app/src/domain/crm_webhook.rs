@@ -1,4 +1,4 @@
-//! AmoCRM's webhook bodies (EXTERNAL-APIS §1.10): form-encoded PHP-style bracket keys,
+//! AmoCRM's webhook bodies (`docs/providers.md`, AmoCRM webhooks): form-encoded PHP-style bracket keys,
 //! `leads[status][0][status_id]=142`, every value a string, lists as numeric-keyed maps,
 //! brackets percent-encoded or not. Parsed into the deal changes we act on; keys we do not
 //! know are ignored.

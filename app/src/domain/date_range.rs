@@ -3,8 +3,8 @@
 
 use chrono::{Datelike, Days, NaiveDate};
 
-use super::lead_filter::day_number;
 use crate::error::AppError;
+use crate::time::day_number;
 
 /// The longest range a report covers: three years and a day.
 const MAX_DAYS: i64 = 3 * 366;

@@ -1,4 +1,4 @@
-//! The four-stage funnel of SPEC §8 from daily figures: spend → quiz leads → express
+//! The four-stage funnel (`docs/product.md`, "Dashboards") from daily figures: spend → quiz leads → express
 //! sales → flagship sales, with conversions, costs and ROI. A stage with nothing shows 0;
 //! a ratio over 0 is `None` (shown as "—"), never an error.
 
@@ -62,7 +62,7 @@ impl Funnel {
         let daily = range
             .days()
             .map(|date| {
-                let figures = by_day.get(&super::lead_filter::day_number(date)).copied().unwrap_or_default();
+                let figures = by_day.get(&crate::time::day_number(date)).copied().unwrap_or_default();
                 total.add(&figures);
                 FunnelDay {
                     date: date.format("%Y-%m-%d").to_string(),

@@ -1,11 +1,12 @@
 //! The filters of the leads table, parsed from URL query parameters.
 
-use chrono::{Datelike, NaiveDate};
+use chrono::NaiveDate;
 
 use super::email::Email;
 use super::phone::Phone;
 use crate::error::AppError;
 use crate::models::LeadQuery;
+use crate::time::day_number;
 
 /// What the search box asks for.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -43,11 +44,6 @@ impl LeadFilter {
             to_day,
         })
     }
-}
-
-/// `yyyymmdd` of a calendar day, the form days are stored in.
-pub fn day_number(day: NaiveDate) -> i64 {
-    i64::from(day.year()) * 10_000 + i64::from(day.month()) * 100 + i64::from(day.day())
 }
 
 fn parse_day(field: &str, text: &str) -> Result<Option<i64>, AppError> {

@@ -1,4 +1,4 @@
-//! The AmoCRM API v4 client (EXTERNAL-APIS §1): contacts by phone or email, deals, the
+//! The AmoCRM API v4 client (`docs/providers.md`, AmoCRM): contacts by phone or email, deals, the
 //! complex create of a deal with its contact, and moving a deal to another stage.
 //!
 //! AmoCRM answers "nothing found" with 204 and no body, errors as

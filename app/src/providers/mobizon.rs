@@ -1,4 +1,4 @@
-//! The Mobizon client (EXTERNAL-APIS §3): send an SMS, find one whose outcome we never
+//! The Mobizon client (`docs/providers.md`, Mobizon): send an SMS, find one whose outcome we never
 //! learned, read delivery states, and check the delivery-report webhook's signature.
 //!
 //! Mobizon answers HTTP 200 with a non-zero `code` for its errors, returns ids as strings

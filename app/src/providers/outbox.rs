@@ -49,8 +49,7 @@ impl Outbox {
         subject: Option<&str>,
         body: &str,
     ) -> Result<String, SendError> {
-        let _permit = self.db.write_permit().await;
-        let mut conn = self.db.pool().acquire().await.map_err(database_error)?;
+        let mut conn = self.db.write_connection().await.map_err(database_error)?;
         sqlx::query(
             "INSERT INTO dev_outbox (channel, idempotency_key, recipient, subject, body, created_at) \
              VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (idempotency_key) DO NOTHING",

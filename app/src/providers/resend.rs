@@ -1,5 +1,5 @@
 //! The Resend client: `POST /emails` with an idempotency key per job, and the Svix
-//! signature check of Resend's webhooks (EXTERNAL-APIS §2).
+//! signature check of Resend's webhooks (`docs/providers.md`, Resend).
 
 use std::time::Duration;
 

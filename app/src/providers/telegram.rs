@@ -1,4 +1,4 @@
-//! The Telegram Bot API's `sendMessage` (EXTERNAL-APIS §4), HTML parse mode. The token is
+//! The Telegram Bot API's `sendMessage` (`docs/providers.md`, Telegram), HTML parse mode. The token is
 //! part of the URL, so request errors are reported without it.
 
 use std::time::Duration;

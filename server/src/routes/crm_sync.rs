@@ -7,7 +7,7 @@ use axum::Json;
 use serde_json::{json, Value};
 
 use app::error::AppError;
-use app::jobs::crm::sync_recent_deals;
+use app::services::crm_sync::sync_recent_deals;
 use app::state::AppState;
 
 use super::require_admin;
@@ -15,7 +15,7 @@ use super::require_admin;
 /// Admins: runs the sync and answers its counts (409 while another sync runs).
 pub async fn sync(State(state): State<AppState>, headers: HeaderMap) -> Result<Json<Value>, AppError> {
     require_admin(&state, &headers).await?;
-    let counts = sync_recent_deals(state.jobs.context()).await?;
+    let counts = sync_recent_deals(&state.services).await?;
     Ok(Json(json!({
         "success": true,
         "fetched": counts.fetched,

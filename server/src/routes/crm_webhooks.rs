@@ -1,4 +1,4 @@
-//! AmoCRM's webhooks (SPEC §5): `POST /api/amocrm/funnel-sale`, `/webhook/amocrm/traffic`
+//! AmoCRM's webhooks (`docs/product.md`, "AmoCRM"): `POST /api/amocrm/funnel-sale`, `/webhook/amocrm/traffic`
 //! and `/api/amocrm/sales-webhook`, all into one durable inbox. AmoCRM signs nothing, so
 //! the URL entered in its settings carries `?token=<AMOCRM_WEBHOOK_SECRET>`. The delivery
 //! is stored before the 200 goes out and processed by the job runner.
@@ -14,7 +14,7 @@ use serde_json::json;
 
 use app::auth::secret_matches;
 use app::error::AppError;
-use app::jobs::sales::accept_crm_delivery;
+use app::services::webhooks::accept_crm_delivery;
 use app::state::AppState;
 
 /// Stores a delivery and answers 200; 401 for a wrong or missing `token`, 404 while no
@@ -32,6 +32,6 @@ pub async fn crm_webhook(
     if !secret_matches(secret, given) {
         return Err(AppError::Unauthorized);
     }
-    accept_crm_delivery(&state.db, &state.jobs.waker(), uri.path(), &body).await?;
+    accept_crm_delivery(&state.services, uri.path(), &body).await?;
     Ok(Json(json!({ "ok": true })).into_response())
 }

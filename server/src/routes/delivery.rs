@@ -41,7 +41,7 @@ pub async fn lead_status(State(state): State<AppState>, Path(lead_id): Path<i64>
     })))
 }
 
-/// The body of the compatibility routes (SPEC §4).
+/// The body of the compatibility routes (`docs/product.md`, "Email and SMS").
 #[derive(Debug, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct StatusUpdate {
@@ -101,8 +101,7 @@ async fn apply_report(
     report: &StatusReport,
     event: Option<(&str, &str, &str)>,
 ) -> Result<Option<bool>, sqlx::Error> {
-    let _permit = db.write_permit().await;
-    let mut tx = db.pool().begin().await?;
+    let mut tx = db.begin_write().await?;
     let exists: Option<i64> = sqlx::query_scalar("SELECT lead_id FROM lead WHERE lead_id = $1")
         .bind(report.lead_id)
         .fetch_optional(&mut *tx)

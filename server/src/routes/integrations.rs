@@ -1,4 +1,4 @@
-//! `GET /api/integrations/all` and `GET /api/integrations/{name}` (SPEC §9): the health of
+//! `GET /api/integrations/all` and `GET /api/integrations/{name}` (`docs/product.md`, "Monitoring API"): the health of
 //! the outbound integrations for admins — configured or in test mode, last success, last
 //! error, queue depth, quota use, token expiry.
 
@@ -8,7 +8,7 @@ use axum::Json;
 use serde_json::{json, Value};
 
 use app::error::AppError;
-use app::jobs::health::integration_health;
+use app::services::health::integration_health;
 use app::state::AppState;
 
 use super::require_admin;
@@ -32,7 +32,7 @@ pub async fn one_integration(
 }
 
 async fn health_json(state: &AppState) -> Result<Vec<Value>, AppError> {
-    let integrations: Vec<Value> = integration_health(state.jobs.context())
+    let integrations: Vec<Value> = integration_health(&state.services)
         .await?
         .into_iter()
         .map(|health| {

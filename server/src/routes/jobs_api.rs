@@ -3,28 +3,59 @@
 use axum::extract::{Path, State};
 use axum::http::HeaderMap;
 use axum::Json;
+use serde::Serialize;
 use serde_json::{json, Value};
 
-use app::db::job::failed_jobs;
 use app::error::AppError;
-use app::jobs::admin::retry_job;
+use app::models::FailedJob;
+use app::services::queue_admin::{failed_jobs, retry_job};
 use app::state::AppState;
 
 use super::require_admin;
 
+/// The answer of `GET /api/lead-tracking/jobs/failed`.
+#[derive(Debug, Serialize)]
+pub struct FailedJobsResponse {
+    success: bool,
+    total: i64,
+    jobs: Vec<FailedJobItem>,
+}
+
+/// One failed job as scripts see it.
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct FailedJobItem {
+    job_id: i64,
+    kind: String,
+    lead_id: Option<i64>,
+    attempts: i64,
+    last_error: Option<String>,
+    /// UTC milliseconds.
+    failed_at: i64,
+}
+
+impl From<FailedJob> for FailedJobItem {
+    fn from(job: FailedJob) -> Self {
+        Self {
+            job_id: job.job_id,
+            kind: job.kind,
+            lead_id: job.lead_id,
+            attempts: job.attempts,
+            last_error: job.last_error,
+            failed_at: job.failed_at,
+        }
+    }
+}
+
 /// `GET /api/lead-tracking/jobs/failed`: the newest 100 failed jobs and their total.
-pub async fn list_failed_jobs(State(state): State<AppState>, headers: HeaderMap) -> Result<Json<Value>, AppError> {
+pub async fn list_failed_jobs(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+) -> Result<Json<FailedJobsResponse>, AppError> {
     require_admin(&state, &headers).await?;
-    let mut conn = state.db.pool().acquire().await?;
-    let (jobs, total) = failed_jobs(&mut conn, 100).await?;
-    let jobs: Vec<Value> = jobs
-        .into_iter()
-        .map(|job| {
-            json!({ "jobId": job.job_id, "kind": job.kind, "leadId": job.lead_id, "attempts": job.attempts,
-                    "lastError": job.last_error, "failedAt": job.updated_at })
-        })
-        .collect();
-    Ok(Json(json!({ "success": true, "total": total, "jobs": jobs })))
+    let failed = failed_jobs(&state.services, 100).await?;
+    let jobs = failed.jobs.into_iter().map(FailedJobItem::from).collect();
+    Ok(Json(FailedJobsResponse { success: true, total: failed.total, jobs }))
 }
 
 /// `POST /api/lead-tracking/jobs/:id/retry`: queue a failed job again (409 if it is not failed).
@@ -34,6 +65,6 @@ pub async fn retry_failed_job(
     Path(job_id): Path<i64>,
 ) -> Result<Json<Value>, AppError> {
     require_admin(&state, &headers).await?;
-    retry_job(&state.db, &state.jobs.waker(), job_id).await?;
+    retry_job(&state.services, job_id).await?;
     Ok(Json(json!({ "success": true, "jobId": job_id })))
 }

@@ -1,4 +1,4 @@
-//! The public intake API called by landing pages on other origins (SPEC §3).
+//! The public intake API called by landing pages on other origins (`docs/product.md`, "Leads").
 
 use axum::body::Bytes;
 use axum::extract::State;

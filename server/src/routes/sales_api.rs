@@ -1,4 +1,4 @@
-//! The sales part of the monitoring API (SPEC §9), kept from the system this replaces:
+//! The sales part of the monitoring API (`docs/product.md`, "Monitoring API"), kept from the system this replaces:
 //! `GET /api/amocrm/sales-history`, `GET /api/amocrm/sales-stats` and
 //! `POST /api/amocrm/test-sale-notification`. Dates are Almaty calendar dates, `end`
 //! inclusive.
@@ -10,8 +10,8 @@ use serde::Deserialize;
 use serde_json::{json, Value};
 
 use app::error::AppError;
-use app::jobs::sales::send_test_sale;
 use app::reports::{sales_history_for, team_sales_for};
+use app::services::sales::send_test_sale;
 use app::state::AppState;
 
 use super::{require_admin, require_user};
@@ -102,7 +102,7 @@ pub async fn test_sale_notification(
         return Err(AppError::validation("sale_amount", "сумма не может быть отрицательной"));
     }
     send_test_sale(
-        state.jobs.context(),
+        &state.services,
         test.targetologist.as_deref(),
         &test.contact_name,
         test.sale_amount,

@@ -1,5 +1,5 @@
 //! `GET /api/traffic-dashboard/funnel`: the four stages of a team's funnel as JSON
-//! (SPEC §9). Admins may ask for any team or all; a targetologist's session or token gets
+//! (`docs/product.md`, "Monitoring API"). Admins may ask for any team or all; a targetologist's session or token gets
 //! only their own team.
 
 use axum::extract::{Query, State};

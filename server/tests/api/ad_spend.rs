@@ -12,10 +12,11 @@ use app::db::spend::set_rate;
 use app::db::team::{find_team_by_name, list_teams};
 use app::domain::attribution::{Attribution, Confidence};
 use app::domain::team_input::TeamFields;
-use app::jobs::ad_spend::{queue_discovery, save_account_settings, ScheduleAdSpendSync, SyncAdSpend};
-use app::jobs::attribution::save_team;
-use app::jobs::Job;
+use app::jobs::{ScheduleAdSpendSync, SyncAdSpend};
 use app::models::{Role, TeamInput};
+use app::queue::Registered;
+use app::services::ad_accounts::{queue_discovery, save_account_settings};
+use app::services::teams::save_team;
 use app::time::{almaty_day, now_ms};
 use secrecy::SecretString;
 
@@ -82,7 +83,7 @@ async fn spawn(engine: app::db::Engine, fake: &FakeGraph) -> Option<TestApp> {
 }
 
 async fn discover(app: &TestApp) {
-    queue_discovery(app.jobs.context(), &app.jobs.waker()).await.unwrap();
+    queue_discovery(&app.services).await.unwrap();
     app.run_jobs_after(Duration::ZERO).await;
 }
 
@@ -91,7 +92,7 @@ async fn sync(app: &TestApp, account_id: &str) {
         SyncAdSpend { account_id: account_id.into(), since: DAYS[0].parse().unwrap(), until: DAYS[2].parse().unwrap() };
     let now = now_ms();
     let mut conn = app.db.pool().acquire().await.unwrap();
-    enqueue_jobs(&mut conn, &[job.to_new_job(None, format!("test-sync-{account_id}-{now}"), now)], now).await.unwrap();
+    enqueue_jobs(&mut conn, &[job.queued(None, format!("test-sync-{account_id}-{now}"), now)], now).await.unwrap();
     drop(conn);
     app.run_jobs_after(Duration::ZERO).await;
 }
@@ -135,9 +136,9 @@ with_each_engine!(synced_spend_feeds_the_funnel_in_tenge_and_revisions_replace_d
     let admin = app.token_for("spend.admin", Role::Admin, None).await;
     discover(&app).await;
     let (kenesary, arystan) = (team_id(&app, "Kenesary").await, team_id(&app, "Arystan").await);
-    save_account_settings(&app.db, "act_1001", Some(kenesary), true).await.unwrap();
-    save_account_settings(&app.db, "act_1002", None, true).await.unwrap();
-    save_account_settings(&app.db, "act_1003", Some(kenesary), true).await.unwrap();
+    save_account_settings(&app.services, "act_1001", Some(kenesary), true).await.unwrap();
+    save_account_settings(&app.services, "act_1002", None, true).await.unwrap();
+    save_account_settings(&app.services, "act_1003", Some(kenesary), true).await.unwrap();
     let mut conn = app.db.pool().acquire().await.unwrap();
     set_rate(&mut conn, "USD", 20260301, 500_000_000).await.unwrap();
     drop(conn);
@@ -225,13 +226,13 @@ with_each_engine!(synced_spend_feeds_the_funnel_in_tenge_and_revisions_replace_d
         patterns: format!("{}, brand_general", muha.patterns.join(", ")),
         ..TeamInput::default()
     };
-    save_team(&app.db, &app.jobs.waker(), Some(muha.team_id), &TeamFields::parse(&input).unwrap()).await.unwrap();
+    save_team(&app.services, Some(muha.team_id), &TeamFields::parse(&input).unwrap()).await.unwrap();
     while app.run_jobs_after(Duration::ZERO).await > 0 {}
     let (general_tiyn, _) = expected(&|row| row.campaign_name == "brand_general");
     assert_eq!(funnel(&app, &admin, "Muha").await["spend"], (general_tiyn + 50) / 100);
 
     // Moving the shared account to Arystan moves all its spend there at once.
-    save_account_settings(&app.db, "act_1002", Some(arystan), true).await.unwrap();
+    save_account_settings(&app.services, "act_1002", Some(arystan), true).await.unwrap();
     let (shared_tiyn, _) = expected(&|row| row.account_id == "act_1002");
     assert_eq!(funnel(&app, &admin, "Arystan").await["spend"], (shared_tiyn + 50) / 100);
 
@@ -253,8 +254,8 @@ with_each_engine!(throttling_waits_and_big_queries_go_through_a_report_run, |eng
     let Some(app) = spawn(engine, &fake).await else { return };
     discover(&app).await;
     let kenesary = team_id(&app, "Kenesary").await;
-    save_account_settings(&app.db, "act_1001", Some(kenesary), true).await.unwrap();
-    save_account_settings(&app.db, "act_1002", Some(kenesary), true).await.unwrap();
+    save_account_settings(&app.services, "act_1001", Some(kenesary), true).await.unwrap();
+    save_account_settings(&app.services, "act_1002", Some(kenesary), true).await.unwrap();
 
     fake.throttle_next(1);
     sync(&app, "act_1001").await;

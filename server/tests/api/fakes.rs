@@ -1,4 +1,4 @@
-//! Fake providers that speak the documented wire formats (EXTERNAL-APIS §2–3), on free
+//! Fake providers that speak the documented wire formats (`docs/providers.md`, Resend, Mobizon), on free
 //! ports, with switches for the failures the real ones have: outages, timeouts, rate
 //! limits and rejections. They count what they accepted by idempotency key and recipient.
 

@@ -11,13 +11,14 @@ use app::db::spend::{upsert_spend, SpendRow};
 use app::db::team::{find_team_by_name, list_teams, Attributed};
 use app::domain::attribution::{Attribution, Confidence};
 use app::domain::team_input::TeamFields;
-use app::jobs::attribution::{reattribute_chunk, save_team};
 use app::models::{Role, TeamInput};
+use app::services::attribution::reattribute_chunk;
+use app::services::teams::save_team;
 use app::time::{almaty_day, now_ms};
 
 use crate::helpers::{on_both_engines, TestApp};
 
-/// UTM sources of the dataset and the team SPEC §6 gives each.
+/// UTM sources of the dataset and the team `docs/product.md` gives each.
 const SOURCES: [(&str, Option<&str>); 4] = [
     ("fb_kenesary", Some("Kenesary")),
     ("fb_arystan", Some("Arystan")),
@@ -171,7 +172,7 @@ impl Dataset {
             .iter()
             .map(|row| SpendRow {
                 account_id: "manual".into(),
-                day: app::domain::lead_filter::day_number(row.day),
+                day: app::time::day_number(row.day),
                 ad_id: format!("ad-{}", row.team.unwrap_or("none")),
                 ad_name: None,
                 adset_id: None,
@@ -408,7 +409,7 @@ on_both_engines!(changing_a_teams_patterns_moves_leads_and_sales_in_the_funnel, 
         patterns: format!("{}, spring_wave", muha.patterns.join(", ")),
         ..TeamInput::default()
     };
-    save_team(&app.db, &app.jobs.waker(), Some(muha.team_id), &TeamFields::parse(&input).unwrap()).await.unwrap();
+    save_team(&app.services, Some(muha.team_id), &TeamFields::parse(&input).unwrap()).await.unwrap();
     while app.run_jobs_after(std::time::Duration::ZERO).await > 0 {}
 
     let after = muha_funnel().await;

@@ -14,8 +14,9 @@ use app::config::{
     TelegramConfig, WebConfig,
 };
 use app::db::{credential, team, user, Db, Engine};
-use app::jobs::runner::JobRunner;
 use app::models::Role;
+use app::queue::runner::JobRunner;
+use app::services::Services;
 use app::state::AppState;
 use app::time::now_ms;
 use server::startup::Application;
@@ -80,7 +81,9 @@ pub struct TestApp {
     pub db: Db,
     pub client: reqwest::Client,
     /// The job runner, not started: tests drive it with `run_due`.
-    pub jobs: JobRunner,
+    pub jobs: JobRunner<Services>,
+    /// The handle the app's operations work with.
+    pub services: Services,
     shutdown: CancellationToken,
     server: Option<tokio::task::JoinHandle<anyhow::Result<()>>>,
     _database: TestDatabase,
@@ -118,6 +121,7 @@ impl TestApp {
             LeptosOptions::builder().output_name("leadtrack").site_addr(SocketAddr::from(([127, 0, 0, 1], 0))).build();
         let state = AppState::new(leptos_options, db.clone(), config);
         let jobs = state.jobs.clone();
+        let services = state.services.clone();
         let application = Application::build(state).await.expect("binding the test server");
         let address = application.local_addr();
         let shutdown = CancellationToken::new();
@@ -127,7 +131,7 @@ impl TestApp {
             .cookie_store(true)
             .build()
             .expect("building the HTTP client");
-        Some(Self { address, db, client, jobs, shutdown, server, _database: database })
+        Some(Self { address, db, client, jobs, services, shutdown, server, _database: database })
     }
 
     /// Sends the shutdown signal and waits until the server has stopped.

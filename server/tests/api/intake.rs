@@ -5,8 +5,8 @@ use serde_json::{json, Value};
 use app::db::job::jobs_of_lead;
 use app::domain::team_input::TeamFields;
 use app::error::AppError;
-use app::jobs::attribution::{reattribution_percent, save_team};
 use app::models::TeamInput;
+use app::services::teams::{reattribution_percent, save_team};
 
 use crate::helpers::{on_both_engines, NOTIFY_DELAY};
 
@@ -314,7 +314,7 @@ on_both_engines!(changing_a_teams_patterns_attributes_existing_leads_again, |app
         ..TeamInput::default()
     };
     let fields = TeamFields::parse(&form).unwrap();
-    save_team(&app.db, &app.jobs.waker(), Some(muha.team_id), &fields).await.unwrap();
+    save_team(&app.services, Some(muha.team_id), &fields).await.unwrap();
     let mut conn = app.db.pool().acquire().await.unwrap();
     assert_eq!(reattribution_percent(&mut conn).await.unwrap(), Some(0), "queued, not started");
     drop(conn);
@@ -325,9 +325,9 @@ on_both_engines!(changing_a_teams_patterns_attributes_existing_leads_again, |app
     assert_eq!(team_of(kenesary).await.0.as_deref(), Some("Kenesary"));
     assert_eq!(app.count("SELECT COUNT(*) FROM job WHERE kind = 'reattribute_leads' AND status = 'sent'").await, 1);
     // Saving the same rules again changes nothing and queues nothing.
-    save_team(&app.db, &app.jobs.waker(), Some(muha.team_id), &fields).await.unwrap();
+    save_team(&app.services, Some(muha.team_id), &fields).await.unwrap();
     assert_eq!(app.count("SELECT COUNT(*) FROM job WHERE kind = 'reattribute_leads'").await, 1);
     // A second team with the same name is refused.
     let clash = TeamFields::parse(&TeamInput { name: "muha".to_owned(), ..TeamInput::default() }).unwrap();
-    assert!(matches!(save_team(&app.db, &app.jobs.waker(), None, &clash).await, Err(AppError::Conflict(_))));
+    assert!(matches!(save_team(&app.services, None, &clash).await, Err(AppError::Conflict(_))));
 });

@@ -1,5 +1,5 @@
 //! `/traffic/cabinet/:team` (and `/traffic/cabinet`, the viewer's own funnel): the four
-//! stages of SPEC §8 for a range of Almaty days, a funnel chart, a daily chart and the
+//! stages (`docs/product.md`, "Dashboards") for a range of Almaty days, a funnel chart, a daily chart and the
 //! daily table with CSV export.
 //!
 //! The team and the range live in the URL, so every switch is a plain link that works

@@ -12,7 +12,7 @@ pub async fn get_integration_health() -> Result<Vec<IntegrationHealth>, AppError
         async {
             crate::auth::require_admin().await?;
             let state = crate::state::app_state()?;
-            Ok(crate::jobs::health::integration_health(state.jobs.context()).await?)
+            Ok(crate::services::health::integration_health(&state.services).await?)
         }
         .await,
     )

@@ -18,7 +18,7 @@ pub async fn resend_lead_message(lead_id: i64, channel: String) -> Result<(), Ap
                 "sms" => Channel::Sms,
                 _ => return Err(AppError::validation("channel", "ожидается email или sms")),
             };
-            crate::jobs::admin::resend_message(&state.db, &state.jobs.waker(), lead_id, channel).await
+            crate::services::queue_admin::resend_message(&state.services, lead_id, channel).await
         }
         .await,
     )

@@ -12,7 +12,7 @@ pub async fn retry_failed_job(job_id: i64) -> Result<(), AppError> {
         async {
             crate::auth::require_admin().await?;
             let state = crate::state::app_state()?;
-            crate::jobs::admin::retry_job(&state.db, &state.jobs.waker(), job_id).await
+            crate::services::queue_admin::retry_job(&state.services, job_id).await
         }
         .await,
     )

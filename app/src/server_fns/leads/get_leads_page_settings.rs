@@ -17,7 +17,7 @@ pub async fn get_leads_page_settings() -> Result<LeadsPageSettings, AppError> {
                 refresh_secs: state.config.web.leads_refresh_secs,
                 crm_base_url: state.config.crm.base_url.clone(),
                 sources: crate::db::lead::list_sources(&state.db).await?,
-                test_mode: state.jobs.context().is_test_mode(),
+                test_mode: state.services.is_test_mode(),
             })
         }
         .await,

@@ -4,7 +4,7 @@ use crate::error::AppError;
 use crate::models::CrmSyncCounts;
 
 /// Admins only: the sync with AmoCRM that `/target` starts on the first visit of a browser
-/// session (SPEC §8). Quiet by design: `None` when AmoCRM is not configured, a sync is
+/// session (`docs/product.md`, "Dashboards"). Quiet by design: `None` when AmoCRM is not configured, a sync is
 /// already running or AmoCRM fails (logged); the button reports such failures instead.
 ///
 /// Errors: `Unauthorized`, `Forbidden`.
@@ -14,11 +14,11 @@ pub async fn sync_on_first_visit() -> Result<Option<CrmSyncCounts>, AppError> {
         async {
             crate::auth::require_admin().await?;
             let state = crate::state::app_state()?;
-            let context = state.jobs.context();
-            if context.amocrm.is_none() {
+            let services = &state.services;
+            if services.amocrm.is_none() {
                 return Ok(None);
             }
-            match crate::jobs::crm::sync_recent_deals(context).await {
+            match crate::services::crm_sync::sync_recent_deals(services).await {
                 Ok(counts) => Ok(Some(counts)),
                 Err(error) => {
                     tracing::warn!(error = %error, "the first-visit AmoCRM sync did not run");

@@ -14,7 +14,7 @@ pub async fn sync_with_crm() -> Result<CrmSyncCounts, AppError> {
         async {
             crate::auth::require_admin().await?;
             let state = crate::state::app_state()?;
-            crate::jobs::crm::sync_recent_deals(state.jobs.context()).await
+            crate::services::crm_sync::sync_recent_deals(&state.services).await
         }
         .await,
     )

@@ -12,7 +12,7 @@ pub async fn archive_team(team_id: i64, archived: bool) -> Result<(), AppError> 
         async {
             crate::auth::require_admin().await?;
             let state = crate::state::app_state()?;
-            crate::jobs::attribution::archive_team(&state.db, &state.jobs.waker(), team_id, archived).await
+            crate::services::teams::archive_team(&state.services, team_id, archived).await
         }
         .await,
     )

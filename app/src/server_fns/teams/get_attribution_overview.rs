@@ -15,10 +15,10 @@ pub async fn get_attribution_overview() -> Result<AttributionOverview, AppError>
             let state = crate::state::app_state()?;
             let mut conn = state.db.pool().acquire().await?;
             let from = crate::time::today_almaty() - chrono::Days::new(29);
-            let from_day = crate::domain::lead_filter::day_number(from);
+            let from_day = crate::time::day_number(from);
             let (unattributed_leads, unattributed_sales, unattributed_tags) =
                 crate::db::team::unattributed_since(&mut conn, from_day, 20).await?;
-            let reattribution_percent = crate::jobs::attribution::reattribution_percent(&mut conn).await?;
+            let reattribution_percent = crate::services::teams::reattribution_percent(&mut conn).await?;
             Ok(AttributionOverview { reattribution_percent, unattributed_leads, unattributed_sales, unattributed_tags })
         }
         .await,

@@ -17,7 +17,7 @@ pub async fn save_team(team: TeamInput) -> Result<i64, AppError> {
             crate::auth::require_admin().await?;
             let state = crate::state::app_state()?;
             let fields = TeamFields::parse(&team)?;
-            crate::jobs::attribution::save_team(&state.db, &state.jobs.waker(), team.team_id, &fields).await
+            crate::services::teams::save_team(&state.services, team.team_id, &fields).await
         }
         .await,
     )

@@ -11,7 +11,7 @@ pub async fn refresh_ad_accounts() -> Result<(), AppError> {
         async {
             crate::auth::require_admin().await?;
             let state = crate::state::app_state()?;
-            crate::jobs::ad_spend::queue_discovery(state.jobs.context(), &state.jobs.waker()).await
+            crate::services::ad_accounts::queue_discovery(&state.services).await
         }
         .await,
     )

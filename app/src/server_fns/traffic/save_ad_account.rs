@@ -23,7 +23,8 @@ pub async fn save_ad_account(account_id: String, team_id: String, sync: Option<S
                     return Err(AppError::validation("team_id", "неизвестная команда"));
                 }
             }
-            crate::jobs::ad_spend::save_account_settings(&state.db, &account_id, team_id, sync.is_some()).await
+            crate::services::ad_accounts::save_account_settings(&state.services, &account_id, team_id, sync.is_some())
+                .await
         }
         .await,
     )

@@ -10,8 +10,6 @@ use crate::error::AppError;
 pub async fn save_manual_spend(team_id: i64, date: String, amount: String) -> Result<(), AppError> {
     crate::error::respond_with(
         async {
-            use crate::domain::lead_filter::day_number;
-
             crate::auth::require_admin().await?;
             let day = chrono::NaiveDate::parse_from_str(date.trim(), "%Y-%m-%d")
                 .map_err(|_| AppError::validation("date", "ожидается дата ГГГГ-ММ-ДД"))?;
@@ -22,15 +20,7 @@ pub async fn save_manual_spend(team_id: i64, date: String, amount: String) -> Re
                 .filter(|tenge| (0..=1_000_000_000_000).contains(tenge))
                 .ok_or_else(|| AppError::validation("amount", "сумма в тенге, целое число от 0"))?;
             let state = crate::state::app_state()?;
-            let _permit = state.db.write_permit().await;
-            let mut tx = state.db.pool().begin().await?;
-            if crate::db::team::team_by_id(&mut tx, team_id).await?.is_none() {
-                return Err(AppError::NotFound);
-            }
-            crate::db::spend::set_manual_spend(&mut tx, team_id, day_number(day), tenge, crate::time::now_ms()).await?;
-            tx.commit().await?;
-            tracing::info!(team.id = team_id, "manual spend saved");
-            Ok(())
+            crate::services::ad_accounts::save_manual_spend(&state.services, team_id, day, tenge).await
         }
         .await,
     )

@@ -1,4 +1,4 @@
-//! A fake AmoCRM API v4 (EXTERNAL-APIS §1): contacts searched by `query` (204 when none),
+//! A fake AmoCRM API v4 (`docs/providers.md`, AmoCRM): contacts searched by `query` (204 when none),
 //! deals by id (204 when unknown), `leads/complex` and `leads` creates, `PATCH leads/{id}`,
 //! Bearer auth (401 problem+json), problem+json validation errors, 429 with an HTML body
 //! above 7 requests a second, on demand a create that is stored but answered too late, and

@@ -1,4 +1,4 @@
-//! A fake Graph API (EXTERNAL-APIS §5) under `/v25.0`: the token's Business Manager with
+//! A fake Graph API (`docs/providers.md`, Facebook Graph API) under `/v25.0`: the token's Business Manager with
 //! owned (two pages) and client ad accounts, the token's own accounts, daily ad-level
 //! insights in three pages with string metrics, and on demand a throttling error (code
 //! 80000, HTTP 400, with usage headers) or a "reduce the amount of data" error that the

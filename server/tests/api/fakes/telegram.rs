@@ -1,4 +1,4 @@
-//! A fake Telegram Bot API (EXTERNAL-APIS §4): `POST /bot<token>/sendMessage` with a JSON
+//! A fake Telegram Bot API (`docs/providers.md`, Telegram): `POST /bot<token>/sendMessage` with a JSON
 //! body, `{"ok":true,"result":{…}}`, 401 for another token, and on demand the exact 429
 //! body with `parameters.retry_after`.
 

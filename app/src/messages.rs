@@ -1,6 +1,10 @@
-//! The texts of the quiz-result email and the follow-up SMS (SPEC §4), in Russian and
-//! personalised with the lead's name.
+//! Every text the product sends: the quiz-result email and the follow-up SMS, in Russian
+//! and personalised with the lead's name (`docs/product.md`, "Email and SMS"), and the
+//! Telegram announcement of a sale.
 
+use crate::db::sale::SaleNotice;
+use crate::format;
+use crate::providers::telegram::escape_html as escape_telegram_html;
 use crate::providers::{EmailMessage, SmsMessage};
 
 /// The quiz-result email to `name` at `to`, with a button to `product_url`.
@@ -66,6 +70,29 @@ fn escape_html(text: &str) -> String {
     escaped
 }
 
+/// The sale announcement, user data escaped for Telegram's HTML mode.
+pub fn sale_message(notice: &SaleNotice) -> String {
+    let product = match notice.product.as_str() {
+        "express" => "Express Course",
+        "flagship" => "Integrator Flagman",
+        _ => "Другой продукт",
+    };
+    let team = notice.team_name.as_deref().map(escape_telegram_html);
+    let emoji = notice.team_emoji.as_deref().unwrap_or("📊");
+    let mut lines = vec![
+        "🎉 <b>НОВАЯ ПРОДАЖА!</b>".to_owned(),
+        format!("{emoji} Таргетолог: {}", team.clone().unwrap_or_else(|| "без команды".into())),
+        format!("👤 Клиент: {}", escape_telegram_html(notice.contact_name.as_deref().unwrap_or("—"))),
+        format!("💰 Сумма: {}", format::tenge(notice.amount).replace('\u{a0}', " ")),
+        format!("📦 Продукт: {product}"),
+        format!("🏷️ Кампания: {}", escape_telegram_html(notice.utm_campaign.as_deref().unwrap_or("—"))),
+    ];
+    if let Some(team) = team {
+        lines.push(format!("{team}, ПОЗДРАВЛЯЕМ! ПО ВАМ СДЕЛАЛИ ПРОДАЖУ! 🔥"));
+    }
+    lines.join("\n")
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -87,5 +114,24 @@ mod tests {
         let sms = follow_up_sms("Дана", "+77051234567", "https://example.kz/p", "lead-1-sms");
         assert_eq!(sms.to, "77051234567");
         assert!(sms.text.starts_with("Дана, здравствуйте!"));
+    }
+
+    #[test]
+    fn the_sale_message_escapes_user_data() {
+        let notice = SaleNotice {
+            product: "express".into(),
+            amount: 5_000,
+            contact_name: Some("<b>Айгерим & Co</b>".into()),
+            utm_campaign: Some("tripwire<nov>".into()),
+            team_name: Some("Kenesary".into()),
+            team_emoji: Some("👑".into()),
+            telegram_chat_id: None,
+        };
+        assert_eq!(
+            sale_message(&notice),
+            "🎉 <b>НОВАЯ ПРОДАЖА!</b>\n👑 Таргетолог: Kenesary\n👤 Клиент: &lt;b&gt;Айгерим &amp; Co&lt;/b&gt;\n\
+             💰 Сумма: 5 000 ₸\n📦 Продукт: Express Course\n🏷️ Кампания: tripwire&lt;nov&gt;\n\
+             Kenesary, ПОЗДРАВЛЯЕМ! ПО ВАМ СДЕЛАЛИ ПРОДАЖУ! 🔥"
+        );
     }
 }

@@ -1,0 +1,112 @@
+//! Send the quiz-result email to a lead, ten minutes after it arrived.
+
+use serde::{Deserialize, Serialize};
+use sqlx::AnyConnection;
+
+use super::{lanes, CounterDeltas};
+use crate::db::delivery::{apply_status_deferring_counts, recipient, reset_status, set_message_id, Recipient};
+use crate::db::job::ClaimedJob;
+use crate::db::Db;
+use crate::domain::delivery::{Channel, DeliveryStatus, StatusReport};
+use crate::domain::integration::Integration;
+use crate::messages::quiz_result_email;
+use crate::queue::{Job, JobFailure, Lane, Step};
+use crate::services::Services;
+
+/// Send the quiz-result email to a lead.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct SendLeadEmail {
+    pub lead_id: i64,
+}
+
+/// A message the provider accepted, with the provider's id of it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Sent {
+    pub lead_id: i64,
+    pub message_id: String,
+}
+
+impl Job for SendLeadEmail {
+    type Context = Services;
+    type Output = Sent;
+
+    const KIND: &'static str = "send_lead_email";
+    const DESCRIPTION: &'static str = "Email";
+    const LANE: Lane = lanes::EMAIL;
+    const INTEGRATION: Option<Integration> = Some(Integration::Resend);
+
+    async fn run(self, job: &ClaimedJob, services: &Services) -> Result<Step<Self>, JobFailure> {
+        let lead = lead_recipient(&services.db, self.lead_id).await?;
+        let message = quiz_result_email(
+            self.lead_id,
+            &lead.name,
+            &lead.email,
+            &services.config.email.product_url,
+            &job.idempotency_key,
+        );
+        // Resend keeps the key for a day: a repeated attempt returns the first send's id.
+        let message_id = services.email.send(&message).await?;
+        Ok(Step::Done(Sent { lead_id: self.lead_id, message_id }))
+    }
+
+    fn reference(output: &Sent) -> Option<&str> {
+        Some(&output.message_id)
+    }
+
+    async fn commit(
+        output: &Sent,
+        _job: &ClaimedJob,
+        conn: &mut AnyConnection,
+        batch: &mut CounterDeltas,
+        now: i64,
+    ) -> Result<(), sqlx::Error> {
+        record_sent(conn, Channel::Email, output, batch, now).await
+    }
+
+    async fn on_parked(
+        &self,
+        error: &str,
+        conn: &mut AnyConnection,
+        batch: &mut CounterDeltas,
+        now: i64,
+    ) -> Result<(), sqlx::Error> {
+        record_error(conn, Channel::Email, self.lead_id, error, batch, now).await
+    }
+
+    async fn on_retried(&self, conn: &mut AnyConnection, now: i64) -> Result<(), sqlx::Error> {
+        reset_status(conn, self.lead_id, Channel::Email, now).await
+    }
+}
+
+/// The lead a message goes to; a lead that is gone fails the job for good.
+pub(super) async fn lead_recipient(db: &Db, lead_id: i64) -> Result<Recipient, JobFailure> {
+    let mut conn = db.pool().acquire().await?;
+    recipient(&mut conn, lead_id).await?.ok_or_else(|| JobFailure::permanent(format!("lead {lead_id} does not exist")))
+}
+
+/// Stores the message id on the lead and moves its status on `channel` to `sent`.
+pub(super) async fn record_sent(
+    conn: &mut AnyConnection,
+    channel: Channel,
+    sent: &Sent,
+    batch: &mut CounterDeltas,
+    now: i64,
+) -> Result<(), sqlx::Error> {
+    set_message_id(conn, sent.lead_id, channel, &sent.message_id).await?;
+    let report = StatusReport { lead_id: sent.lead_id, channel, status: DeliveryStatus::Sent, at: now, error: None };
+    apply_status_deferring_counts(conn, &report, now, &mut batch.0).await.map(drop)
+}
+
+/// Moves the lead's status on `channel` to `error` with the job's last error.
+pub(super) async fn record_error(
+    conn: &mut AnyConnection,
+    channel: Channel,
+    lead_id: i64,
+    error: &str,
+    batch: &mut CounterDeltas,
+    now: i64,
+) -> Result<(), sqlx::Error> {
+    let report =
+        StatusReport { lead_id, channel, status: DeliveryStatus::Error, at: now, error: Some(error.to_owned()) };
+    apply_status_deferring_counts(conn, &report, now, &mut batch.0).await.map(drop)
+}

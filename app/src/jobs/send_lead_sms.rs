@@ -1,0 +1,94 @@
+//! Send the follow-up SMS to a lead, ten minutes after it arrived, then watch its delivery.
+
+use serde::{Deserialize, Serialize};
+use sqlx::AnyConnection;
+
+use super::send_lead_email::{lead_recipient, record_error, record_sent, Sent};
+use super::{lanes, CheckSmsStatus, CounterDeltas};
+use crate::db::delivery::reset_status;
+use crate::db::job::{enqueue_jobs, ClaimedJob};
+use crate::domain::delivery::Channel;
+use crate::domain::integration::Integration;
+use crate::messages::follow_up_sms;
+use crate::queue::{Job, JobFailure, Lane, Registered, Step};
+use crate::services::Services;
+use crate::time::{millis, now_ms};
+
+/// Send the follow-up SMS to a lead.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct SendLeadSms {
+    pub lead_id: i64,
+}
+
+/// The SMS Mobizon accepted and whether to poll its delivery (not for the outbox).
+#[derive(Debug, Clone)]
+pub struct SmsSent {
+    sent: Sent,
+    /// The first status check and when it is due.
+    status_check: Option<(CheckSmsStatus, i64)>,
+}
+
+impl Job for SendLeadSms {
+    type Context = Services;
+    type Output = SmsSent;
+
+    const KIND: &'static str = "send_lead_sms";
+    const DESCRIPTION: &'static str = "SMS";
+    const LANE: Lane = lanes::SMS;
+    const INTEGRATION: Option<Integration> = Some(Integration::Mobizon);
+
+    async fn run(self, job: &ClaimedJob, services: &Services) -> Result<Step<Self>, JobFailure> {
+        let lead = lead_recipient(&services.db, self.lead_id).await?;
+        let product_url = &services.config.email.product_url;
+        let message = follow_up_sms(&lead.name, &lead.phone_e164, product_url, &job.idempotency_key);
+        // Mobizon cannot deduplicate: before another attempt, look for what an earlier
+        // attempt whose answer we never saw may have sent.
+        let earlier = if job.attempts > 1 { services.sms.find_sent(&message, job.created_at).await? } else { None };
+        let message_id = match earlier {
+            Some(id) => {
+                tracing::info!(lead.id = self.lead_id, "an earlier attempt had sent the SMS; not sending again");
+                id
+            }
+            None => services.sms.send(&message).await?,
+        };
+        let sent_at = now_ms();
+        let status_check = services.sms.is_real().then(|| {
+            let check = CheckSmsStatus { lead_id: self.lead_id, message_id: message_id.clone(), checks: 0, sent_at };
+            (check, sent_at + millis(services.config.sms.status_poll))
+        });
+        Ok(Step::Done(SmsSent { sent: Sent { lead_id: self.lead_id, message_id }, status_check }))
+    }
+
+    fn reference(output: &SmsSent) -> Option<&str> {
+        Some(&output.sent.message_id)
+    }
+
+    async fn commit(
+        output: &SmsSent,
+        _job: &ClaimedJob,
+        conn: &mut AnyConnection,
+        batch: &mut CounterDeltas,
+        now: i64,
+    ) -> Result<(), sqlx::Error> {
+        record_sent(conn, Channel::Sms, &output.sent, batch, now).await?;
+        if let Some((check, run_at)) = &output.status_check {
+            let key = format!("lead-{}-sms-status-{}", check.lead_id, check.message_id);
+            enqueue_jobs(conn, &[check.queued(Some(check.lead_id), key, *run_at)], now).await?;
+        }
+        Ok(())
+    }
+
+    async fn on_parked(
+        &self,
+        error: &str,
+        conn: &mut AnyConnection,
+        batch: &mut CounterDeltas,
+        now: i64,
+    ) -> Result<(), sqlx::Error> {
+        record_error(conn, Channel::Sms, self.lead_id, error, batch, now).await
+    }
+
+    async fn on_retried(&self, conn: &mut AnyConnection, now: i64) -> Result<(), sqlx::Error> {
+        reset_status(conn, self.lead_id, Channel::Sms, now).await
+    }
+}
