@@ -19,7 +19,6 @@ use sha2::{Digest, Sha256};
 use crate::db::{credential, user, Db};
 use crate::error::AppError;
 use crate::models::{CurrentUser, Role};
-use crate::state::app_state;
 use crate::time::now_ms;
 
 /// The name of the session cookie.
@@ -156,25 +155,6 @@ pub fn session_cookie(secret: &str, ttl: Duration, secure: bool) -> String {
 /// The `Set-Cookie` value that ends a session.
 pub fn expired_session_cookie() -> String {
     format!("{SESSION_COOKIE}=; Path=/; HttpOnly; SameSite=Lax; Max-Age=0")
-}
-
-/// The signed-in user of the current server-function call, or `Unauthorized`.
-pub async fn require_user() -> Result<CurrentUser, AppError> {
-    let state = app_state()?;
-    let parts = leptos::prelude::use_context::<http::request::Parts>().ok_or_else(|| {
-        AppError::internal("server function without request parts", anyhow::anyhow!("missing context"))
-    })?;
-    authenticate(&state.db, &parts.headers).await?.ok_or(AppError::Unauthorized)
-}
-
-/// Like [`require_user`], and the user must be an admin (`Forbidden` otherwise).
-pub async fn require_admin() -> Result<CurrentUser, AppError> {
-    let user = require_user().await?;
-    if user.role == Role::Admin {
-        Ok(user)
-    } else {
-        Err(AppError::Forbidden)
-    }
 }
 
 #[cfg(test)]

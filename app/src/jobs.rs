@@ -5,6 +5,7 @@
 //! A kind missing from [`JOBS`] cannot be enqueued (it does not implement
 //! [`Registered`](crate::queue::Registered)).
 
+pub mod apply_delivery_report;
 pub mod check_sms_status;
 pub mod discover_ad_accounts;
 pub mod notify_sale;
@@ -30,6 +31,7 @@ use crate::providers::SendError;
 use crate::queue::{BatchWrites, Context, JobFailure, Lane};
 use crate::services::Services;
 
+pub use apply_delivery_report::ApplyDeliveryReport;
 pub use check_sms_status::CheckSmsStatus;
 pub use discover_ad_accounts::DiscoverAdAccounts;
 pub use notify_sale::NotifySale;
@@ -54,6 +56,7 @@ crate::registry!(pub static JOBS: [Kind<Services>] = [
     DiscoverAdAccounts,
     SyncAdSpend,
     ScheduleAdSpendSync,
+    ApplyDeliveryReport,
 ]);
 
 /// The lanes: jobs that share a provider, and how many of them run at once.
@@ -72,6 +75,8 @@ pub mod lanes {
     pub const TELEGRAM: Lane = Lane { name: "telegram", concurrency: |_| 1 };
     /// Facebook throttles per ad account: one call sequence at a time.
     pub const FACEBOOK: Lane = Lane { name: "facebook", concurrency: |_| 1 };
+    /// Stored delivery reports of Resend and Mobizon, a few at once.
+    pub const WEBHOOKS: Lane = Lane { name: "webhooks", concurrency: |_| 4 };
     /// Bulk work over the lead table, one chunk at a time.
     pub const BULK: Lane = Lane { name: "bulk", concurrency: |_| 1 };
 }
@@ -124,7 +129,7 @@ mod tests {
     fn every_kind_is_registered_once_with_one_concurrency_per_lane() {
         assert_eq!(JOBS.validate(&JobsConfig::default()), Ok(()));
         let kinds: Vec<&str> = JOBS.kinds().iter().map(|kind| kind.kind).collect();
-        assert_eq!(kinds.len(), 11);
+        assert_eq!(kinds.len(), 12);
         assert_eq!(JOBS.describe(<SendLeadSms as Job>::KIND), "SMS");
         assert_eq!(JOBS.describe("no_such_kind"), "Задача");
     }

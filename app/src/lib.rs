@@ -10,6 +10,8 @@ pub mod server_fns;
 mod shell;
 
 #[cfg(feature = "ssr")]
+pub mod access;
+#[cfg(feature = "ssr")]
 pub mod auth;
 #[cfg(feature = "ssr")]
 pub mod config;

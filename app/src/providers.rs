@@ -41,6 +41,32 @@ impl SendError {
     }
 }
 
+/// What a provider's delivery report says about one of our messages.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ProviderReport {
+    /// The provider's name of the event (`email.opened`, `sms-delivery-report`).
+    pub event_type: String,
+    /// The status it reports.
+    pub status: crate::domain::delivery::DeliveryStatus,
+    /// When the provider saw it, UTC milliseconds, if it says.
+    pub at: Option<i64>,
+    /// The provider's reason, for bounces and errors.
+    pub error: Option<String>,
+    /// The provider's id of the message.
+    pub message_id: Option<String>,
+    /// The lead the message was for, when our send tagged it.
+    pub lead_id: Option<i64>,
+}
+
+/// A webhook body read: a report to apply, or an event that changes no status.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ReportReading {
+    /// A status report.
+    Report(ProviderReport),
+    /// An event of this type that changes no lead's status.
+    Ignored(String),
+}
+
 /// An email to one recipient.
 #[derive(Debug, Clone)]
 pub struct EmailMessage {

@@ -9,6 +9,7 @@ pub mod ad_accounts;
 pub mod ad_spend;
 pub mod attribution;
 pub mod crm_sync;
+pub mod delivery;
 pub mod health;
 pub mod queue_admin;
 pub mod sales;

@@ -1,5 +1,6 @@
 //! Everything shared by routes and server functions.
 
+use std::sync::atomic::AtomicU64;
 use std::sync::Arc;
 
 use axum::extract::FromRef;
@@ -25,6 +26,8 @@ pub struct AppState {
     pub services: Services,
     /// The job runner; the server starts it, tests drive it with `run_due`.
     pub jobs: JobRunner<Services>,
+    /// How many times a request's credentials were looked up (see the `access` module).
+    pub credential_lookups: Arc<AtomicU64>,
 }
 
 impl AppState {
@@ -36,7 +39,7 @@ impl AppState {
         let services = Services::new(db.clone(), config.clone(), waker.clone());
         let jobs = JobRunner::new(services.clone(), &JOBS, config.jobs.clone(), waker.clone());
         let intake = IntakeQueue::start(db.clone(), config.intake.notify_delay, waker);
-        Self { leptos_options, db, config, intake, services, jobs }
+        Self { leptos_options, db, config, intake, services, jobs, credential_lookups: Arc::default() }
     }
 }
 

@@ -1,13 +1,13 @@
-//! Pages need a session: a request for a page without one is redirected to `/login`.
-//!
-//! API routes and server functions are not redirected; they answer 401 themselves.
+//! The request edge: every request's user is resolved here, once, and kept in its
+//! extensions for pages, server functions and JSON routes (see `app::access`). Pages need
+//! a session: a request for a page without one is redirected to `/login`. API routes and
+//! server functions are not redirected; they answer 401 themselves.
 
 use axum::extract::{Request, State};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Redirect, Response};
 
-use app::auth::authenticate;
-use app::error::AppError;
+use app::access::resolve_viewer;
 use app::state::AppState;
 
 /// Paths anyone may open: sign-in, assets, health, the API and the provider webhooks
@@ -23,26 +23,25 @@ fn is_public(path: &str) -> bool {
         || path.starts_with("/pkg/")
 }
 
-/// Redirects page requests without a valid session to `/login?next=<path>`.
-pub async fn require_session(State(state): State<AppState>, request: Request, next: Next) -> Response {
-    if is_public(request.uri().path()) {
+/// Resolves the request's user and redirects page requests without a valid session to
+/// `/login?next=<path>`.
+pub async fn require_session(State(state): State<AppState>, mut request: Request, next: Next) -> Response {
+    let viewer = match resolve_viewer(&state, request.headers()).await {
+        Ok(viewer) => viewer,
+        Err(error) => return error.into_response(),
+    };
+    let signed_in = viewer.0.is_some();
+    request.extensions_mut().insert(viewer);
+    if signed_in || is_public(request.uri().path()) {
         return next.run(request).await;
     }
-    match authenticate(&state.db, request.headers()).await {
-        Ok(Some(_)) => next.run(request).await,
-        Ok(None) => {
-            let wanted = request.uri().path_and_query().map(|pq| pq.as_str()).unwrap_or("/");
-            let next_param: String = wanted
-                .bytes()
-                .map(|byte| match byte {
-                    b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' | b'/' => {
-                        (byte as char).to_string()
-                    }
-                    _ => format!("%{byte:02X}"),
-                })
-                .collect();
-            Redirect::to(&format!("/login?next={next_param}")).into_response()
-        }
-        Err(error) => AppError::from(error).into_response(),
-    }
+    let wanted = request.uri().path_and_query().map(|pq| pq.as_str()).unwrap_or("/");
+    let next_param: String = wanted
+        .bytes()
+        .map(|byte| match byte {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' | b'/' => (byte as char).to_string(),
+            _ => format!("%{byte:02X}"),
+        })
+        .collect();
+    Redirect::to(&format!("/login?next={next_param}")).into_response()
 }

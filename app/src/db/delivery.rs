@@ -146,25 +146,61 @@ pub async fn lead_of_message(
         .await
 }
 
-/// Records a provider's webhook event; false when it was seen before (a replay).
-pub async fn remember_webhook_event(
+/// Stores a provider's webhook delivery as it arrived; false when it was seen before (a
+/// replay), which changes nothing.
+pub async fn store_webhook_event(
     conn: &mut AnyConnection,
     provider: &str,
     event_id: &str,
     event_type: &str,
+    body: &str,
     now_ms: i64,
 ) -> Result<bool, sqlx::Error> {
     let inserted = sqlx::query(
-        "INSERT INTO webhook_event (provider, event_id, event_type, received_at) VALUES ($1, $2, $3, $4) \
+        "INSERT INTO webhook_event (provider, event_id, event_type, body, received_at) VALUES ($1, $2, $3, $4, $5) \
          ON CONFLICT (provider, event_id) DO NOTHING",
     )
     .bind(provider)
     .bind(event_id)
     .bind(event_type)
+    .bind(body)
     .bind(now_ms)
     .execute(conn)
     .await?;
     Ok(inserted.rows_affected() == 1)
+}
+
+/// The stored body of a webhook delivery.
+pub async fn webhook_event_body(
+    conn: &mut AnyConnection,
+    provider: &str,
+    event_id: &str,
+) -> Result<Option<String>, sqlx::Error> {
+    let body: Option<Option<String>> =
+        sqlx::query_scalar("SELECT body FROM webhook_event WHERE provider = $1 AND event_id = $2")
+            .bind(provider)
+            .bind(event_id)
+            .fetch_optional(conn)
+            .await?;
+    Ok(body.flatten())
+}
+
+/// Records what applying a webhook delivery came to.
+pub async fn finish_webhook_event(
+    conn: &mut AnyConnection,
+    provider: &str,
+    event_id: &str,
+    outcome: &str,
+    now_ms: i64,
+) -> Result<(), sqlx::Error> {
+    sqlx::query("UPDATE webhook_event SET outcome = $1, processed_at = $2 WHERE provider = $3 AND event_id = $4")
+        .bind(outcome)
+        .bind(now_ms)
+        .bind(provider)
+        .bind(event_id)
+        .execute(conn)
+        .await
+        .map(drop)
 }
 
 /// A lead's delivery state, as `GET /api/landing/leads/:id/status` answers it.

@@ -13,8 +13,9 @@ use serde_json::Value;
 use sha1::{Digest, Sha1};
 use subtle::ConstantTimeEq;
 
-use super::{http_client, SendError, SmsMessage, SmsState};
+use super::{http_client, ProviderReport, ReportReading, SendError, SmsMessage, SmsState};
 use crate::config::SmsConfig;
+use crate::domain::delivery::DeliveryStatus;
 
 /// Mobizon's code for "too many calls of this method".
 const RATE_LIMITED: i64 = 30;
@@ -175,6 +176,30 @@ pub fn verify_webhook_sign(secret: &SecretString, event_id: &str, attempt: &str,
 /// The `sign` Mobizon puts on a webhook; for tests and the fake provider.
 pub fn webhook_sign(secret: &str, event_id: &str, attempt: &str, created: &str) -> String {
     hex::encode(Sha1::digest(format!("{event_id}|{attempt}|{created}|{secret}").as_bytes()))
+}
+
+/// Reads a Mobizon webhook event (its sign already checked): a final delivery report, or
+/// an event that changes no status (another event type, a status that is not final).
+pub fn read_report(event: &Value) -> ReportReading {
+    if event["eventType"] != "sms-delivery-report" {
+        return ReportReading::Ignored(id_of(&event["eventType"]).unwrap_or_default());
+    }
+    let data = &event["data"];
+    let Some(outcome) = final_outcome(data["status"].as_str().unwrap_or_default()) else {
+        return ReportReading::Ignored("not a final status".to_owned());
+    };
+    let (status, error) = match outcome {
+        Ok(()) => (DeliveryStatus::Delivered, None),
+        Err(reason) => (DeliveryStatus::Error, Some(reason)),
+    };
+    ReportReading::Report(ProviderReport {
+        event_type: "sms-delivery-report".to_owned(),
+        status,
+        at: data["statusUpdateTs"].as_str().and_then(crate::time::parse_almaty_seconds),
+        error,
+        message_id: id_of(&data["messageId"]),
+        lead_id: None,
+    })
 }
 
 #[cfg(test)]

@@ -14,8 +14,9 @@ use sha2::Sha256;
 use tokio::sync::Mutex;
 use tokio::time::Instant;
 
-use super::{http_client, EmailMessage, SendError};
+use super::{http_client, EmailMessage, ProviderReport, ReportReading, SendError};
 use crate::config::EmailConfig;
+use crate::domain::delivery::DeliveryStatus;
 
 /// Sends email through the Resend API.
 #[derive(Debug)]
@@ -187,6 +188,50 @@ pub fn svix_signature(secret: &str, id: &str, timestamp: i64, body: &[u8]) -> St
     mac.update(format!("{id}.{timestamp}.").as_bytes());
     mac.update(body);
     format!("v1,{}", BASE64.encode(mac.finalize().into_bytes()))
+}
+
+/// Reads a Resend webhook event (its signature already checked): the status it reports
+/// and the message it is about, found by our `lead_id` tag or Resend's `email_id`.
+///
+/// Errors: the body is not a JSON event.
+pub fn read_event(body: &[u8]) -> Result<ReportReading, &'static str> {
+    let event: serde_json::Value = serde_json::from_slice(body).map_err(|_| "the body is not JSON")?;
+    let event_type = event["type"].as_str().unwrap_or_default();
+    let data = &event["data"];
+    let status = match event_type {
+        "email.sent" => DeliveryStatus::Sent,
+        "email.delivered" => DeliveryStatus::Delivered,
+        "email.opened" => DeliveryStatus::Opened,
+        "email.clicked" => DeliveryStatus::Clicked,
+        "email.bounced" => DeliveryStatus::Bounced,
+        "email.failed" => DeliveryStatus::Error,
+        // Delays, complaints and non-email events do not change a lead's status.
+        other => return Ok(ReportReading::Ignored(other.to_owned())),
+    };
+    let error = match status {
+        DeliveryStatus::Bounced => data["bounce"]["message"].as_str().map(str::to_owned),
+        DeliveryStatus::Error => data["failed"]["reason"].as_str().map(str::to_owned),
+        _ => None,
+    };
+    let at = event["created_at"]
+        .as_str()
+        .and_then(|at| chrono::DateTime::parse_from_rfc3339(at).ok())
+        .map(|at| at.timestamp_millis());
+    let tag = match &data["tags"] {
+        serde_json::Value::Array(tags) => {
+            tags.iter().find(|tag| tag["name"] == "lead_id").and_then(|tag| tag["value"].as_str())
+        }
+        serde_json::Value::Object(tags) => tags.get("lead_id").and_then(serde_json::Value::as_str),
+        _ => None,
+    };
+    Ok(ReportReading::Report(ProviderReport {
+        event_type: event_type.to_owned(),
+        status,
+        at,
+        error,
+        message_id: data["email_id"].as_str().map(str::to_owned),
+        lead_id: tag.and_then(|tag| tag.parse().ok()),
+    }))
 }
 
 #[cfg(test)]

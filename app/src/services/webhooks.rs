@@ -4,11 +4,46 @@
 
 use super::Services;
 use crate::db::crm_event::insert_crm_event;
+use crate::db::delivery::store_webhook_event;
 use crate::db::job::enqueue_jobs;
 use crate::domain::crm_webhook::parse_deal_changes;
-use crate::jobs::ProcessCrmEvent;
+use crate::domain::integration::Integration;
+use crate::jobs::{ApplyDeliveryReport, ProcessCrmEvent};
 use crate::queue::Registered;
 use crate::time::now_ms;
+
+/// What became of a provider's delivery report.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Accepted {
+    /// Stored and queued.
+    Queued,
+    /// Seen before: nothing changes.
+    Replay,
+}
+
+/// Stores a verified Resend or Mobizon delivery report under the provider's event id and
+/// queues the job that applies it, in one transaction; a replay of a stored event changes
+/// nothing.
+pub async fn accept_delivery_report(
+    services: &Services,
+    provider: Integration,
+    event_id: &str,
+    event_type: &str,
+    body: &[u8],
+) -> Result<Accepted, sqlx::Error> {
+    let now = now_ms();
+    let provider = provider.as_str();
+    let mut tx = services.db.begin_write().await?;
+    let body = String::from_utf8_lossy(body);
+    if !store_webhook_event(&mut tx, provider, event_id, event_type, &body, now).await? {
+        return Ok(Accepted::Replay);
+    }
+    let job = ApplyDeliveryReport { provider: provider.to_owned(), event_id: event_id.to_owned() };
+    enqueue_jobs(&mut tx, &[job.queued(None, format!("webhook-{provider}-{event_id}"), now)], now).await?;
+    tx.commit().await?;
+    services.waker.wake();
+    Ok(Accepted::Queued)
+}
 
 /// Stores a webhook delivery as it arrived and, unless it cannot be read, queues its
 /// processing, in one transaction; a malformed one is stored as `rejected` with the reason

@@ -2,7 +2,6 @@
 //! with AmoCRM as the button on `/target`, for admins and scripts.
 
 use axum::extract::State;
-use axum::http::HeaderMap;
 use axum::Json;
 use serde_json::{json, Value};
 
@@ -10,11 +9,10 @@ use app::error::AppError;
 use app::services::crm_sync::sync_recent_deals;
 use app::state::AppState;
 
-use super::require_admin;
+use app::access::Admin;
 
 /// Admins: runs the sync and answers its counts (409 while another sync runs).
-pub async fn sync(State(state): State<AppState>, headers: HeaderMap) -> Result<Json<Value>, AppError> {
-    require_admin(&state, &headers).await?;
+pub async fn sync(State(state): State<AppState>, _admin: Admin) -> Result<Json<Value>, AppError> {
     let counts = sync_recent_deals(&state.services).await?;
     Ok(Json(json!({
         "success": true,

@@ -3,7 +3,6 @@
 //! error, queue depth, quota use, token expiry.
 
 use axum::extract::{Path, State};
-use axum::http::HeaderMap;
 use axum::Json;
 use serde_json::{json, Value};
 
@@ -11,21 +10,19 @@ use app::error::AppError;
 use app::services::health::integration_health;
 use app::state::AppState;
 
-use super::require_admin;
+use app::access::Admin;
 
 /// Admins (session or bearer token): every integration's health.
-pub async fn all_integrations(State(state): State<AppState>, headers: HeaderMap) -> Result<Json<Value>, AppError> {
-    require_admin(&state, &headers).await?;
+pub async fn all_integrations(State(state): State<AppState>, _admin: Admin) -> Result<Json<Value>, AppError> {
     Ok(Json(json!({ "success": true, "integrations": health_json(&state).await? })))
 }
 
 /// Admins: one integration's health (`amocrm`, `telegram`, `facebook`, `resend`, `mobizon`).
 pub async fn one_integration(
     State(state): State<AppState>,
-    headers: HeaderMap,
+    _admin: Admin,
     Path(name): Path<String>,
 ) -> Result<Json<Value>, AppError> {
-    require_admin(&state, &headers).await?;
     let found = health_json(&state).await?.into_iter().find(|health| health["name"] == name.as_str());
     let health = found.ok_or(AppError::NotFound)?;
     Ok(Json(json!({ "success": true, "integration": health })))

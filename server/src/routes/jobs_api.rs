@@ -1,7 +1,6 @@
 //! The failed-jobs JSON API for admins and scripts: list, retry.
 
 use axum::extract::{Path, State};
-use axum::http::HeaderMap;
 use axum::Json;
 use serde::Serialize;
 use serde_json::{json, Value};
@@ -11,7 +10,7 @@ use app::models::FailedJob;
 use app::services::queue_admin::{failed_jobs, retry_job};
 use app::state::AppState;
 
-use super::require_admin;
+use app::access::Admin;
 
 /// The answer of `GET /api/lead-tracking/jobs/failed`.
 #[derive(Debug, Serialize)]
@@ -50,9 +49,8 @@ impl From<FailedJob> for FailedJobItem {
 /// `GET /api/lead-tracking/jobs/failed`: the newest 100 failed jobs and their total.
 pub async fn list_failed_jobs(
     State(state): State<AppState>,
-    headers: HeaderMap,
+    _admin: Admin,
 ) -> Result<Json<FailedJobsResponse>, AppError> {
-    require_admin(&state, &headers).await?;
     let failed = failed_jobs(&state.services, 100).await?;
     let jobs = failed.jobs.into_iter().map(FailedJobItem::from).collect();
     Ok(Json(FailedJobsResponse { success: true, total: failed.total, jobs }))
@@ -61,10 +59,9 @@ pub async fn list_failed_jobs(
 /// `POST /api/lead-tracking/jobs/:id/retry`: queue a failed job again (409 if it is not failed).
 pub async fn retry_failed_job(
     State(state): State<AppState>,
-    headers: HeaderMap,
+    _admin: Admin,
     Path(job_id): Path<i64>,
 ) -> Result<Json<Value>, AppError> {
-    require_admin(&state, &headers).await?;
     retry_job(&state.services, job_id).await?;
     Ok(Json(json!({ "success": true, "jobId": job_id })))
 }

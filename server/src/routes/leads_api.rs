@@ -1,7 +1,6 @@
 //! `GET /api/lead-tracking/leads`: the leads table as JSON for admins and scripts.
 
 use axum::extract::{Query, State};
-use axum::http::HeaderMap;
 use axum::Json;
 use serde::Deserialize;
 use serde_json::{json, Value};
@@ -12,7 +11,7 @@ use app::error::AppError;
 use app::models::LeadQuery;
 use app::state::AppState;
 
-use super::require_admin;
+use app::access::Admin;
 
 /// The table's filters and cursor (as in [`LeadQuery`]) plus a page size.
 ///
@@ -32,10 +31,9 @@ pub struct LeadsParams {
 /// Admins (session or bearer token): one page of leads with the matching counters.
 pub async fn list_leads(
     State(state): State<AppState>,
-    headers: HeaderMap,
+    _admin: Admin,
     Query(params): Query<LeadsParams>,
 ) -> Result<Json<Value>, AppError> {
-    require_admin(&state, &headers).await?;
     let limit = params.limit.unwrap_or(50);
     if !(1..=500).contains(&limit) {
         return Err(AppError::validation("limit", "от 1 до 500"));

@@ -4,7 +4,6 @@
 //! inclusive.
 
 use axum::extract::{Query, State};
-use axum::http::HeaderMap;
 use axum::Json;
 use serde::Deserialize;
 use serde_json::{json, Value};
@@ -14,7 +13,7 @@ use app::reports::{sales_history_for, team_sales_for};
 use app::services::sales::send_test_sale;
 use app::state::AppState;
 
-use super::{require_admin, require_user};
+use app::access::{Admin, SignedIn};
 
 /// `?targetologist=<team>&start=yyyy-mm-dd&end=yyyy-mm-dd`.
 #[derive(Debug, Deserialize)]
@@ -28,10 +27,9 @@ pub struct SalesParams {
 /// own team's (403 for another).
 pub async fn sales_history(
     State(state): State<AppState>,
-    headers: HeaderMap,
+    SignedIn(viewer): SignedIn,
     Query(params): Query<SalesParams>,
 ) -> Result<Json<Value>, AppError> {
-    let viewer = require_user(&state, &headers).await?;
     let (team, range, sales) = sales_history_for(
         &state.db,
         &viewer,
@@ -52,10 +50,9 @@ pub async fn sales_history(
 /// Admins: sales count and revenue per team for a range (cancelled sales left out).
 pub async fn sales_stats(
     State(state): State<AppState>,
-    headers: HeaderMap,
+    _admin: Admin,
     Query(params): Query<SalesParams>,
 ) -> Result<Json<Value>, AppError> {
-    require_admin(&state, &headers).await?;
     let (range, teams) = team_sales_for(&state.db, params.start.as_deref(), params.end.as_deref()).await?;
     let stats: Vec<Value> = teams
         .iter()
@@ -94,10 +91,9 @@ pub struct TestSale {
 /// Admins: sends a test sale message to the team's (or the default) Telegram chat now.
 pub async fn test_sale_notification(
     State(state): State<AppState>,
-    headers: HeaderMap,
+    _admin: Admin,
     Json(test): Json<TestSale>,
 ) -> Result<Json<Value>, AppError> {
-    require_admin(&state, &headers).await?;
     if test.sale_amount < 0 {
         return Err(AppError::validation("sale_amount", "сумма не может быть отрицательной"));
     }

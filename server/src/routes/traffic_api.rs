@@ -3,7 +3,6 @@
 //! only their own team.
 
 use axum::extract::{Query, State};
-use axum::http::HeaderMap;
 use axum::Json;
 
 use app::error::AppError;
@@ -11,15 +10,14 @@ use app::models::{FunnelQuery, FunnelReport};
 use app::reports::funnel_report;
 use app::state::AppState;
 
-use super::require_user;
+use app::access::SignedIn;
 
 /// `?team=<name>&start=yyyy-mm-dd&end=yyyy-mm-dd` (Almaty dates, `end` inclusive) or
 /// `?range=7d`; without `team`, all teams (a targetologist: their own).
 pub async fn funnel(
     State(state): State<AppState>,
-    headers: HeaderMap,
+    SignedIn(viewer): SignedIn,
     Query(query): Query<FunnelQuery>,
 ) -> Result<Json<FunnelReport>, AppError> {
-    let viewer = require_user(&state, &headers).await?;
     Ok(Json(funnel_report(&state.db, &viewer, &query).await?))
 }

@@ -1,5 +1,7 @@
 //! Sign-in, sessions, tokens and who may see what.
 
+use std::sync::atomic::Ordering;
+
 use app::models::Role;
 
 use crate::helpers::on_both_engines;
@@ -64,6 +66,25 @@ on_both_engines!(signing_in_opens_the_dashboard_and_signing_out_closes_it, |app|
     assert!(out.status().is_success() || out.status().is_redirection());
     let after = app.client.get(app.url("/target")).send().await.unwrap();
     assert!(after.status().is_redirection(), "the session ended");
+});
+
+on_both_engines!(one_page_render_looks_the_session_up_once, |app| {
+    app.create_user("Admin", "s3cret-password", Role::Admin, None).await;
+    let form = [("login", "admin"), ("password", "s3cret-password"), ("next", "/target")];
+    app.client.post(app.url("/api/auth/sign_in")).form(&form).send().await.unwrap();
+    let lookups = || app.credential_lookups.load(Ordering::Relaxed);
+
+    let before = lookups();
+    let page = app.client.get(app.url("/target")).send().await.unwrap();
+    assert_eq!(page.status(), 200);
+    let html = page.text().await.unwrap();
+    assert!(html.contains("Всего лидов") && html.contains("Лиды"), "the page and its data render on the server");
+    assert_eq!(lookups() - before, 1, "the middleware resolves the session; every server function reuses it");
+
+    let before = lookups();
+    let data = app.client.get(app.url("/api/leads/stats")).send().await.unwrap();
+    assert_eq!(data.status(), 200);
+    assert_eq!(lookups() - before, 1);
 });
 
 on_both_engines!(a_targetologist_cannot_open_the_admin_leads_page, |app| {

@@ -116,31 +116,68 @@ with_each_engine!(webhooks_move_the_status_forward_and_replays_or_bad_signatures
     let sms_id = setup.mobizon.accepted()[0].id.clone();
 
     assert_eq!(setup.resend_event("msg_1", "email.delivered", &email_id, RESEND_SECRET).await, 200);
+    // The route stores the event and answers; the job applies it.
+    assert_eq!(setup.app.lead_status(lead_id).await["email"]["status"], "sent");
+    assert_eq!(setup.app.run_jobs_after(Duration::ZERO).await, 1);
     assert_eq!(setup.app.lead_status(lead_id).await["email"]["status"], "delivered");
     assert_eq!(setup.resend_event("msg_2", "email.opened", &email_id, RESEND_SECRET).await, 200);
     assert_eq!(setup.resend_event("msg_3", "email.clicked", &email_id, RESEND_SECRET).await, 200);
+    setup.app.run_jobs_after(Duration::ZERO).await;
     assert_eq!(setup.app.lead_status(lead_id).await["email"]["status"], "clicked");
     // A replay, and a late event of an earlier stage, leave it alone.
     assert_eq!(setup.resend_event("msg_1", "email.delivered", &email_id, RESEND_SECRET).await, 200);
     assert_eq!(setup.resend_event("msg_4", "email.delivered", &email_id, RESEND_SECRET).await, 200);
+    assert_eq!(setup.app.run_jobs_after(Duration::ZERO).await, 1, "the replay queues nothing");
     assert_eq!(setup.app.lead_status(lead_id).await["email"]["status"], "clicked");
+    assert_eq!(setup.app.count("SELECT COUNT(*) FROM webhook_event WHERE event_id = 'msg_1'").await, 1);
+    // Reports of one lead may be applied in any order; only a forward move changes it.
+    let late = "SELECT COUNT(*) FROM webhook_event WHERE event_id = 'msg_4' AND outcome = 'stale'";
+    assert_eq!(setup.app.count(late).await, 1);
     // A wrong secret is refused and stores nothing.
     let wrong = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw";
     assert_eq!(setup.resend_event("msg_5", "email.bounced", &email_id, wrong).await, 401);
+    assert_eq!(setup.app.run_jobs_after(Duration::ZERO).await, 0);
     assert_eq!(setup.app.lead_status(lead_id).await["email"]["status"], "clicked");
     assert_eq!(setup.app.count("SELECT COUNT(*) FROM webhook_event WHERE event_id = 'msg_5'").await, 0);
 
     let mut report = setup.mobizon.delivery_report(&sms_id, "DELIVRD", MOBIZON_SECRET);
     assert_eq!(setup.mobizon_report(&report).await, 200);
+    setup.app.run_jobs_after(Duration::ZERO).await;
     assert_eq!(setup.app.lead_status(lead_id).await["sms"]["status"], "delivered");
     assert_eq!(setup.mobizon_report(&report).await, 200, "a replay is answered and ignored");
     report["sign"] = json!("0000000000000000000000000000000000000000");
     assert_eq!(setup.mobizon_report(&report).await, 401);
     let rejected = setup.mobizon.delivery_report(&sms_id, "UNDELIV", "not-our-secret");
     assert_eq!(setup.mobizon_report(&rejected).await, 401);
+    assert_eq!(setup.app.run_jobs_after(Duration::ZERO).await, 0);
     assert_eq!(setup.app.lead_status(lead_id).await["sms"]["status"], "delivered");
 
     assert_eq!(setup.app.get_json("/api/landing/leads/999999/status", None).await["success"], false);
+});
+
+with_each_engine!(a_report_that_comes_before_its_send_is_applied_once_the_send_is_stored, |engine| {
+    let Some(setup) = Setup::start(engine).await else { return };
+    let lead_id = setup.app.post_lead("Асель", "asel@example.com", "+77011112233").await;
+    // Mobizon's report races our own commit of the send (the fake numbers its first SMS
+    // 70000000001): the lead has no message id yet, so the report waits.
+    let early = setup.mobizon.delivery_report("70000000001", "DELIVRD", MOBIZON_SECRET);
+    assert_eq!(setup.mobizon_report(&early).await, 200);
+    assert_eq!(setup.app.run_jobs_after(Duration::ZERO).await, 1);
+    let waiting = "SELECT COUNT(*) FROM job WHERE kind = 'apply_delivery_report' AND status = 'pending'";
+    assert_eq!(setup.app.count(waiting).await, 1, "the report waits for its lead");
+    setup.app.run_jobs_after(DELAY + Duration::from_secs(1)).await;
+    setup.app.run_jobs_after(DELAY + Duration::from_secs(40)).await;
+    assert_eq!(setup.mobizon.accepted()[0].id, "70000000001");
+    assert_eq!(setup.app.lead_status(lead_id).await["sms"]["status"], "delivered");
+
+    // A report about no message of ours is given up after a few looks, without a failed job.
+    assert_eq!(setup.resend_event("msg_stray", "email.delivered", "not-our-email", RESEND_SECRET).await, 200);
+    for look in 1..=6 {
+        setup.app.run_jobs_after(DELAY + Duration::from_secs(40 + 31 * look)).await;
+    }
+    assert_eq!(setup.app.count("SELECT COUNT(*) FROM webhook_event WHERE outcome = 'no_lead'").await, 1);
+    assert_eq!(setup.app.count(waiting).await, 0);
+    assert_eq!(setup.app.count("SELECT COUNT(*) FROM job WHERE status = 'failed'").await, 0);
 });
 
 with_each_engine!(polling_mobizon_finds_the_final_sms_status, |engine| {

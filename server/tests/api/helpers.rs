@@ -84,6 +84,8 @@ pub struct TestApp {
     pub jobs: JobRunner<Services>,
     /// The handle the app's operations work with.
     pub services: Services,
+    /// How many times the server looked a request's credentials up.
+    pub credential_lookups: std::sync::Arc<std::sync::atomic::AtomicU64>,
     shutdown: CancellationToken,
     server: Option<tokio::task::JoinHandle<anyhow::Result<()>>>,
     _database: TestDatabase,
@@ -122,6 +124,7 @@ impl TestApp {
         let state = AppState::new(leptos_options, db.clone(), config);
         let jobs = state.jobs.clone();
         let services = state.services.clone();
+        let credential_lookups = state.credential_lookups.clone();
         let application = Application::build(state).await.expect("binding the test server");
         let address = application.local_addr();
         let shutdown = CancellationToken::new();
@@ -131,7 +134,7 @@ impl TestApp {
             .cookie_store(true)
             .build()
             .expect("building the HTTP client");
-        Some(Self { address, db, client, jobs, services, shutdown, server, _database: database })
+        Some(Self { address, db, client, jobs, services, credential_lookups, shutdown, server, _database: database })
     }
 
     /// Sends the shutdown signal and waits until the server has stopped.

@@ -8,12 +8,8 @@ use crate::models::IntegrationHealth;
 /// Errors: `Unauthorized`, `Forbidden`.
 #[server(input = leptos::server_fn::codec::GetUrl, endpoint = "jobs/health")]
 pub async fn get_integration_health() -> Result<Vec<IntegrationHealth>, AppError> {
-    crate::error::respond_with(
-        async {
-            crate::auth::require_admin().await?;
-            let state = crate::state::app_state()?;
-            Ok(crate::services::health::integration_health(&state.services).await?)
-        }
-        .await,
-    )
+    crate::access::as_admin(|state, _| async move {
+        Ok(crate::services::health::integration_health(&state.services).await?)
+    })
+    .await
 }

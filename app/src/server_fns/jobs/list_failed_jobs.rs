@@ -8,12 +8,8 @@ use crate::models::FailedJobs;
 /// Errors: `Unauthorized`, `Forbidden`.
 #[server(input = leptos::server_fn::codec::GetUrl, endpoint = "jobs/failed")]
 pub async fn list_failed_jobs() -> Result<FailedJobs, AppError> {
-    crate::error::respond_with(
-        async {
-            crate::auth::require_admin().await?;
-            let state = crate::state::app_state()?;
-            Ok(crate::services::queue_admin::failed_jobs(&state.services, 20).await?)
-        }
-        .await,
-    )
+    crate::access::as_admin(|state, _| async move {
+        Ok(crate::services::queue_admin::failed_jobs(&state.services, 20).await?)
+    })
+    .await
 }

@@ -9,17 +9,13 @@ use crate::error::AppError;
 pub async fn resend_lead_message(lead_id: i64, channel: String) -> Result<(), AppError> {
     use crate::domain::delivery::Channel;
 
-    crate::error::respond_with(
-        async {
-            crate::auth::require_admin().await?;
-            let state = crate::state::app_state()?;
-            let channel = match channel.as_str() {
-                "email" => Channel::Email,
-                "sms" => Channel::Sms,
-                _ => return Err(AppError::validation("channel", "ожидается email или sms")),
-            };
-            crate::services::queue_admin::resend_message(&state.services, lead_id, channel).await
-        }
-        .await,
-    )
+    crate::access::as_admin(|state, _| async move {
+        let channel = match channel.as_str() {
+            "email" => Channel::Email,
+            "sms" => Channel::Sms,
+            _ => return Err(AppError::validation("channel", "ожидается email или sms")),
+        };
+        crate::services::queue_admin::resend_message(&state.services, lead_id, channel).await
+    })
+    .await
 }

@@ -8,12 +8,8 @@ use crate::error::AppError;
 /// Errors: `Unauthorized`, `Forbidden`, `NotFound`, `Conflict` (already retried).
 #[server(endpoint = "jobs/retry")]
 pub async fn retry_failed_job(job_id: i64) -> Result<(), AppError> {
-    crate::error::respond_with(
-        async {
-            crate::auth::require_admin().await?;
-            let state = crate::state::app_state()?;
-            crate::services::queue_admin::retry_job(&state.services, job_id).await
-        }
-        .await,
+    crate::access::as_admin(
+        |state, _| async move { crate::services::queue_admin::retry_job(&state.services, job_id).await },
     )
+    .await
 }

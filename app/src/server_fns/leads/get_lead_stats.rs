@@ -8,13 +8,9 @@ use crate::models::{LeadQuery, LeadStats};
 /// Errors: `Unauthorized`, `Forbidden`, `Validation` for a malformed date.
 #[server(input = leptos::server_fn::codec::GetUrl, endpoint = "leads/stats")]
 pub async fn get_lead_stats(#[server(default)] query: LeadQuery) -> Result<LeadStats, AppError> {
-    crate::error::respond_with(
-        async {
-            crate::auth::require_admin().await?;
-            let state = crate::state::app_state()?;
-            let filter = crate::domain::lead_filter::LeadFilter::parse(&query)?;
-            Ok(crate::db::lead::lead_stats(&state.db, &filter).await?)
-        }
-        .await,
-    )
+    crate::access::as_admin(|state, _| async move {
+        let filter = crate::domain::lead_filter::LeadFilter::parse(&query)?;
+        Ok(crate::db::lead::lead_stats(&state.db, &filter).await?)
+    })
+    .await
 }

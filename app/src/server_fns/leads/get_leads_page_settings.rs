@@ -9,17 +9,13 @@ use crate::models::LeadsPageSettings;
 /// Errors: `Unauthorized`, `Forbidden`.
 #[server(input = leptos::server_fn::codec::GetUrl, endpoint = "leads/settings")]
 pub async fn get_leads_page_settings() -> Result<LeadsPageSettings, AppError> {
-    crate::error::respond_with(
-        async {
-            crate::auth::require_admin().await?;
-            let state = crate::state::app_state()?;
-            Ok(LeadsPageSettings {
-                refresh_secs: state.config.web.leads_refresh_secs,
-                crm_base_url: state.config.crm.base_url.clone(),
-                sources: crate::db::lead::list_sources(&state.db).await?,
-                test_mode: state.services.is_test_mode(),
-            })
-        }
-        .await,
-    )
+    crate::access::as_admin(|state, _| async move {
+        Ok(LeadsPageSettings {
+            refresh_secs: state.config.web.leads_refresh_secs,
+            crm_base_url: state.config.crm.base_url.clone(),
+            sources: crate::db::lead::list_sources(&state.db).await?,
+            test_mode: state.services.is_test_mode(),
+        })
+    })
+    .await
 }

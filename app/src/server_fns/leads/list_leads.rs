@@ -11,14 +11,10 @@ pub const LEADS_PAGE_SIZE: i64 = 50;
 /// Errors: `Unauthorized`, `Forbidden`, `Validation` for a malformed date.
 #[server(input = leptos::server_fn::codec::GetUrl, endpoint = "leads/list")]
 pub async fn list_leads(#[server(default)] query: LeadQuery) -> Result<LeadPage, AppError> {
-    crate::error::respond_with(
-        async {
-            crate::auth::require_admin().await?;
-            let state = crate::state::app_state()?;
-            let filter = crate::domain::lead_filter::LeadFilter::parse(&query)?;
-            let start = crate::db::lead::PageStart::of(&query);
-            Ok(crate::db::lead::lead_page(&state.db, &filter, start, LEADS_PAGE_SIZE).await?)
-        }
-        .await,
-    )
+    crate::access::as_admin(|state, _| async move {
+        let filter = crate::domain::lead_filter::LeadFilter::parse(&query)?;
+        let start = crate::db::lead::PageStart::of(&query);
+        Ok(crate::db::lead::lead_page(&state.db, &filter, start, LEADS_PAGE_SIZE).await?)
+    })
+    .await
 }

@@ -10,22 +10,18 @@ use crate::models::CrmSyncCounts;
 /// Errors: `Unauthorized`, `Forbidden`.
 #[server(endpoint = "leads/sync_on_first_visit")]
 pub async fn sync_on_first_visit() -> Result<Option<CrmSyncCounts>, AppError> {
-    crate::error::respond_with(
-        async {
-            crate::auth::require_admin().await?;
-            let state = crate::state::app_state()?;
-            let services = &state.services;
-            if services.amocrm.is_none() {
-                return Ok(None);
-            }
-            match crate::services::crm_sync::sync_recent_deals(services).await {
-                Ok(counts) => Ok(Some(counts)),
-                Err(error) => {
-                    tracing::warn!(error = %error, "the first-visit AmoCRM sync did not run");
-                    Ok(None)
-                }
+    crate::access::as_admin(|state, _| async move {
+        let services = &state.services;
+        if services.amocrm.is_none() {
+            return Ok(None);
+        }
+        match crate::services::crm_sync::sync_recent_deals(services).await {
+            Ok(counts) => Ok(Some(counts)),
+            Err(error) => {
+                tracing::warn!(error = %error, "the first-visit AmoCRM sync did not run");
+                Ok(None)
             }
         }
-        .await,
-    )
+    })
+    .await
 }

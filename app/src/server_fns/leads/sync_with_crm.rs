@@ -10,12 +10,8 @@ use crate::models::CrmSyncCounts;
 /// (a sync is running, or AmoCRM refused).
 #[server(endpoint = "leads/sync_with_crm")]
 pub async fn sync_with_crm() -> Result<CrmSyncCounts, AppError> {
-    crate::error::respond_with(
-        async {
-            crate::auth::require_admin().await?;
-            let state = crate::state::app_state()?;
-            crate::services::crm_sync::sync_recent_deals(&state.services).await
-        }
-        .await,
+    crate::access::as_admin(
+        |state, _| async move { crate::services::crm_sync::sync_recent_deals(&state.services).await },
     )
+    .await
 }

@@ -8,12 +8,8 @@ use crate::error::AppError;
 /// Errors: `Unauthorized`, `Forbidden`, `NotFound`.
 #[server(endpoint = "teams/archive")]
 pub async fn archive_team(team_id: i64, archived: bool) -> Result<(), AppError> {
-    crate::error::respond_with(
-        async {
-            crate::auth::require_admin().await?;
-            let state = crate::state::app_state()?;
-            crate::services::teams::archive_team(&state.services, team_id, archived).await
-        }
-        .await,
-    )
+    crate::access::as_admin(|state, _| async move {
+        crate::services::teams::archive_team(&state.services, team_id, archived).await
+    })
+    .await
 }

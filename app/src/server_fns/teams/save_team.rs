@@ -12,13 +12,9 @@ use crate::models::TeamInput;
 pub async fn save_team(team: TeamInput) -> Result<i64, AppError> {
     use crate::domain::team_input::TeamFields;
 
-    crate::error::respond_with(
-        async {
-            crate::auth::require_admin().await?;
-            let state = crate::state::app_state()?;
-            let fields = TeamFields::parse(&team)?;
-            crate::services::teams::save_team(&state.services, team.team_id, &fields).await
-        }
-        .await,
-    )
+    crate::access::as_admin(|state, _| async move {
+        let fields = TeamFields::parse(&team)?;
+        crate::services::teams::save_team(&state.services, team.team_id, &fields).await
+    })
+    .await
 }

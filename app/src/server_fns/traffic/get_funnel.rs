@@ -10,12 +10,8 @@ use crate::models::{FunnelQuery, FunnelReport};
 /// `Validation` (malformed range).
 #[server(input = leptos::server_fn::codec::GetUrl, endpoint = "traffic/funnel")]
 pub async fn get_funnel(#[server(default)] query: FunnelQuery) -> Result<FunnelReport, AppError> {
-    crate::error::respond_with(
-        async {
-            let viewer = crate::auth::require_user().await?;
-            let state = crate::state::app_state()?;
-            crate::reports::funnel_report(&state.db, &viewer, &query).await
-        }
-        .await,
+    crate::access::as_user(
+        |state, viewer| async move { crate::reports::funnel_report(&state.db, &viewer, &query).await },
     )
+    .await
 }

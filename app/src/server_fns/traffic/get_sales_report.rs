@@ -9,12 +9,5 @@ use crate::models::{SalesReport, SalesReportQuery};
 /// Errors: `Unauthorized`, `Forbidden`, `Validation` (malformed range or grouping).
 #[server(input = leptos::server_fn::codec::GetUrl, endpoint = "traffic/sales_report")]
 pub async fn get_sales_report(#[server(default)] query: SalesReportQuery) -> Result<SalesReport, AppError> {
-    crate::error::respond_with(
-        async {
-            crate::auth::require_admin().await?;
-            let state = crate::state::app_state()?;
-            crate::reports::sales_report(&state.db, &query).await
-        }
-        .await,
-    )
+    crate::access::as_admin(|state, _| async move { crate::reports::sales_report(&state.db, &query).await }).await
 }

@@ -7,12 +7,8 @@ use crate::error::AppError;
 /// Errors: `Unauthorized`, `Forbidden`, `Validation` (no Facebook token configured).
 #[server(endpoint = "traffic/refresh_ad_accounts")]
 pub async fn refresh_ad_accounts() -> Result<(), AppError> {
-    crate::error::respond_with(
-        async {
-            crate::auth::require_admin().await?;
-            let state = crate::state::app_state()?;
-            crate::services::ad_accounts::queue_discovery(&state.services).await
-        }
-        .await,
+    crate::access::as_admin(
+        |state, _| async move { crate::services::ad_accounts::queue_discovery(&state.services).await },
     )
+    .await
 }

@@ -9,23 +9,18 @@ use crate::error::AppError;
 /// Errors: `Unauthorized`, `Forbidden`, `NotFound`, `Validation` (team).
 #[server(endpoint = "traffic/ad_account")]
 pub async fn save_ad_account(account_id: String, team_id: String, sync: Option<String>) -> Result<(), AppError> {
-    crate::error::respond_with(
-        async {
-            crate::auth::require_admin().await?;
-            let state = crate::state::app_state()?;
-            let team_id = match team_id.trim() {
-                "" => None,
-                text => Some(text.parse::<i64>().map_err(|_| AppError::validation("team_id", "неизвестная команда"))?),
-            };
-            if let Some(team_id) = team_id {
-                let mut conn = state.db.pool().acquire().await?;
-                if crate::db::team::team_by_id(&mut conn, team_id).await?.is_none() {
-                    return Err(AppError::validation("team_id", "неизвестная команда"));
-                }
+    crate::access::as_admin(|state, _| async move {
+        let team_id = match team_id.trim() {
+            "" => None,
+            text => Some(text.parse::<i64>().map_err(|_| AppError::validation("team_id", "неизвестная команда"))?),
+        };
+        if let Some(team_id) = team_id {
+            let mut conn = state.db.pool().acquire().await?;
+            if crate::db::team::team_by_id(&mut conn, team_id).await?.is_none() {
+                return Err(AppError::validation("team_id", "неизвестная команда"));
             }
-            crate::services::ad_accounts::save_account_settings(&state.services, &account_id, team_id, sync.is_some())
-                .await
         }
-        .await,
-    )
+        crate::services::ad_accounts::save_account_settings(&state.services, &account_id, team_id, sync.is_some()).await
+    })
+    .await
 }
