@@ -4,7 +4,6 @@
 
 use crate::db::sale::SaleNotice;
 use crate::format;
-use crate::providers::telegram::escape_html as escape_telegram_html;
 use crate::providers::{EmailMessage, SmsMessage};
 
 /// The quiz-result email to `name` at `to`, with a button to `product_url`.
@@ -54,7 +53,8 @@ fn greeting(name: &str) -> String {
     }
 }
 
-/// Escapes text for HTML element content and attribute values.
+/// Escapes text for HTML element content and attribute values; Telegram's HTML mode
+/// reads the same entities.
 fn escape_html(text: &str) -> String {
     let mut escaped = String::with_capacity(text.len());
     for character in text.chars() {
@@ -77,15 +77,15 @@ pub fn sale_message(notice: &SaleNotice) -> String {
         "flagship" => "Integrator Flagman",
         _ => "Другой продукт",
     };
-    let team = notice.team_name.as_deref().map(escape_telegram_html);
+    let team = notice.team_name.as_deref().map(escape_html);
     let emoji = notice.team_emoji.as_deref().unwrap_or("📊");
     let mut lines = vec![
         "🎉 <b>НОВАЯ ПРОДАЖА!</b>".to_owned(),
         format!("{emoji} Таргетолог: {}", team.clone().unwrap_or_else(|| "без команды".into())),
-        format!("👤 Клиент: {}", escape_telegram_html(notice.contact_name.as_deref().unwrap_or("—"))),
+        format!("👤 Клиент: {}", escape_html(notice.contact_name.as_deref().unwrap_or("—"))),
         format!("💰 Сумма: {}", format::tenge(notice.amount).replace('\u{a0}', " ")),
         format!("📦 Продукт: {product}"),
-        format!("🏷️ Кампания: {}", escape_telegram_html(notice.utm_campaign.as_deref().unwrap_or("—"))),
+        format!("🏷️ Кампания: {}", escape_html(notice.utm_campaign.as_deref().unwrap_or("—"))),
     ];
     if let Some(team) = team {
         lines.push(format!("{team}, ПОЗДРАВЛЯЕМ! ПО ВАМ СДЕЛАЛИ ПРОДАЖУ! 🔥"));
@@ -114,6 +114,11 @@ mod tests {
         let sms = follow_up_sms("Дана", "+77051234567", "https://example.kz/p", "lead-1-sms");
         assert_eq!(sms.to, "77051234567");
         assert!(sms.text.starts_with("Дана, здравствуйте!"));
+    }
+
+    #[test]
+    fn escaping_covers_markup_and_quotes() {
+        assert_eq!(escape_html(r#"<b>"ok" & 'x'</b>"#), "&lt;b&gt;&quot;ok&quot; &amp; &#39;x&#39;&lt;/b&gt;");
     }
 
     #[test]

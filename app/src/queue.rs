@@ -4,8 +4,8 @@
 //! commits their outcomes in batches. It knows nothing about leads: what a finished job
 //! changes besides its own row is written by that job's [`Job::commit`].
 //!
-//! Durability comes from the table: a job is `pending` until a worker claims it
-//! (`sending`, with a lease), and `sent` or `failed` only in the transaction that also
+//! Durability comes from the table: a job is `queued` until a worker claims it
+//! (`running`, with a lease), and `done` or `failed` only in the transaction that also
 //! records its effects. A worker that dies leaves its lease to expire and the job is
 //! claimed again, so every kind is written to be safe to run twice.
 

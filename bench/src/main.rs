@@ -397,7 +397,7 @@ async fn scheduler(database_url: &str, timeout: Duration) -> anyhow::Result<()> 
     let deadline = Instant::now() + timeout;
     loop {
         let open: i64 =
-            sqlx::query_scalar(&format!("SELECT COUNT(*) FROM job WHERE {kinds} AND status IN ('pending', 'sending')"))
+            sqlx::query_scalar(&format!("SELECT COUNT(*) FROM job WHERE {kinds} AND status IN ('queued', 'running')"))
                 .fetch_one(db.pool())
                 .await?;
         if open == 0 {
@@ -407,7 +407,7 @@ async fn scheduler(database_url: &str, timeout: Duration) -> anyhow::Result<()> 
         tokio::time::sleep(Duration::from_millis(200)).await;
     }
     let rows: Vec<(i64, i64)> =
-        sqlx::query_as(&format!("SELECT run_at, finished_at FROM job WHERE {kinds} AND status = 'sent'"))
+        sqlx::query_as(&format!("SELECT run_at, finished_at FROM job WHERE {kinds} AND status = 'done'"))
             .fetch_all(db.pool())
             .await?;
     let failed: i64 = sqlx::query_scalar(&format!("SELECT COUNT(*) FROM job WHERE {kinds} AND status = 'failed'"))

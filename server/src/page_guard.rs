@@ -36,12 +36,7 @@ pub async fn require_session(State(state): State<AppState>, mut request: Request
         return next.run(request).await;
     }
     let wanted = request.uri().path_and_query().map(|pq| pq.as_str()).unwrap_or("/");
-    let next_param: String = wanted
-        .bytes()
-        .map(|byte| match byte {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' | b'/' => (byte as char).to_string(),
-            _ => format!("%{byte:02X}"),
-        })
-        .collect();
+    // `/` stays as it is: the parameter is a path.
+    let next_param = app::format::url_encode(wanted).replace("%2F", "/");
     Redirect::to(&format!("/login?next={next_param}")).into_response()
 }

@@ -61,9 +61,9 @@ pub async fn queue_of_kinds(conn: &mut AnyConnection, kinds: &[&str]) -> Result<
     }
     let placeholders: Vec<String> = (1..=kinds.len()).map(|n| format!("${n}")).collect();
     let sql = format!(
-        "SELECT COALESCE(SUM(CASE WHEN status = 'pending' THEN 1 ELSE 0 END), 0), \
+        "SELECT COALESCE(SUM(CASE WHEN status = 'queued' THEN 1 ELSE 0 END), 0), \
                 COALESCE(SUM(CASE WHEN status = 'failed' THEN 1 ELSE 0 END), 0) \
-         FROM job WHERE kind IN ({}) AND status IN ('pending', 'failed')",
+         FROM job WHERE kind IN ({}) AND status IN ('queued', 'failed')",
         placeholders.join(", ")
     );
     let mut query = sqlx::query_as::<_, (i64, i64)>(&sql);

@@ -112,11 +112,11 @@ pub async fn claim_jobs(
         Engine::Sqlite => "",
     };
     let (condition, order) = match which {
-        Claimable::Due => ("status = 'pending' AND run_at <= $3", "run_at"),
-        Claimable::LeaseExpired => ("status = 'sending' AND lease_until < $3", "lease_until"),
+        Claimable::Due => ("status = 'queued' AND run_at <= $3", "run_at"),
+        Claimable::LeaseExpired => ("status = 'running' AND lease_until < $3", "lease_until"),
     };
     let sql = format!(
-        "UPDATE job SET status = 'sending', lease_owner = $1, lease_until = $2, attempts = attempts + 1, updated_at = $3 \
+        "UPDATE job SET status = 'running', lease_owner = $1, lease_until = $2, attempts = attempts + 1, updated_at = $3 \
          WHERE job_id IN ( \
              SELECT job_id FROM job WHERE kind = $4 AND {condition} ORDER BY {order} LIMIT $5 {lock}) \
          RETURNING job_id, kind, payload, lead_id, idempotency_key, attempts, created_at"
@@ -140,9 +140,9 @@ pub async fn finish_job(
     now_ms: i64,
 ) -> Result<bool, sqlx::Error> {
     let done = sqlx::query(
-        "UPDATE job SET status = 'sent', provider_message_id = $1, last_error = NULL, lease_owner = NULL, \
+        "UPDATE job SET status = 'done', provider_message_id = $1, last_error = NULL, lease_owner = NULL, \
          lease_until = NULL, finished_at = $2, updated_at = $2 \
-         WHERE job_id = $3 AND status = 'sending' AND lease_owner = $4",
+         WHERE job_id = $3 AND status = 'running' AND lease_owner = $4",
     )
     .bind(provider_message_id)
     .bind(now_ms)
@@ -167,9 +167,9 @@ pub async fn release_job(
     now_ms: i64,
 ) -> Result<bool, sqlx::Error> {
     let released = sqlx::query(
-        "UPDATE job SET status = 'pending', run_at = $1, payload = COALESCE($2, payload), last_error = $3, \
+        "UPDATE job SET status = 'queued', run_at = $1, payload = COALESCE($2, payload), last_error = $3, \
          attempts = CASE WHEN $4 = 1 THEN 0 ELSE attempts END, lease_owner = NULL, lease_until = NULL, updated_at = $5 \
-         WHERE job_id = $6 AND status = 'sending' AND lease_owner = $7",
+         WHERE job_id = $6 AND status = 'running' AND lease_owner = $7",
     )
     .bind(run_at)
     .bind(payload)
@@ -193,7 +193,7 @@ pub async fn park_job(
 ) -> Result<bool, sqlx::Error> {
     let parked = sqlx::query(
         "UPDATE job SET status = 'failed', last_error = $1, lease_owner = NULL, lease_until = NULL, \
-         finished_at = $2, updated_at = $2 WHERE job_id = $3 AND status = 'sending' AND lease_owner = $4",
+         finished_at = $2, updated_at = $2 WHERE job_id = $3 AND status = 'running' AND lease_owner = $4",
     )
     .bind(error)
     .bind(now_ms)
@@ -205,11 +205,11 @@ pub async fn park_job(
 }
 
 /// Returns every job claimed by a previous run of this single process to the queue
-/// (SQLite only: one process works its queue, so a `sending` job at start-up is orphaned).
+/// (SQLite only: one process works its queue, so a `running` job at start-up is orphaned).
 pub async fn release_orphaned_jobs(conn: &mut AnyConnection, now_ms: i64) -> Result<u64, sqlx::Error> {
     let released = sqlx::query(
-        "UPDATE job SET status = 'pending', lease_owner = NULL, lease_until = NULL, updated_at = $1 \
-         WHERE status = 'sending'",
+        "UPDATE job SET status = 'queued', lease_owner = NULL, lease_until = NULL, updated_at = $1 \
+         WHERE status = 'running'",
     )
     .bind(now_ms)
     .execute(conn)
@@ -217,9 +217,9 @@ pub async fn release_orphaned_jobs(conn: &mut AnyConnection, now_ms: i64) -> Res
     Ok(released.rows_affected())
 }
 
-/// The earliest time a pending job of `kind` becomes due.
+/// The earliest time a queued job of `kind` becomes due.
 pub async fn next_due(conn: &mut AnyConnection, kind: &str) -> Result<Option<i64>, sqlx::Error> {
-    sqlx::query_scalar("SELECT MIN(run_at) FROM job WHERE status = 'pending' AND kind = $1")
+    sqlx::query_scalar("SELECT MIN(run_at) FROM job WHERE status = 'queued' AND kind = $1")
         .bind(kind)
         .fetch_one(conn)
         .await
@@ -259,7 +259,7 @@ pub async fn retry_failed_job(
     now_ms: i64,
 ) -> Result<Option<ClaimedJob>, sqlx::Error> {
     sqlx::query_as(
-        "UPDATE job SET status = 'pending', run_at = $1, attempts = 0, finished_at = NULL, updated_at = $1 \
+        "UPDATE job SET status = 'queued', run_at = $1, attempts = 0, finished_at = NULL, updated_at = $1 \
          WHERE job_id = $2 AND status = 'failed' \
          RETURNING job_id, kind, payload, lead_id, idempotency_key, attempts, created_at",
     )
@@ -279,7 +279,7 @@ pub async fn job_exists(conn: &mut AnyConnection, job_id: i64) -> Result<bool, s
 /// The payload of the newest job of `kind` still waiting or running.
 pub async fn open_job_payload(conn: &mut AnyConnection, kind: &str) -> Result<Option<String>, sqlx::Error> {
     sqlx::query_scalar(
-        "SELECT payload FROM job WHERE kind = $1 AND status IN ('pending', 'sending') ORDER BY job_id DESC LIMIT 1",
+        "SELECT payload FROM job WHERE kind = $1 AND status IN ('queued', 'running') ORDER BY job_id DESC LIMIT 1",
     )
     .bind(kind)
     .fetch_optional(conn)

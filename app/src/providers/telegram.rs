@@ -54,16 +54,3 @@ impl TelegramClient {
         }
     }
 }
-
-/// Escapes text for HTML parse mode: only `&`, `<` and `>`.
-pub fn escape_html(text: &str) -> String {
-    text.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;")
-}
-
-#[cfg(test)]
-mod tests {
-    #[test]
-    fn html_escaping_touches_only_the_three_characters() {
-        assert_eq!(super::escape_html("<b>Айгерим & Co</b> \"ok\""), "&lt;b&gt;Айгерим &amp; Co&lt;/b&gt; \"ok\"");
-    }
-}

@@ -102,7 +102,7 @@ impl<C: Context> JobRunner<C> {
     async fn work_until(self, shutdown: CancellationToken) {
         let db = self.inner.context.db();
         if db.engine() == Engine::Sqlite {
-            // One process works a SQLite queue: whatever is `sending` was ours when we died.
+            // One process works a SQLite queue: whatever is `running` was ours when we died.
             match db.write_connection().await {
                 Ok(mut conn) => match release_orphaned_jobs(&mut conn, now_ms()).await {
                     Ok(0) => {}

@@ -378,19 +378,9 @@ fn lead_query_href(query: &LeadQuery) -> String {
     if pairs.is_empty() {
         return "/target".to_owned();
     }
-    let encoded: Vec<String> = pairs.iter().map(|(key, value)| format!("{key}={}", percent_encode(value))).collect();
+    let encoded: Vec<String> =
+        pairs.iter().map(|(key, value)| format!("{key}={}", crate::format::url_encode(value))).collect();
     format!("/target?{}", encoded.join("&"))
-}
-
-fn percent_encode(value: &str) -> String {
-    let mut out = String::with_capacity(value.len());
-    for byte in value.bytes() {
-        match byte {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => out.push(byte as char),
-            _ => out.push_str(&format!("%{byte:02X}")),
-        }
-    }
-    out
 }
 
 #[cfg(test)]

@@ -127,7 +127,7 @@ with_each_engine!(discovery_finds_every_account_once, |engine| {
     assert_eq!(accounts[2].1, "USD");
     assert_eq!(accounts[4].2, "disabled");
     assert_eq!(accounts[0].3.as_deref(), Some("Демо Академия BM"), "the business of an owned account is kept");
-    assert_eq!(app.count("SELECT COUNT(*) FROM job WHERE kind = 'discover_ad_accounts' AND status = 'sent'").await, 2);
+    assert_eq!(app.count("SELECT COUNT(*) FROM job WHERE kind = 'discover_ad_accounts' AND status = 'done'").await, 2);
 });
 
 with_each_engine!(synced_spend_feeds_the_funnel_in_tenge_and_revisions_replace_days, |engine| {
@@ -265,12 +265,12 @@ with_each_engine!(throttling_waits_and_big_queries_go_through_a_report_run, |eng
             .fetch_one(app.db.pool())
             .await
             .unwrap();
-    assert_eq!(status, "pending");
+    assert_eq!(status, "queued");
     assert!(run_at >= now_ms() + 55_000, "retried after the minute Facebook asked for");
     assert!(error.unwrap().contains("80000"));
     app.run_jobs_after(Duration::from_secs(61)).await;
     assert_eq!(app.count("SELECT COUNT(*) FROM ad_spend").await, 12);
-    assert_eq!(app.count("SELECT COUNT(*) FROM job WHERE kind = 'sync_ad_spend' AND status = 'sent'").await, 1);
+    assert_eq!(app.count("SELECT COUNT(*) FROM job WHERE kind = 'sync_ad_spend' AND status = 'done'").await, 1);
 
     fake.refuse_sync_insights("act_1002");
     sync(&app, "act_1002").await;
@@ -293,5 +293,5 @@ with_each_engine!(throttling_waits_and_big_queries_go_through_a_report_run, |eng
         .fetch_one(app.db.pool())
         .await
         .unwrap();
-    assert_eq!(schedule, "pending", "the schedule runs again in an hour");
+    assert_eq!(schedule, "queued", "the schedule runs again in an hour");
 });

@@ -72,7 +72,7 @@ with_each_engine!(a_push_retried_after_a_timeout_creates_nothing_twice, |engine|
             .fetch_one(app.db.pool())
             .await
             .unwrap();
-    assert_eq!(status, "pending");
+    assert_eq!(status, "queued");
     assert!(error.unwrap().contains("timeout"));
 
     app.run_jobs_after(Duration::from_secs(10)).await;

@@ -131,7 +131,7 @@ with_each_engine!(telegram_throttling_waits_and_a_lost_deal_is_cancelled, |engin
     assert_eq!(deliver(&app, "/api/amocrm/funnel-sale", Some(SECRET), won).await, 200);
     run_all_jobs(&app).await;
     assert!(telegram.sent().is_empty(), "throttled");
-    let run_at: i64 = sqlx::query_scalar("SELECT run_at FROM job WHERE kind = 'notify_sale' AND status = 'pending'")
+    let run_at: i64 = sqlx::query_scalar("SELECT run_at FROM job WHERE kind = 'notify_sale' AND status = 'queued'")
         .fetch_one(app.db.pool())
         .await
         .unwrap();

@@ -163,7 +163,7 @@ with_each_engine!(a_report_that_comes_before_its_send_is_applied_once_the_send_i
     let early = setup.mobizon.delivery_report("70000000001", "DELIVRD", MOBIZON_SECRET);
     assert_eq!(setup.mobizon_report(&early).await, 200);
     assert_eq!(setup.app.run_jobs_after(Duration::ZERO).await, 1);
-    let waiting = "SELECT COUNT(*) FROM job WHERE kind = 'apply_delivery_report' AND status = 'pending'";
+    let waiting = "SELECT COUNT(*) FROM job WHERE kind = 'apply_delivery_report' AND status = 'queued'";
     assert_eq!(setup.app.count(waiting).await, 1, "the report waits for its lead");
     setup.app.run_jobs_after(DELAY + Duration::from_secs(1)).await;
     setup.app.run_jobs_after(DELAY + Duration::from_secs(40)).await;
@@ -193,7 +193,7 @@ with_each_engine!(polling_mobizon_finds_the_final_sms_status, |engine| {
     setup.app.run_jobs_after(Duration::from_secs(400)).await;
     assert_eq!(setup.app.lead_status(lead_id).await["sms"]["status"], "delivered");
     assert_eq!(
-        setup.app.count("SELECT COUNT(*) FROM job WHERE kind = 'check_sms_status' AND status = 'pending'").await,
+        setup.app.count("SELECT COUNT(*) FROM job WHERE kind = 'check_sms_status' AND status = 'queued'").await,
         0
     );
 });
@@ -212,7 +212,7 @@ with_each_engine!(an_outage_with_timeouts_delivers_every_message_once_after_reco
     setup.mobizon.set_mode(Mode::Outage);
     setup.app.run_jobs_after(DELAY + Duration::from_secs(1)).await;
     assert_eq!(
-        setup.app.count("SELECT COUNT(*) FROM job WHERE status = 'pending' AND last_error IS NOT NULL").await,
+        setup.app.count("SELECT COUNT(*) FROM job WHERE status = 'queued' AND last_error IS NOT NULL").await,
         12
     );
     setup.resend.set_mode(Mode::Hang);
@@ -364,10 +364,7 @@ with_each_engine!(shutdown_stops_claiming_and_lets_running_jobs_finish, |engine|
     shutdown.cancel();
     runner.await.unwrap();
     // The three sends in flight were finished and recorded; nothing new was claimed.
-    assert_eq!(setup.app.count("SELECT COUNT(*) FROM job WHERE kind = 'send_lead_email' AND status = 'sent'").await, 3);
-    assert_eq!(setup.app.count("SELECT COUNT(*) FROM job WHERE status = 'sending'").await, 0);
-    assert_eq!(
-        setup.app.count("SELECT COUNT(*) FROM job WHERE kind = 'send_lead_sms' AND status = 'pending'").await,
-        3
-    );
+    assert_eq!(setup.app.count("SELECT COUNT(*) FROM job WHERE kind = 'send_lead_email' AND status = 'done'").await, 3);
+    assert_eq!(setup.app.count("SELECT COUNT(*) FROM job WHERE status = 'running'").await, 0);
+    assert_eq!(setup.app.count("SELECT COUNT(*) FROM job WHERE kind = 'send_lead_sms' AND status = 'queued'").await, 3);
 });

@@ -9,10 +9,7 @@ use sqlx::Connection;
 use tokio_util::sync::CancellationToken;
 
 use app::auth::{hash_password, new_secret, secret_hash};
-use app::config::{
-    Config, CrmConfig, DatabaseConfig, EmailConfig, FacebookConfig, IntakeConfig, JobsConfig, SmsConfig,
-    TelegramConfig, WebConfig,
-};
+use app::config::Config;
 use app::db::{credential, team, user, Db, Engine};
 use app::models::Role;
 use app::queue::runner::JobRunner;
@@ -100,22 +97,10 @@ impl TestApp {
     /// Like [`spawn`](Self::spawn), with the configuration adjusted by `configure`.
     pub async fn spawn_with(engine: Engine, configure: impl FnOnce(&mut Config)) -> Option<Self> {
         let database = TestDatabase::create(engine).await?;
-        let mut config = Config {
-            production: false,
-            database: DatabaseConfig { url: database.url.clone(), max_connections: Some(4) },
-            intake: IntakeConfig {
-                notify_delay: NOTIFY_DELAY,
-                cors_allowed_origins: vec!["https://landing.example.com".to_owned()],
-                max_body_bytes: 64 * 1024,
-            },
-            web: WebConfig { session_ttl: Duration::from_secs(3600), cookie_secure: false, leads_refresh_secs: 30 },
-            jobs: JobsConfig::default(),
-            email: EmailConfig::default(),
-            sms: SmsConfig::default(),
-            facebook: FacebookConfig::default(),
-            crm: CrmConfig { base_url: Some("https://academy.amocrm.ru".to_owned()), ..CrmConfig::default() },
-            telegram: TelegramConfig::default(),
-        };
+        let mut config = Config::for_tests(&database.url);
+        config.intake.notify_delay = NOTIFY_DELAY;
+        config.intake.cors_allowed_origins = vec!["https://landing.example.com".to_owned()];
+        config.crm.base_url = Some("https://academy.amocrm.ru".to_owned());
         configure(&mut config);
         let db = Db::connect(&config.database).await.expect("connecting to the test database");
         db.migrate().await.expect("migrating the test database");

@@ -91,7 +91,7 @@ on_both_engines!(a_quiz_lead_is_stored_with_its_three_jobs, |app| {
     assert_eq!(jobs[0].run_at, lead.created_at + delay_ms);
     assert_eq!(jobs[1].run_at, lead.created_at + delay_ms);
     assert_eq!(jobs[2].run_at, lead.created_at);
-    assert!(jobs.iter().all(|job| job.status == "pending" && job.attempts == 0));
+    assert!(jobs.iter().all(|job| job.status == "queued" && job.attempts == 0));
     assert!(jobs.iter().all(|job| job.payload == format!(r#"{{"lead_id":{lead_id}}}"#)));
 });
 
@@ -323,7 +323,7 @@ on_both_engines!(changing_a_teams_patterns_attributes_existing_leads_again, |app
     assert_eq!(team_of(black_friday[0]).await, (Some("Muha".to_owned()), "«black_friday» в utm_campaign".to_owned()));
     assert_eq!(team_of(black_friday[1]).await, (Some("Muha".to_owned()), "«black_friday» в utm_medium".to_owned()));
     assert_eq!(team_of(kenesary).await.0.as_deref(), Some("Kenesary"));
-    assert_eq!(app.count("SELECT COUNT(*) FROM job WHERE kind = 'reattribute_leads' AND status = 'sent'").await, 1);
+    assert_eq!(app.count("SELECT COUNT(*) FROM job WHERE kind = 'reattribute_leads' AND status = 'done'").await, 1);
     // Saving the same rules again changes nothing and queues nothing.
     save_team(&app.services, Some(muha.team_id), &fields).await.unwrap();
     assert_eq!(app.count("SELECT COUNT(*) FROM job WHERE kind = 'reattribute_leads'").await, 1);

@@ -13,4 +13,5 @@ mod health;
 mod helpers;
 mod intake;
 mod leads_api;
+mod migrations;
 mod processes;

@@ -1,0 +1,58 @@
+//! The queue and the integrations as admins see them: failed jobs, integration health.
+
+use serde::{Deserialize, Serialize};
+
+/// A background job that failed for good, as the dashboard lists it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FailedJob {
+    pub job_id: i64,
+    /// The job's kind (`send_lead_email`, …).
+    pub kind: String,
+    /// What the job did, in Russian (`Email`, `SMS`, …).
+    pub what: String,
+    pub lead_id: Option<i64>,
+    pub lead_name: Option<String>,
+    pub attempts: i64,
+    pub last_error: Option<String>,
+    /// When it was parked, UTC milliseconds.
+    pub failed_at: i64,
+    /// `dd.mm.yyyy hh:mm`, Almaty time.
+    pub failed_at_local: String,
+}
+
+/// The newest failed jobs and how many there are.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FailedJobs {
+    pub total: i64,
+    pub jobs: Vec<FailedJob>,
+}
+
+/// An outbound integration's health (`docs/product.md`, "Dashboards", "Monitoring API").
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct IntegrationHealth {
+    /// `resend`, `mobizon`, …
+    pub name: String,
+    /// What people call it, e.g. `Resend (email)`.
+    pub title: String,
+    /// Real credentials are set; otherwise it runs in test mode.
+    pub configured: bool,
+    /// UTC milliseconds.
+    pub last_success_at: Option<i64>,
+    /// `dd.mm.yyyy hh:mm`, Almaty time.
+    pub last_success_local: Option<String>,
+    pub last_error: Option<String>,
+    /// UTC milliseconds.
+    pub last_error_at: Option<i64>,
+    /// `dd.mm.yyyy hh:mm`, Almaty time.
+    pub last_error_local: Option<String>,
+    /// Jobs waiting to run.
+    pub pending: i64,
+    /// Jobs parked as failed.
+    pub failed: i64,
+    /// Percent of the provider's request quota in use, where it reports one (Facebook).
+    pub usage_percent: Option<u32>,
+    /// When the stored OAuth access token expires (AmoCRM), UTC milliseconds.
+    pub token_expires_at: Option<i64>,
+    /// The same, `dd.mm.yyyy hh:mm` Almaty time.
+    pub token_expires_local: Option<String>,
+}

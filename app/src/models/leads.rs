@@ -1,0 +1,120 @@
+//! The leads dashboard: the query, the page of leads, the counters, the AmoCRM sync's result.
+
+use serde::{Deserialize, Serialize};
+
+/// Filters and the page position of the leads table; every field is a URL query parameter.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LeadQuery {
+    /// Free text: part of a name, email or phone.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub q: Option<String>,
+    /// Exact lead source (`proftest`, `proftest_<slug>`, `express`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub source: Option<String>,
+    /// First Almaty day, `YYYY-MM-DD`, inclusive.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub from: Option<String>,
+    /// Last Almaty day, `YYYY-MM-DD`, inclusive.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub to: Option<String>,
+    /// Show leads older than this lead id (the next page).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub before: Option<i64>,
+    /// Show leads newer than this lead id (the previous page).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub after: Option<i64>,
+}
+
+/// One row of the leads table.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LeadListItem {
+    pub lead_id: i64,
+    pub name: String,
+    pub email: String,
+    pub phone: String,
+    pub source: String,
+    pub utm_source: Option<String>,
+    pub utm_campaign: Option<String>,
+    pub email_status: String,
+    /// When the email reached its status, `dd.mm.yyyy hh:mm` Almaty time.
+    pub email_status_at_local: Option<String>,
+    /// The provider's explanation of an email error or bounce.
+    pub email_error: Option<String>,
+    pub sms_status: String,
+    /// When the SMS reached its status, `dd.mm.yyyy hh:mm` Almaty time.
+    pub sms_status_at_local: Option<String>,
+    /// The provider's explanation of an SMS error.
+    pub sms_error: Option<String>,
+    pub crm_deal_id: Option<i64>,
+    /// The team attribution gave the lead.
+    pub team: Option<String>,
+    /// `high`, `medium` or `low`.
+    pub attribution_confidence: Option<String>,
+    /// Why: the rule that matched, in Russian.
+    pub attribution_rule: Option<String>,
+    /// UTC milliseconds.
+    pub created_at: i64,
+    /// `dd.mm.yyyy hh:mm`, Almaty time.
+    pub created_at_local: String,
+    /// Changes whenever the row changes; the table re-renders a row when it does.
+    pub updated_at: i64,
+}
+
+/// One page of the leads table.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LeadPage {
+    pub leads: Vec<LeadListItem>,
+    /// Cursor for older leads, when there are any.
+    pub next_before: Option<i64>,
+    /// Cursor for newer leads, when this is not the first page.
+    pub prev_after: Option<i64>,
+}
+
+/// The stat cards above the leads table, for the same filters.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LeadStats {
+    pub total: i64,
+    pub in_crm: i64,
+    pub email_sent: i64,
+    pub email_opened: i64,
+    pub sms_sent: i64,
+    pub sms_delivered: i64,
+}
+
+impl LeadStats {
+    /// Adds `other` (counts or changes of counts) to these.
+    pub fn add(&mut self, other: &Self) {
+        self.total += other.total;
+        self.in_crm += other.in_crm;
+        self.email_sent += other.email_sent;
+        self.email_opened += other.email_opened;
+        self.sms_sent += other.sms_sent;
+        self.sms_delivered += other.sms_delivered;
+    }
+}
+
+/// Settings the `/target` page needs from the server.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LeadsPageSettings {
+    /// Seconds between automatic refreshes.
+    pub refresh_secs: u32,
+    /// The AmoCRM account address for deal links, when configured.
+    pub crm_base_url: Option<String>,
+    /// Every lead source seen so far, for the filter.
+    pub sources: Vec<String>,
+    /// Emails or SMS go to the development outbox instead of real providers.
+    pub test_mode: bool,
+}
+
+/// What a sync with AmoCRM found (`docs/product.md`, "AmoCRM").
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CrmSyncCounts {
+    /// Recent deals read from the express pipeline.
+    pub fetched: i64,
+    /// Deals matched to a lead (by deal id, phone or email).
+    pub matched: i64,
+    /// Leads whose deal or stage changed.
+    pub updated: i64,
+    /// Deals with no lead here.
+    pub not_found: i64,
+}
