@@ -45,8 +45,14 @@ struct Inner<C: Context> {
     worker_id: String,
     waker: JobWaker,
     lanes: Vec<Lane<C>>,
+    /// Claimed jobs not recorded yet, at most [`MAX_UNRECORDED`]: a lane's permit is free
+    /// again when its provider call ends, and this bounds what waits for the recorder.
+    unrecorded: Arc<Semaphore>,
     recorder: mpsc::UnboundedSender<Finished<C>>,
 }
+
+/// The most claimed jobs that may be running or waiting for the recorder at once.
+const MAX_UNRECORDED: usize = 512;
 
 /// Recorder tasks on PostgreSQL. They cannot deadlock each other: every batch writes its
 /// shared rows last, in key order (see [`BatchWrites`](super::BatchWrites)).
@@ -84,7 +90,8 @@ impl<C: Context> JobRunner<C> {
             let record = Recorder::new(context.db().clone(), worker_id.clone(), &config);
             tokio::spawn(record.run(finished.clone()));
         }
-        Self { inner: Arc::new(Inner { context, registry, config, worker_id, waker, lanes, recorder }) }
+        let unrecorded = Arc::new(Semaphore::new(MAX_UNRECORDED));
+        Self { inner: Arc::new(Inner { context, registry, config, worker_id, waker, lanes, unrecorded, recorder }) }
     }
 
     /// The handle that wakes this runner.
@@ -137,8 +144,8 @@ impl<C: Context> JobRunner<C> {
                 }
             };
             if !claimed.is_empty() {
-                for (kind, job, permit) in claimed {
-                    running.spawn(self.clone().execute(kind, job, permit, None));
+                for claim in claimed {
+                    running.spawn(self.clone().execute(claim, None));
                 }
                 continue;
             }
@@ -171,8 +178,8 @@ impl<C: Context> JobRunner<C> {
             }
             ran += claimed.len();
             let mut running = JoinSet::new();
-            for (kind, job, permit) in claimed {
-                running.spawn(self.clone().execute(kind, job, permit, Some(at)));
+            for claim in claimed {
+                running.spawn(self.clone().execute(claim, Some(at)));
             }
             while running.join_next().await.is_some() {}
         }
@@ -193,7 +200,7 @@ impl<C: Context> JobRunner<C> {
                 }
             }
             for (kind, which) in claims {
-                let free = lane.permits.available_permits();
+                let free = lane.permits.available_permits().min(self.inner.unrecorded.available_permits());
                 if free == 0 {
                     break;
                 }
@@ -203,8 +210,12 @@ impl<C: Context> JobRunner<C> {
                     claim_jobs(&mut conn, db.engine(), which, worker, kind.kind, free, now, lease_until).await?
                 };
                 for job in jobs {
-                    let permit = lane.permits.clone().try_acquire_owned().expect("claims never exceed free permits");
-                    claimed.push((kind, job, permit));
+                    // Only this task takes permits, so what it counted as free is still free.
+                    let lane_permit =
+                        lane.permits.clone().try_acquire_owned().expect("claims never exceed free permits");
+                    let unrecorded =
+                        self.inner.unrecorded.clone().try_acquire_owned().expect("claims stay under the bound");
+                    claimed.push(Claim { kind, job, lane_permit, unrecorded });
                 }
             }
         }
@@ -217,6 +228,9 @@ impl<C: Context> JobRunner<C> {
         let poll = self.inner.config.poll_interval;
         let Ok(mut conn) = self.inner.context.db().pool().acquire().await else { return poll };
         let mut earliest: Option<i64> = None;
+        if self.inner.unrecorded.available_permits() == 0 {
+            return poll;
+        }
         for lane in self.inner.lanes.iter().filter(|lane| lane.permits.available_permits() > 0) {
             let ready: Vec<&'static str> =
                 lane.kinds.iter().filter(|kind| kind.is_ready(&self.inner.context)).map(|kind| kind.kind).collect();
@@ -233,15 +247,20 @@ impl<C: Context> JobRunner<C> {
         }
     }
 
-    /// Runs one claimed job in its own task (a panic fails the job, not the runner) and
-    /// waits until its outcome is recorded.
-    async fn execute(self, kind: &'static Kind<C>, job: ClaimedJob, permit: OwnedSemaphorePermit, at: Option<i64>) {
+    /// Runs one claimed job in its own task (a panic fails the job, not the runner), frees
+    /// its lane for the next job, and waits until its outcome is recorded.
+    async fn execute(self, claim: Claim<C>, at: Option<i64>) {
+        let Claim { kind, job, lane_permit, unrecorded } = claim;
         let span = tracing::info_span!("job", job.id = job.job_id, job.kind = %job.kind, job.attempt = job.attempts);
         let run = kind.run(job.clone(), self.inner.context.clone());
         let result = tokio::spawn(run.instrument(span.clone())).await.unwrap_or_else(|error| {
             let message = if error.is_panic() { "the job handler panicked" } else { "the job was cancelled" };
             Err(JobFailure::Retry { message: message.to_owned(), retry_after: None })
         });
+        // The provider is done with it: another job of the lane may start while this one's
+        // outcome waits for the recorder (still under its lease).
+        drop(lane_permit);
+        self.inner.waker.wake();
         let (recorded, done) = oneshot::channel();
         let finished = Finished { kind, job, result, now: at.unwrap_or_else(now_ms), recorded };
         if self.inner.recorder.send(finished).is_ok() {
@@ -249,7 +268,7 @@ impl<C: Context> JobRunner<C> {
             // and the job runs again.
             let _ = done.instrument(span).await;
         }
-        drop(permit);
+        drop(unrecorded);
         self.inner.waker.wake();
     }
 
@@ -259,5 +278,12 @@ impl<C: Context> JobRunner<C> {
     }
 }
 
-/// A claimed job with its kind and the lane permit it holds.
-type Claim<C> = (&'static Kind<C>, ClaimedJob, OwnedSemaphorePermit);
+/// A claimed job with its kind and the permits it holds.
+struct Claim<C: Context> {
+    kind: &'static Kind<C>,
+    job: ClaimedJob,
+    /// Its lane's: held while it runs.
+    lane_permit: OwnedSemaphorePermit,
+    /// Held until its outcome is recorded.
+    unrecorded: OwnedSemaphorePermit,
+}
