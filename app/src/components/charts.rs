@@ -4,17 +4,7 @@
 use leptos::prelude::*;
 
 use crate::format;
-use crate::models::{FunnelDay, FunnelStage};
-
-/// The emoji and Russian caption of a funnel stage.
-pub fn stage_caption(key: &str) -> (&'static str, &'static str) {
-    match key {
-        "spend" => ("💰", "Расход на рекламу"),
-        "quiz_leads" => ("🧪", "Лиды ProfTest"),
-        "express_sales" => ("📚", "Продажи Express"),
-        _ => ("🏆", "Продажи флагмана"),
-    }
-}
+use crate::models::{FunnelDay, FunnelStage, StageKey};
 
 /// The four stages as centred bars, each as wide as its count on a log scale (stage
 /// counts differ by orders of magnitude), labelled with count and conversion.
@@ -28,12 +18,12 @@ pub fn FunnelChart(stages: Vec<FunnelStage>) -> impl IntoView {
         .into_iter()
         .enumerate()
         .map(|(index, stage)| {
-            let (emoji, caption) = stage_caption(&stage.key);
+            let (emoji, caption) = stage.key.caption();
             let share = (1.0 + stage.count as f64).ln() / (1.0 + max).ln();
             let width = 80.0 + (WIDTH - 80.0) * share;
             let x = (WIDTH - width) / 2.0;
             let y = index as f64 * ROW + 4.0;
-            let count = if stage.key == "spend" {
+            let count = if stage.key == StageKey::Spend {
                 format!("{} кликов", format::count(stage.count))
             } else {
                 format::count(stage.count)
@@ -41,7 +31,7 @@ pub fn FunnelChart(stages: Vec<FunnelStage>) -> impl IntoView {
             let conversion = stage.conversion.map(|value| format!(" · {}", format::percent(Some(value))));
             let label = format!("{emoji} {caption}: {count}{}", conversion.unwrap_or_default());
             view! {
-                <g class=format!("funnel-stage stage-{}", stage.key)>
+                <g class=format!("funnel-stage stage-{}", stage.key.as_str())>
                     <title>{label.clone()}</title>
                     <rect x=x y=y width=width height=ROW - 10.0 rx="6" />
                     <text x=WIDTH / 2.0 y=y + ROW / 2.0 - 1.0 text-anchor="middle">

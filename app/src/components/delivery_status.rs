@@ -1,24 +1,18 @@
 use leptos::prelude::*;
 
-/// Which message a status belongs to.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Channel {
-    Email,
-    Sms,
-}
+use crate::models::{Channel, DeliveryStatus as Status};
 
 /// The icon, its CSS class and the Russian name of a delivery status.
-pub fn describe(channel: Channel, status: &str) -> (&'static str, &'static str, &'static str) {
+pub fn describe(channel: Channel, status: Status) -> (&'static str, &'static str, &'static str) {
     match (channel, status) {
-        (_, "pending") => ("ожидает", "pending", "Ещё не отправлено"),
-        (Channel::Email, "clicked") => ("✓", "ok", "Переход по ссылке"),
-        (Channel::Email, "opened") => ("✓", "ok", "Открыто"),
-        (Channel::Email, "delivered") => ("⏱", "wait", "Доставлено, не открыто"),
-        (Channel::Sms, "delivered") => ("✓", "ok", "Доставлено"),
-        (_, "sent") => ("⏱", "wait", "Отправлено"),
-        (_, "bounced") => ("✗", "bad", "Не доставлено (отказ)"),
-        (_, "error") => ("✗", "bad", "Ошибка"),
-        _ => ("?", "pending", "Неизвестный статус"),
+        (_, Status::Pending) => ("ожидает", "pending", "Ещё не отправлено"),
+        (_, Status::Clicked) => ("✓", "ok", "Переход по ссылке"),
+        (_, Status::Opened) => ("✓", "ok", "Открыто"),
+        (Channel::Email, Status::Delivered) => ("⏱", "wait", "Доставлено, не открыто"),
+        (Channel::Sms, Status::Delivered) => ("✓", "ok", "Доставлено"),
+        (_, Status::Sent) => ("⏱", "wait", "Отправлено"),
+        (_, Status::Bounced) => ("✗", "bad", "Не доставлено (отказ)"),
+        (_, Status::Error) => ("✗", "bad", "Ошибка"),
     }
 }
 
@@ -27,16 +21,16 @@ pub fn describe(channel: Channel, status: &str) -> (&'static str, &'static str, 
 #[component]
 pub fn DeliveryStatus(
     channel: Channel,
-    status: String,
+    status: Status,
     /// When the status was reached, as shown to people.
     at: Option<String>,
     /// The provider's explanation of an error.
     error: Option<String>,
 ) -> impl IntoView {
-    let (icon, class, name) = describe(channel, &status);
+    let (icon, class, name) = describe(channel, status);
     let title = [Some(name.to_owned()), at, error].into_iter().flatten().collect::<Vec<_>>().join(" · ");
     view! {
-        <span class=format!("status {class}") title=title.clone() aria-label=title data-status=status>
+        <span class=format!("status {class}") title=title.clone() aria-label=title data-status=status.as_str()>
             {icon}
         </span>
     }

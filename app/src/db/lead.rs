@@ -8,7 +8,7 @@ use super::{values_placeholders, Bind, Conditions, Db, Engine};
 use crate::domain::attribution::Attribution;
 use crate::domain::lead_filter::{LeadFilter, Search};
 use crate::domain::lead_input::{search_text, NewLead};
-use crate::models::{LeadListItem, LeadPage, LeadQuery, LeadStats};
+use crate::models::{Channel, Confidence, DeliveryStatus, LeadListItem, LeadPage, LeadQuery, LeadStats};
 use crate::time::format_almaty;
 
 /// How many counter rows share one day and source (see `lead_stat_daily`).
@@ -245,15 +245,15 @@ impl From<LeadListRow> for LeadListItem {
             source: row.source,
             utm_source: row.utm_source,
             utm_campaign: row.utm_campaign,
-            email_status: row.email_status,
+            email_status: DeliveryStatus::parse(Channel::Email, &row.email_status).unwrap_or_default(),
             email_status_at_local: row.email_status_at.map(format_almaty),
             email_error: row.email_error,
-            sms_status: row.sms_status,
+            sms_status: DeliveryStatus::parse(Channel::Sms, &row.sms_status).unwrap_or_default(),
             sms_status_at_local: row.sms_status_at.map(format_almaty),
             sms_error: row.sms_error,
             crm_deal_id: row.crm_deal_id,
             team: row.team_name,
-            attribution_confidence: row.attribution_confidence,
+            attribution_confidence: row.attribution_confidence.as_deref().and_then(Confidence::parse),
             attribution_rule: row.attribution_rule,
             created_at_local: format_almaty(row.created_at),
             created_at: row.created_at,

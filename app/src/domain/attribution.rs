@@ -19,32 +19,7 @@
 //!
 //! Archived teams never match.
 
-use std::fmt;
-
-/// How sure an attribution is.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Confidence {
-    High,
-    Medium,
-    Low,
-}
-
-impl Confidence {
-    /// The stored name.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::High => "high",
-            Self::Medium => "medium",
-            Self::Low => "low",
-        }
-    }
-}
-
-impl fmt::Display for Confidence {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
+pub use crate::models::Confidence;
 
 /// A team's attribution rules.
 #[derive(Debug, Clone, PartialEq, Eq)]

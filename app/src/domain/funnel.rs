@@ -5,7 +5,7 @@
 use std::collections::BTreeMap;
 
 use super::date_range::DateRange;
-use crate::models::{FunnelDay, FunnelStage};
+use crate::models::{FunnelDay, FunnelStage, StageKey};
 
 /// What one Almaty day adds to the funnel.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -79,28 +79,28 @@ impl Funnel {
         let cost_per = |count: i64| (count > 0).then(|| tenge(divide_rounded(spend, count)));
         let stages = vec![
             FunnelStage {
-                key: "spend".into(),
+                key: StageKey::Spend,
                 count: total.clicks,
                 money: tenge(spend),
                 conversion: None,
                 cost_per_result: cost_per(total.clicks),
             },
             FunnelStage {
-                key: "quiz_leads".into(),
+                key: StageKey::QuizLeads,
                 count: total.quiz_leads,
                 money: 0,
                 conversion: percent(total.quiz_leads, total.clicks),
                 cost_per_result: cost_per(total.quiz_leads),
             },
             FunnelStage {
-                key: "express_sales".into(),
+                key: StageKey::ExpressSales,
                 count: total.express_sales,
                 money: total.express_revenue,
                 conversion: percent(total.express_sales, total.quiz_leads),
                 cost_per_result: cost_per(total.express_sales),
             },
             FunnelStage {
-                key: "flagship_sales".into(),
+                key: StageKey::FlagshipSales,
                 count: total.flagship_sales,
                 money: total.flagship_revenue,
                 conversion: percent(total.flagship_sales, total.express_sales),

@@ -2,6 +2,8 @@
 
 use serde::{Deserialize, Serialize};
 
+use super::{Confidence, DeliveryStatus};
+
 /// Filters and the page position of the leads table; every field is a URL query parameter.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct LeadQuery {
@@ -35,12 +37,12 @@ pub struct LeadListItem {
     pub source: String,
     pub utm_source: Option<String>,
     pub utm_campaign: Option<String>,
-    pub email_status: String,
+    pub email_status: DeliveryStatus,
     /// When the email reached its status, `dd.mm.yyyy hh:mm` Almaty time.
     pub email_status_at_local: Option<String>,
     /// The provider's explanation of an email error or bounce.
     pub email_error: Option<String>,
-    pub sms_status: String,
+    pub sms_status: DeliveryStatus,
     /// When the SMS reached its status, `dd.mm.yyyy hh:mm` Almaty time.
     pub sms_status_at_local: Option<String>,
     /// The provider's explanation of an SMS error.
@@ -49,7 +51,7 @@ pub struct LeadListItem {
     /// The team attribution gave the lead.
     pub team: Option<String>,
     /// `high`, `medium` or `low`.
-    pub attribution_confidence: Option<String>,
+    pub attribution_confidence: Option<Confidence>,
     /// Why: the rule that matched, in Russian.
     pub attribution_rule: Option<String>,
     /// UTC milliseconds.

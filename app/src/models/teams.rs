@@ -65,3 +65,43 @@ pub struct TeamInput {
     #[serde(default)]
     pub telegram_chat_id: String,
 }
+
+/// How sure an attribution is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Confidence {
+    High,
+    Medium,
+    Low,
+}
+
+impl Confidence {
+    /// The confidence stored as `value`.
+    pub fn parse(value: &str) -> Option<Self> {
+        [Self::High, Self::Medium, Self::Low].into_iter().find(|confidence| confidence.as_str() == value)
+    }
+
+    /// The Russian word the pages show.
+    pub fn russian(self) -> &'static str {
+        match self {
+            Self::High => "высокая",
+            Self::Medium => "средняя",
+            Self::Low => "низкая",
+        }
+    }
+
+    /// The stored name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::High => "high",
+            Self::Medium => "medium",
+            Self::Low => "low",
+        }
+    }
+}
+
+impl std::fmt::Display for Confidence {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}

@@ -23,8 +23,8 @@ pub struct FunnelQuery {
 /// One of the four stages of the funnel (`docs/product.md`, "Dashboards").
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct FunnelStage {
-    /// `spend`, `quiz_leads`, `express_sales`, `flagship_sales`.
-    pub key: String,
+    /// Which stage.
+    pub key: StageKey,
     /// Clicks for the spend stage; leads or sales for the others.
     pub count: i64,
     /// Spend for the first stage, revenue for the sales stages, 0 for leads; whole tenge.
@@ -166,4 +166,40 @@ pub struct AdAccountView {
     /// `dd.mm.yyyy hh:mm`, Almaty time.
     pub last_synced_local: Option<String>,
     pub last_error: Option<String>,
+}
+
+/// The four stages of the funnel, in order.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum StageKey {
+    /// 💰 Spend on ads (with clicks).
+    Spend,
+    /// 🧪 Quiz leads.
+    QuizLeads,
+    /// 📚 Express-course sales.
+    ExpressSales,
+    /// 🏆 Flagship sales.
+    FlagshipSales,
+}
+
+impl StageKey {
+    /// The wire and CSS name: `spend`, `quiz_leads`, `express_sales`, `flagship_sales`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Spend => "spend",
+            Self::QuizLeads => "quiz_leads",
+            Self::ExpressSales => "express_sales",
+            Self::FlagshipSales => "flagship_sales",
+        }
+    }
+
+    /// The emoji and the Russian caption.
+    pub fn caption(self) -> (&'static str, &'static str) {
+        match self {
+            Self::Spend => ("💰", "Расход на рекламу"),
+            Self::QuizLeads => ("🧪", "Лиды ProfTest"),
+            Self::ExpressSales => ("📚", "Продажи Express"),
+            Self::FlagshipSales => ("🏆", "Продажи флагмана"),
+        }
+    }
 }

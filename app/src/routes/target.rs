@@ -12,13 +12,13 @@ use leptos::server::ServerAction;
 use leptos_router::components::Form;
 use leptos_router::hooks::use_query_map;
 
-use crate::components::delivery_status::{Channel, DeliveryStatus};
+use crate::components::delivery_status::DeliveryStatus;
 use crate::components::error_template::error_template;
 use crate::components::failed_jobs::FailedJobsPanel;
 use crate::components::layout::AppLayout;
 use crate::components::stat_card::StatCard;
 use crate::error::AppError;
-use crate::models::{LeadListItem, LeadQuery};
+use crate::models::{Channel, Confidence, DeliveryStatus as Status, LeadListItem, LeadQuery};
 use crate::server_fns::jobs::{list_failed_jobs, ResendLeadMessage, RetryFailedJob};
 use crate::server_fns::leads::{get_lead_stats, get_leads_page_settings, list_leads, SyncOnFirstVisit, SyncWithCrm};
 
@@ -246,7 +246,7 @@ fn LeadFilterForm(query: Memo<LeadQuery>, sources: Vec<String>) -> impl IntoView
 fn DeliveryCell(
     lead_id: i64,
     channel: Channel,
-    status: String,
+    status: Status,
     at: Option<String>,
     error: Option<String>,
     resend: ServerAction<ResendLeadMessage>,
@@ -294,12 +294,8 @@ fn CrmSyncButton(sync: ServerAction<SyncWithCrm>) -> impl IntoView {
 
 /// The lead's team, with why attribution chose it as the tooltip and under the name.
 #[component]
-fn TeamCell(team: Option<String>, confidence: Option<String>, rule: Option<String>) -> impl IntoView {
-    let confidence = match confidence.as_deref() {
-        Some("high") => "высокая",
-        Some("medium") => "средняя",
-        _ => "низкая",
-    };
+fn TeamCell(team: Option<String>, confidence: Option<Confidence>, rule: Option<String>) -> impl IntoView {
+    let confidence = confidence.unwrap_or(Confidence::Low).russian();
     let reason = rule.map(|rule| format!("{rule} · уверенность: {confidence}"));
     let title = reason.clone();
     view! {

@@ -9,14 +9,14 @@
 use leptos::prelude::*;
 use leptos_router::hooks::{use_params_map, use_query_map};
 
-use crate::components::charts::{stage_caption, DailyChart, FunnelChart};
+use crate::components::charts::{DailyChart, FunnelChart};
 use crate::components::data_table::{DataTable, TableRow};
 use crate::components::error_template::error_template;
 use crate::components::layout::AppLayout;
 use crate::components::range_picker::{range_query, RangePicker};
 use crate::error::AppError;
 use crate::format;
-use crate::models::{FunnelQuery, FunnelReport, FunnelStage};
+use crate::models::{FunnelQuery, FunnelReport, FunnelStage, StageKey};
 use crate::server_fns::traffic::get_funnel;
 
 /// A team's funnel (or all teams' for admins).
@@ -122,15 +122,15 @@ fn FunnelView(report: FunnelReport) -> impl IntoView {
 /// One stage: count, money, conversion from the stage before, cost per result.
 #[component]
 fn StageCard(stage: FunnelStage) -> impl IntoView {
-    let (emoji, caption) = stage_caption(&stage.key);
-    let (money_caption, cost_caption) = match stage.key.as_str() {
-        "spend" => ("расход", "за клик"),
-        "quiz_leads" => ("", "за лид"),
-        _ => ("выручка", "за продажу"),
+    let (emoji, caption) = stage.key.caption();
+    let (money_caption, cost_caption) = match stage.key {
+        StageKey::Spend => ("расход", "за клик"),
+        StageKey::QuizLeads => ("", "за лид"),
+        StageKey::ExpressSales | StageKey::FlagshipSales => ("выручка", "за продажу"),
     };
-    let count_caption = (stage.key == "spend").then_some(" кликов");
+    let count_caption = (stage.key == StageKey::Spend).then_some(" кликов");
     view! {
-        <div class=format!("stat-card stage stage-{}", stage.key) role="group" aria-label=caption>
+        <div class=format!("stat-card stage stage-{}", stage.key.as_str()) role="group" aria-label=caption>
             <div class="stat-label">{format!("{emoji} {caption}")}</div>
             <div class="stat-value" data-testid="stage-count">
                 {format::count(stage.count)}
@@ -145,7 +145,7 @@ fn StageCard(stage: FunnelStage) -> impl IntoView {
                     }
                 })}
             <div class="muted">
-                {(stage.key != "spend")
+                {(stage.key != StageKey::Spend)
                     .then(|| format!("конверсия {} · ", format::percent(stage.conversion)))}
                 {format!("{cost_caption}: {}", format::tenge_or_none(stage.cost_per_result))}
             </div>
