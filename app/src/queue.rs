@@ -411,9 +411,10 @@ impl<C: Context> std::fmt::Debug for Registry<C> {
 pub struct JobWaker(Arc<Notify>);
 
 impl JobWaker {
-    /// Tells the runner to look at the queue now instead of at its next poll.
+    /// Tells the runner's idle lanes to look at the queue now instead of at their next
+    /// poll.
     pub fn wake(&self) {
-        self.0.notify_one();
+        self.0.notify_waiters();
     }
 
     fn notified(&self) -> tokio::sync::futures::Notified<'_> {

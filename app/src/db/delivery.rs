@@ -89,8 +89,41 @@ async fn set_status(
     Ok(updated.rows_affected() == 1)
 }
 
-/// Stores the provider's id of the lead's message on `channel`, so webhooks find the lead.
-pub async fn set_message_id(
+/// Stores the provider's id (webhooks find the lead by it) of the message sent to the lead on `channel` and moves its
+/// status to `sent`, adding the counter changes to `deltas`. The usual case, a lead still
+/// `pending`, is one statement; otherwise the status moves only if `sent` overtakes it.
+pub async fn record_sent(
+    conn: &mut AnyConnection,
+    lead_id: i64,
+    channel: Channel,
+    message_id: &str,
+    now_ms: i64,
+    deltas: &mut BTreeMap<StatKey, LeadStats>,
+) -> Result<(), sqlx::Error> {
+    let (status_column, at_column, error_column, id_column) = columns(channel);
+    let was_pending: Option<(i64, String)> = sqlx::query_as(&format!(
+        "UPDATE lead SET {id_column} = $1, {status_column} = $2, {at_column} = $3, {error_column} = NULL, updated_at = $3 \
+         WHERE lead_id = $4 AND {status_column} = $5 RETURNING created_day, source"
+    ))
+    .bind(message_id)
+    .bind(DeliveryStatus::Sent.as_str())
+    .bind(now_ms)
+    .bind(lead_id)
+    .bind(DeliveryStatus::Pending.as_str())
+    .fetch_optional(&mut *conn)
+    .await?;
+    if let Some((created_day, source)) = was_pending {
+        let key = StatKey::of(lead_id, created_day, &source);
+        deltas.entry(key).or_default().add(&DeliveryStatus::Pending.count_delta(DeliveryStatus::Sent, channel));
+        return Ok(());
+    }
+    set_message_id(conn, lead_id, channel, message_id).await?;
+    let report = StatusReport { lead_id, channel, status: DeliveryStatus::Sent, at: now_ms, error: None };
+    apply_status_deferring_counts(conn, &report, now_ms, deltas).await.map(drop)
+}
+
+/// Stores the provider's id of the lead's message on `channel`.
+async fn set_message_id(
     conn: &mut AnyConnection,
     lead_id: i64,
     channel: Channel,

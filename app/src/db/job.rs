@@ -131,26 +131,45 @@ pub async fn claim_jobs(
         .await
 }
 
-/// Marks a claimed job done; false when `worker` no longer holds its lease.
-pub async fn finish_job(
+/// A claimed job to mark done.
+#[derive(Debug, Clone, Copy)]
+pub struct FinishedJob<'a> {
+    pub job_id: i64,
+    /// The provider's id of what the job sent, if any.
+    pub reference: Option<&'a str>,
+    /// When it finished, UTC milliseconds.
+    pub at: i64,
+}
+
+/// The most jobs one [`finish_jobs`] statement closes (three parameters each).
+const FINISH_CHUNK: usize = 256;
+
+/// Marks claimed jobs done, one statement per [`FINISH_CHUNK`]; returns the ids of those
+/// whose lease `worker` still held (the others belong to another worker now).
+pub async fn finish_jobs(
     conn: &mut AnyConnection,
-    job_id: i64,
+    jobs: &[FinishedJob<'_>],
     worker: &str,
-    provider_message_id: Option<&str>,
-    now_ms: i64,
-) -> Result<bool, sqlx::Error> {
-    let done = sqlx::query(
-        "UPDATE job SET status = 'done', provider_message_id = $1, last_error = NULL, lease_owner = NULL, \
-         lease_until = NULL, finished_at = $2, updated_at = $2 \
-         WHERE job_id = $3 AND status = 'running' AND lease_owner = $4",
-    )
-    .bind(provider_message_id)
-    .bind(now_ms)
-    .bind(job_id)
-    .bind(worker)
-    .execute(conn)
-    .await?;
-    Ok(done.rows_affected() == 1)
+) -> Result<Vec<i64>, sqlx::Error> {
+    let mut held = Vec::with_capacity(jobs.len());
+    for chunk in jobs.chunks(FINISH_CHUNK) {
+        // `columnN` names the VALUES list's columns on both engines.
+        let sql = format!(
+            "UPDATE job SET status = 'done', provider_message_id = finished.column2, last_error = NULL, \
+             lease_owner = NULL, lease_until = NULL, finished_at = finished.column3, updated_at = finished.column3 \
+             FROM (VALUES {}) AS finished \
+             WHERE job.job_id = finished.column1 AND job.status = 'running' AND job.lease_owner = ${} \
+             RETURNING job.job_id",
+            values_placeholders(chunk.len(), 3, |_| None),
+            chunk.len() * 3 + 1
+        );
+        let mut query = sqlx::query_scalar::<_, i64>(&sql);
+        for job in chunk {
+            query = query.bind(job.job_id).bind(job.reference).bind(job.at);
+        }
+        held.extend(query.bind(worker).fetch_all(&mut *conn).await?);
+    }
+    Ok(held)
 }
 
 /// Releases a claimed job to run again at `run_at` with `payload`; `error` explains why.
@@ -215,6 +234,47 @@ pub async fn release_orphaned_jobs(conn: &mut AnyConnection, now_ms: i64) -> Res
     .execute(conn)
     .await?;
     Ok(released.rows_affected())
+}
+
+/// Extends `worker`'s lease on a running job to `lease_until`; false when the lease is
+/// no longer this worker's.
+pub async fn renew_lease(
+    conn: &mut AnyConnection,
+    job_id: i64,
+    worker: &str,
+    lease_until: i64,
+    now_ms: i64,
+) -> Result<bool, sqlx::Error> {
+    let renewed = sqlx::query(
+        "UPDATE job SET lease_until = $1, updated_at = $2 WHERE job_id = $3 AND status = 'running' AND lease_owner = $4",
+    )
+    .bind(lease_until)
+    .bind(now_ms)
+    .bind(job_id)
+    .bind(worker)
+    .execute(conn)
+    .await?;
+    Ok(renewed.rows_affected() == 1)
+}
+
+/// Gives a job that `worker` claimed but never started back to the queue, as if it had
+/// not been claimed (the attempt it counted is taken back).
+pub async fn unclaim_job(
+    conn: &mut AnyConnection,
+    job_id: i64,
+    worker: &str,
+    now_ms: i64,
+) -> Result<bool, sqlx::Error> {
+    let unclaimed = sqlx::query(
+        "UPDATE job SET status = 'queued', attempts = attempts - 1, lease_owner = NULL, lease_until = NULL, updated_at = $1 \
+         WHERE job_id = $2 AND status = 'running' AND lease_owner = $3",
+    )
+    .bind(now_ms)
+    .bind(job_id)
+    .bind(worker)
+    .execute(conn)
+    .await?;
+    Ok(unclaimed.rows_affected() == 1)
 }
 
 /// The earliest time a queued job of `kind` becomes due.

@@ -4,7 +4,7 @@ use serde::{Deserialize, Serialize};
 use sqlx::AnyConnection;
 
 use super::{lanes, CounterDeltas};
-use crate::db::delivery::{apply_status_deferring_counts, recipient, reset_status, set_message_id, Recipient};
+use crate::db::delivery::{self, apply_status_deferring_counts, recipient, reset_status, Recipient};
 use crate::db::job::ClaimedJob;
 use crate::db::Db;
 use crate::domain::delivery::{Channel, DeliveryStatus, StatusReport};
@@ -92,9 +92,7 @@ pub(super) async fn record_sent(
     batch: &mut CounterDeltas,
     now: i64,
 ) -> Result<(), sqlx::Error> {
-    set_message_id(conn, sent.lead_id, channel, &sent.message_id).await?;
-    let report = StatusReport { lead_id: sent.lead_id, channel, status: DeliveryStatus::Sent, at: now, error: None };
-    apply_status_deferring_counts(conn, &report, now, &mut batch.0).await.map(drop)
+    delivery::record_sent(conn, sent.lead_id, channel, &sent.message_id, now, &mut batch.0).await
 }
 
 /// Moves the lead's status on `channel` to `error` with the job's last error.

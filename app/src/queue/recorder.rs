@@ -2,7 +2,7 @@
 //! rather than per job. Each outcome closes its row and, while the lease is still this
 //! worker's, writes the job's own effects ([`Job::commit`](super::Job::commit)).
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashSet};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -14,7 +14,7 @@ use tracing::Instrument;
 use super::{BatchWrites, Context, JobFailure, Kind, Ran};
 use crate::config::JobsConfig;
 use crate::db::integration::{record_integration_news, IntegrationNews};
-use crate::db::job::{finish_job, park_job, release_job, ClaimedJob};
+use crate::db::job::{finish_jobs, park_job, release_job, ClaimedJob, FinishedJob};
 use crate::db::Db;
 use crate::domain::integration::Integration;
 use crate::time::millis;
@@ -75,15 +75,26 @@ impl Recorder {
         }
     }
 
-    /// Records `items` in one transaction, the shared writes of the batch last.
+    /// Records `items` in one transaction: the rows of the finished ones in one
+    /// statement, then each outcome's own writes, the shared writes of the batch last.
     async fn record_all<C: Context>(&self, items: &[Finished<C>]) -> Result<(), sqlx::Error> {
         let mut batch = C::Batch::default();
         let mut tx = self.db.begin_write().await?;
+        let finished: Vec<FinishedJob<'_>> = items
+            .iter()
+            .filter_map(|item| match &item.result {
+                Ok(Ran::Done { reference, .. }) => {
+                    Some(FinishedJob { job_id: item.job.job_id, reference: reference.as_deref(), at: item.now })
+                }
+                _ => None,
+            })
+            .collect();
+        let held: HashSet<i64> = finish_jobs(&mut tx, &finished, &self.worker_id).await?.into_iter().collect();
         for item in items {
             let job = &item.job;
             let span =
                 tracing::info_span!("job", job.id = job.job_id, job.kind = %job.kind, job.attempt = job.attempts);
-            self.record(&mut tx, item, &mut batch).instrument(span).await?;
+            self.record(&mut tx, item, &held, &mut batch).instrument(span).await?;
         }
         batch.flush(&mut tx).await?;
         for (integration, news) in integration_news(items) {
@@ -108,18 +119,20 @@ impl Recorder {
         }
     }
 
-    /// Writes one outcome. Each first statement checks that this worker still holds the
-    /// lease; the effects follow only if it does (otherwise the new holder records them).
+    /// Writes one outcome. Its row's update checks that this worker still holds the lease
+    /// (for finished jobs, `finished_held` says whether it did); the effects follow only if
+    /// it does (otherwise the new holder records them).
     async fn record<C: Context>(
         &self,
         tx: &mut AnyConnection,
         item: &Finished<C>,
+        finished_held: &HashSet<i64>,
         batch: &mut C::Batch,
     ) -> Result<(), sqlx::Error> {
         let (job, now, worker) = (&item.job, item.now, self.worker_id.as_str());
         let held = match &item.result {
-            Ok(Ran::Done { output, reference }) => {
-                let held = finish_job(tx, job.job_id, worker, reference.as_deref(), now).await?;
+            Ok(Ran::Done { output, .. }) => {
+                let held = finished_held.contains(&job.job_id);
                 if held {
                     output.commit(job, tx, batch, now).await?;
                 }

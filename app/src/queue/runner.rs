@@ -1,26 +1,30 @@
-//! The job runner: claims due jobs with a lease, runs them with bounded concurrency per
-//! lane, and hands each outcome to the [`recorder`](super::recorder).
+//! The job runner: one task per lane claims due jobs with a lease, a batch at a time and
+//! a little ahead of its free permits, and runs them with the lane's bounded
+//! concurrency; each outcome goes to the [`recorder`](super::recorder).
 
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use rand::Rng;
 use tokio::sync::{mpsc, oneshot, OwnedSemaphorePermit, Semaphore};
 use tokio::task::JoinSet;
 use tokio_util::sync::CancellationToken;
+use tokio_util::task::TaskTracker;
 use tracing::Instrument;
 
 use super::recorder::{Finished, Recorder};
 use super::{Context, JobFailure, JobWaker, Kind, Registry};
 use crate::config::JobsConfig;
-use crate::db::job::{claim_jobs, next_due, release_orphaned_jobs, Claimable, ClaimedJob};
+use crate::db::job::{claim_jobs, next_due, release_orphaned_jobs, renew_lease, unclaim_job, Claimable, ClaimedJob};
 use crate::db::Engine;
 use crate::time::{millis, now_ms};
 
 /// The kinds that share one lane's permits.
 #[derive(Debug)]
 struct Lane<C: Context> {
+    name: &'static str,
     kinds: Vec<&'static Kind<C>>,
+    concurrency: usize,
     permits: Arc<Semaphore>,
 }
 
@@ -58,6 +62,15 @@ const MAX_UNRECORDED: usize = 512;
 /// shared rows last, in key order (see [`BatchWrites`](super::BatchWrites)).
 const RECORDERS_ON_POSTGRES: usize = 4;
 
+/// The shortest pause of an idle lane between two looks at the queue when woken: every
+/// recorded job wakes the runner, and idle lanes must not query the queue thousands of
+/// times a second while busy ones work.
+const WOKEN_LOOK_INTERVAL: Duration = Duration::from_millis(100);
+
+/// The shortest sleep of an idle lane until its next due job; also how soon it looks
+/// again at a due job that another process holds.
+const DUE_LOOK_INTERVAL: Duration = Duration::from_millis(10);
+
 impl<C: Context> JobRunner<C> {
     /// A runner of `registry`'s kinds with `context`, woken by `waker`; nothing runs until
     /// [`start`](Self::start) or [`run_due`](Self::run_due).
@@ -70,12 +83,13 @@ impl<C: Context> JobRunner<C> {
         }
         let mut lanes: Vec<Lane<C>> = Vec::new();
         for kind in registry.kinds() {
-            match lanes.iter_mut().find(|lane| lane.kinds[0].lane.name == kind.lane.name) {
+            match lanes.iter_mut().find(|lane| lane.name == kind.lane.name) {
                 Some(lane) => lane.kinds.push(kind),
-                None => lanes.push(Lane {
-                    kinds: vec![kind],
-                    permits: Arc::new(Semaphore::new((kind.lane.concurrency)(&config).max(1))),
-                }),
+                None => {
+                    let concurrency = (kind.lane.concurrency)(&config).max(1);
+                    let permits = Arc::new(Semaphore::new(concurrency));
+                    lanes.push(Lane { name: kind.lane.name, kinds: vec![kind], concurrency, permits });
+                }
             }
         }
         let worker_id = format!("{}-{:08x}", std::process::id(), rand::thread_rng().gen::<u32>());
@@ -99,71 +113,136 @@ impl<C: Context> JobRunner<C> {
         self.inner.waker.clone()
     }
 
-    /// Works the queue in the background until `shutdown`, then stops claiming and waits
-    /// for running jobs (at most the configured grace; unfinished ones are re-run later).
+    /// Works the queue in the background until `shutdown`, then stops claiming, gives
+    /// back what it claimed but had not started, and waits for running jobs (at most the
+    /// configured grace; unfinished ones are run again later).
     pub fn start(&self, shutdown: CancellationToken) -> tokio::task::JoinHandle<()> {
         let runner = self.clone();
         tokio::spawn(async move { runner.work_until(shutdown).await })
     }
 
     async fn work_until(self, shutdown: CancellationToken) {
-        let db = self.inner.context.db();
-        if db.engine() == Engine::Sqlite {
-            // One process works a SQLite queue: whatever is `running` was ours when we died.
-            match db.write_connection().await {
-                Ok(mut conn) => match release_orphaned_jobs(&mut conn, now_ms()).await {
-                    Ok(0) => {}
-                    Ok(count) => tracing::info!(jobs = count, "jobs interrupted by the last stop are queued again"),
-                    Err(error) => tracing::error!(error = %error, "releasing interrupted jobs failed"),
-                },
-                Err(error) => tracing::error!(error = %error, "releasing interrupted jobs failed"),
-            }
-        }
+        self.release_orphans().await;
         tracing::info!(worker = %self.inner.worker_id, "job runner started");
-        let mut running = JoinSet::new();
-        // Expired leases are looked for once per poll interval; due jobs on every round.
+        let running = TaskTracker::new();
+        let mut lanes = JoinSet::new();
+        for lane in 0..self.inner.lanes.len() {
+            lanes.spawn(self.clone().work_lane(lane, shutdown.clone(), running.clone()));
+        }
+        while lanes.join_next().await.is_some() {}
+        running.close();
+        let in_flight = running.len();
+        match tokio::time::timeout(self.inner.config.shutdown_grace, running.wait()).await {
+            Ok(()) => tracing::info!(jobs = in_flight, "job runner stopped after finishing its running jobs"),
+            Err(_) => tracing::warn!(jobs = running.len(), "job runner stopped; unfinished jobs will run again"),
+        }
+    }
+
+    /// On SQLite one process works the queue: whatever is `running` at start was ours
+    /// when we stopped.
+    async fn release_orphans(&self) {
+        let db = self.inner.context.db();
+        if db.engine() != Engine::Sqlite {
+            return;
+        }
+        let released = match db.write_connection().await {
+            Ok(mut conn) => release_orphaned_jobs(&mut conn, now_ms()).await,
+            Err(error) => Err(error),
+        };
+        match released {
+            Ok(0) => {}
+            Ok(count) => tracing::info!(jobs = count, "jobs interrupted by the last stop are queued again"),
+            Err(error) => tracing::error!(error = %error, "releasing interrupted jobs failed"),
+        }
+    }
+
+    /// Starts the jobs of one lane as its permits free up, from what its
+    /// [claimer](Self::claim_ahead) has claimed, until `shutdown`.
+    async fn work_lane(self, lane: usize, shutdown: CancellationToken, running: TaskTracker) {
+        let permits = self.inner.lanes[lane].permits.clone();
+        // Room for one batch, a job per permit: each waits for about one run at most.
+        let (ahead, mut claimed) = mpsc::channel(self.inner.lanes[lane].concurrency);
+        let claimer = tokio::spawn(self.clone().claim_ahead(lane, ahead, shutdown.clone()));
+        loop {
+            let permit = tokio::select! {
+                biased;
+                _ = shutdown.cancelled() => break,
+                permit = permits.clone().acquire_owned() => permit.expect("lane permits are never closed"),
+            };
+            let claim = tokio::select! {
+                biased;
+                _ = shutdown.cancelled() => break,
+                claim = claimed.recv() => match claim {
+                    Some(claim) => claim,
+                    None => break,
+                },
+            };
+            running.spawn(self.clone().execute(claim, permit, None));
+        }
+        let _ = claimer.await;
+        claimed.close();
+        while let Ok(claim) = claimed.try_recv() {
+            self.unclaim(&claim.job).await;
+        }
+    }
+
+    /// Claims jobs of one lane a batch (one per permit) at a time, whenever the jobs it
+    /// claimed before have all started; an idle lane sleeps until its next due job, a
+    /// wake, or the poll interval.
+    async fn claim_ahead(self, lane_index: usize, ahead: mpsc::Sender<Claim<C>>, shutdown: CancellationToken) {
+        let lane = &self.inner.lanes[lane_index];
+        let batch = lane.concurrency;
         let mut orphans_checked_at = 0;
+        let mut round = 0;
         loop {
             let notified = self.inner.waker.notified();
             tokio::pin!(notified);
             notified.as_mut().enable();
-            if shutdown.is_cancelled() {
-                break;
-            }
-            while running.try_join_next().is_some() {}
+            let room = tokio::select! {
+                biased;
+                _ = shutdown.cancelled() => return,
+                room = ahead.reserve_many(batch) => match room {
+                    Ok(room) => room,
+                    Err(_) => return,
+                },
+            };
+            let mut unrecorded = tokio::select! {
+                biased;
+                _ = shutdown.cancelled() => return,
+                permits = self.inner.unrecorded.clone().acquire_many_owned(u32::try_from(batch).unwrap_or(u32::MAX)) => {
+                    permits.expect("the bound on unrecorded jobs is never closed")
+                }
+            };
             let now = now_ms();
             let orphans = now - orphans_checked_at >= millis(self.inner.config.poll_interval);
             if orphans {
                 orphans_checked_at = now;
             }
-            let claimed = match self.claim_round(now, orphans).await {
-                Ok(claimed) => claimed,
-                Err(error) => {
-                    tracing::error!(error = %error, "claiming jobs failed");
-                    Vec::new()
+            round += 1;
+            match self.claim_for_lane(lane, batch, now, orphans, round).await {
+                Ok(jobs) if !jobs.is_empty() => {
+                    let claimed_at = Instant::now();
+                    for ((kind, job), slot) in jobs.into_iter().zip(room) {
+                        let unrecorded = unrecorded.split(1).expect("one permit was taken per claimable job");
+                        slot.send(Claim { kind, job, unrecorded, claimed_at });
+                    }
+                    // A backlog may hold more: look again as soon as there is room.
+                    continue;
                 }
-            };
-            if !claimed.is_empty() {
-                for claim in claimed {
-                    running.spawn(self.clone().execute(claim, None));
-                }
-                continue;
+                Ok(_) => {}
+                Err(error) => tracing::error!(lane = lane.name, error = %error, "claiming jobs failed"),
             }
-            let wait = self.idle_wait().await;
+            drop((room, unrecorded));
+            let looked_at = Instant::now();
+            let next_look = looked_at + self.idle_wait(lane).await;
+            // A wake brings the next look forward, never closer than the woken interval.
+            let woken_look = next_look.min(looked_at + WOKEN_LOOK_INTERVAL);
             tokio::select! {
-                _ = &mut notified => {}
-                _ = tokio::time::sleep(wait) => {}
-                _ = shutdown.cancelled() => break,
+                biased;
+                _ = shutdown.cancelled() => return,
+                _ = &mut notified => tokio::time::sleep_until(woken_look.into()).await,
+                _ = tokio::time::sleep_until(next_look.into()) => {}
             }
-        }
-        let in_flight = running.len();
-        let drained = tokio::time::timeout(self.inner.config.shutdown_grace, async {
-            while running.join_next().await.is_some() {}
-        })
-        .await;
-        match drained {
-            Ok(()) => tracing::info!(jobs = in_flight, "job runner stopped after finishing its running jobs"),
-            Err(_) => tracing::warn!(jobs = running.len(), "job runner stopped; unfinished jobs will run again"),
         }
     }
 
@@ -172,86 +251,89 @@ impl<C: Context> JobRunner<C> {
     pub async fn run_due(&self, at: i64) -> anyhow::Result<usize> {
         let mut ran = 0;
         loop {
-            let claimed = self.claim_round(at, true).await?;
-            if claimed.is_empty() {
+            let mut running = JoinSet::new();
+            for lane in &self.inner.lanes {
+                let free = lane.permits.available_permits().min(self.inner.unrecorded.available_permits());
+                for (kind, job) in self.claim_for_lane(lane, free, at, true, 0).await? {
+                    let permit = lane.permits.clone().try_acquire_owned().expect("claims never exceed free permits");
+                    let unrecorded =
+                        self.inner.unrecorded.clone().try_acquire_owned().expect("claims stay under the bound");
+                    let claim = Claim { kind, job, unrecorded, claimed_at: Instant::now() };
+                    running.spawn(self.clone().execute(claim, permit, Some(at)));
+                }
+            }
+            if running.is_empty() {
                 return Ok(ran);
             }
-            ran += claimed.len();
-            let mut running = JoinSet::new();
-            for claim in claimed {
-                running.spawn(self.clone().execute(claim, Some(at)));
-            }
+            ran += running.len();
             while running.join_next().await.is_some() {}
         }
     }
 
-    /// Claims, for each lane, as many jobs as it has free permits: jobs with an expired
-    /// lease first (when `orphans` asks to look for them), then due ones.
-    async fn claim_round(&self, now: i64, orphans: bool) -> Result<Vec<Claim<C>>, sqlx::Error> {
+    /// Claims up to `limit` jobs of `lane`'s ready kinds, `round` saying which kind goes
+    /// first (so that one kind's backlog does not starve the others): jobs with an
+    /// expired lease first (when `orphans` asks to look for them), then due ones.
+    async fn claim_for_lane(
+        &self,
+        lane: &Lane<C>,
+        limit: usize,
+        now: i64,
+        orphans: bool,
+        round: usize,
+    ) -> Result<Vec<(&'static Kind<C>, ClaimedJob)>, sqlx::Error> {
         let db = self.inner.context.db();
         let lease_until = now + millis(self.inner.config.lease);
         let which: &[Claimable] = if orphans { &[Claimable::LeaseExpired, Claimable::Due] } else { &[Claimable::Due] };
+        let first = round % lane.kinds.len();
+        let kinds = lane.kinds[first..].iter().chain(&lane.kinds[..first]);
         let mut claimed = Vec::new();
-        for lane in &self.inner.lanes {
-            let mut claims: Vec<(&'static Kind<C>, Claimable)> = Vec::new();
-            for kind in &lane.kinds {
-                if kind.is_ready(&self.inner.context) {
-                    claims.extend(which.iter().map(|which| (*kind, *which)));
+        for kind in kinds.filter(|kind| kind.is_ready(&self.inner.context)) {
+            for which in which {
+                let wanted = limit - claimed.len();
+                if wanted == 0 {
+                    return Ok(claimed);
                 }
-            }
-            for (kind, which) in claims {
-                let free = lane.permits.available_permits().min(self.inner.unrecorded.available_permits());
-                if free == 0 {
-                    break;
-                }
-                let jobs = {
-                    let mut conn = db.write_connection().await?;
-                    let worker = &self.inner.worker_id;
-                    claim_jobs(&mut conn, db.engine(), which, worker, kind.kind, free, now, lease_until).await?
-                };
-                for job in jobs {
-                    // Only this task takes permits, so what it counted as free is still free.
-                    let lane_permit =
-                        lane.permits.clone().try_acquire_owned().expect("claims never exceed free permits");
-                    let unrecorded =
-                        self.inner.unrecorded.clone().try_acquire_owned().expect("claims stay under the bound");
-                    claimed.push(Claim { kind, job, lane_permit, unrecorded });
-                }
+                let mut conn = db.write_connection().await?;
+                let worker = &self.inner.worker_id;
+                let jobs =
+                    claim_jobs(&mut conn, db.engine(), *which, worker, kind.kind, wanted, now, lease_until).await?;
+                claimed.extend(jobs.into_iter().map(|job| (*kind, job)));
             }
         }
         Ok(claimed)
     }
 
-    /// How long to sleep when nothing was claimable: until the next due job of a lane
-    /// with room, at most the poll interval (which also finds expired leases).
-    async fn idle_wait(&self) -> Duration {
+    /// How long an idle lane sleeps: until its next due job, at most the poll interval
+    /// (which also finds expired leases), at least [`DUE_LOOK_INTERVAL`].
+    async fn idle_wait(&self, lane: &Lane<C>) -> Duration {
         let poll = self.inner.config.poll_interval;
         let Ok(mut conn) = self.inner.context.db().pool().acquire().await else { return poll };
         let mut earliest: Option<i64> = None;
-        if self.inner.unrecorded.available_permits() == 0 {
-            return poll;
-        }
-        for lane in self.inner.lanes.iter().filter(|lane| lane.permits.available_permits() > 0) {
-            let ready: Vec<&'static str> =
-                lane.kinds.iter().filter(|kind| kind.is_ready(&self.inner.context)).map(|kind| kind.kind).collect();
-            for kind in ready {
-                if let Ok(Some(due)) = next_due(&mut conn, kind).await {
-                    earliest = Some(earliest.map_or(due, |earliest| earliest.min(due)));
-                }
+        for kind in lane.kinds.iter().filter(|kind| kind.is_ready(&self.inner.context)) {
+            if let Ok(Some(due)) = next_due(&mut conn, kind.kind).await {
+                earliest = Some(earliest.map_or(due, |earliest| earliest.min(due)));
             }
         }
         match earliest {
             // Due but not claimed: another process holds it; look again shortly.
-            Some(due) => Duration::from_millis(u64::try_from(due - now_ms()).unwrap_or(0).max(20)).min(poll),
+            Some(due) => {
+                Duration::from_millis(u64::try_from(due - now_ms()).unwrap_or(0)).clamp(DUE_LOOK_INTERVAL, poll)
+            }
             None => poll,
         }
     }
 
     /// Runs one claimed job in its own task (a panic fails the job, not the runner), frees
-    /// its lane for the next job, and waits until its outcome is recorded.
-    async fn execute(self, claim: Claim<C>, at: Option<i64>) {
-        let Claim { kind, job, lane_permit, unrecorded } = claim;
+    /// its lane for the next job, and waits until its outcome is recorded. A job that
+    /// waited for its permit long enough to spend half its lease has the lease renewed
+    /// first, and is left alone if the lease has passed to another worker.
+    async fn execute(self, claim: Claim<C>, lane_permit: OwnedSemaphorePermit, at: Option<i64>) {
+        let Claim { kind, job, unrecorded, claimed_at } = claim;
         let span = tracing::info_span!("job", job.id = job.job_id, job.kind = %job.kind, job.attempt = job.attempts);
+        if at.is_none() && claimed_at.elapsed() > self.inner.config.lease / 2 && !self.renew(&job).await {
+            span.in_scope(|| tracing::warn!("the job waited past half its lease and another worker has it now"));
+            return;
+        }
         let run = kind.run(job.clone(), self.inner.context.clone());
         let result = tokio::spawn(run.instrument(span.clone())).await.unwrap_or_else(|error| {
             let message = if error.is_panic() { "the job handler panicked" } else { "the job was cancelled" };
@@ -260,7 +342,6 @@ impl<C: Context> JobRunner<C> {
         // The provider is done with it: another job of the lane may start while this one's
         // outcome waits for the recorder (still under its lease).
         drop(lane_permit);
-        self.inner.waker.wake();
         let (recorded, done) = oneshot::channel();
         let finished = Finished { kind, job, result, now: at.unwrap_or_else(now_ms), recorded };
         if self.inner.recorder.send(finished).is_ok() {
@@ -269,7 +350,39 @@ impl<C: Context> JobRunner<C> {
             let _ = done.instrument(span).await;
         }
         drop(unrecorded);
+        // Its outcome may have made other work due (a follow-up, a next step).
         self.inner.waker.wake();
+    }
+
+    /// Extends this worker's lease on `job`; false when it is no longer ours (or the
+    /// database cannot say, in which case the lease is left to expire).
+    async fn renew(&self, job: &ClaimedJob) -> bool {
+        let db = self.inner.context.db();
+        let now = now_ms();
+        let renewed = match db.write_connection().await {
+            Ok(mut conn) => {
+                renew_lease(&mut conn, job.job_id, &self.inner.worker_id, now + millis(self.inner.config.lease), now)
+                    .await
+            }
+            Err(error) => Err(error),
+        };
+        renewed.unwrap_or_else(|error| {
+            tracing::error!(job.id = job.job_id, error = %error, "renewing a job's lease failed");
+            false
+        })
+    }
+
+    /// Gives a claimed job that never started back to the queue at once, rather than
+    /// after its lease.
+    async fn unclaim(&self, job: &ClaimedJob) {
+        let db = self.inner.context.db();
+        let unclaimed = match db.write_connection().await {
+            Ok(mut conn) => unclaim_job(&mut conn, job.job_id, &self.inner.worker_id, now_ms()).await,
+            Err(error) => Err(error),
+        };
+        if let Err(error) = unclaimed {
+            tracing::warn!(job.id = job.job_id, error = %error, "returning an unstarted job failed; its lease will expire");
+        }
     }
 
     /// The registry this runner works.
@@ -278,12 +391,12 @@ impl<C: Context> JobRunner<C> {
     }
 }
 
-/// A claimed job with its kind and the permits it holds.
+/// A claimed job with its kind, waiting for a permit of its lane.
 struct Claim<C: Context> {
     kind: &'static Kind<C>,
     job: ClaimedJob,
-    /// Its lane's: held while it runs.
-    lane_permit: OwnedSemaphorePermit,
     /// Held until its outcome is recorded.
     unrecorded: OwnedSemaphorePermit,
+    /// When its lease began.
+    claimed_at: Instant,
 }
