@@ -15,3 +15,4 @@ mod intake;
 mod leads_api;
 mod migrations;
 mod processes;
+mod queue;
