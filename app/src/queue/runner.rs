@@ -195,9 +195,6 @@ impl<C: Context> JobRunner<C> {
         let mut orphans_checked_at = 0;
         let mut round = 0;
         loop {
-            let notified = self.inner.waker.notified();
-            tokio::pin!(notified);
-            notified.as_mut().enable();
             let room = tokio::select! {
                 biased;
                 _ = shutdown.cancelled() => return,
@@ -233,15 +230,33 @@ impl<C: Context> JobRunner<C> {
                 Err(error) => tracing::error!(lane = lane.name, error = %error, "claiming jobs failed"),
             }
             drop((room, unrecorded));
+            if !self.wait_until_due(lane, &shutdown).await {
+                return;
+            }
+        }
+    }
+
+    /// Sleeps while `lane` has nothing due: until its next due job, at most the poll
+    /// interval. A wake (new work somewhere) makes it read the next due time again, at
+    /// most every [`WOKEN_LOOK_INTERVAL`]; reading costs no write, claiming would. False
+    /// on shutdown.
+    async fn wait_until_due(&self, lane: &Lane<C>, shutdown: &CancellationToken) -> bool {
+        loop {
+            let notified = self.inner.waker.notified();
+            tokio::pin!(notified);
+            notified.as_mut().enable();
             let looked_at = Instant::now();
             let next_look = looked_at + self.idle_wait(lane).await;
-            // A wake brings the next look forward, never closer than the woken interval.
-            let woken_look = next_look.min(looked_at + WOKEN_LOOK_INTERVAL);
             tokio::select! {
                 biased;
-                _ = shutdown.cancelled() => return,
-                _ = &mut notified => tokio::time::sleep_until(woken_look.into()).await,
-                _ = tokio::time::sleep_until(next_look.into()) => {}
+                _ = shutdown.cancelled() => return false,
+                _ = &mut notified => {
+                    tokio::time::sleep_until(next_look.min(looked_at + WOKEN_LOOK_INTERVAL).into()).await;
+                    if Instant::now() >= next_look {
+                        return true;
+                    }
+                }
+                _ = tokio::time::sleep_until(next_look.into()) => return true,
             }
         }
     }

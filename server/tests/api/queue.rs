@@ -14,6 +14,9 @@ use crate::fakes::resend::{self, FakeResend};
 use crate::fakes::Mode;
 use crate::helpers::{with_each_engine, TestApp};
 
+/// A job row as this test reads it: id, status, lease owner, message id, finished at.
+type JobState = (i64, String, Option<String>, Option<String>, Option<i64>);
+
 fn email_job(key: &str) -> NewJob {
     NewJob {
         kind: SendLeadEmail::KIND,
@@ -45,7 +48,7 @@ with_each_engine!(a_finished_job_closes_only_while_its_worker_holds_the_lease, |
     let held = finish_jobs(&mut conn, &finished, "worker-a").await.unwrap();
 
     assert_eq!(held, vec![first], "only the job whose lease worker A still holds is closed");
-    let rows: Vec<(i64, String, Option<String>, Option<String>, Option<i64>)> =
+    let rows: Vec<JobState> =
         sqlx::query_as("SELECT job_id, status, lease_owner, provider_message_id, finished_at FROM job ORDER BY job_id")
             .fetch_all(&mut *conn)
             .await
