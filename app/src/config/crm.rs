@@ -39,6 +39,10 @@ pub struct CrmConfig {
     /// `AMOCRM_PAYMENT_STAGES`: payment method → stage, e.g. `kaspi=82174958,prodamus=81854578`
     /// (the default).
     pub payment_stages: Vec<(String, i64)>,
+    /// `AMOCRM_EXPRESS_STAGES`: the express pipeline's stages in the order a person moves
+    /// through them, comma-separated ids (default: unsorted, quiz, Kaspi, Prodamus, chat,
+    /// lessons 1–3, webinar). A push moves an open deal only to a later stage of this list.
+    pub express_stages: Vec<i64>,
     /// `AMOCRM_WEBHOOK_SECRET`: the `token` query parameter of the webhook URLs entered in
     /// AmoCRM; without it the webhook routes answer 404.
     pub webhook_secret: Option<SecretString>,
@@ -74,6 +78,10 @@ impl Default for CrmConfig {
             quiz_status_id: 81_856_842,
             checkout_status_id: 81_854_574,
             payment_stages: vec![("kaspi".to_owned(), 82_174_958), ("prodamus".to_owned(), 81_854_578)],
+            express_stages: vec![
+                81_854_574, 81_856_842, 82_174_958, 81_854_578, 81_854_582, 82_174_962, 81_854_586, 81_854_614,
+                81_854_618,
+            ],
             webhook_secret: None,
             express_pipeline_id: 10_350_882,
             flagship_pipeline_id: 10_418_746,
@@ -97,6 +105,13 @@ impl CrmConfig {
             })?,
             None => default.payment_stages,
         };
+        let express_stages = match env_string("AMOCRM_EXPRESS_STAGES")? {
+            Some(text) => parse_ids(&text).ok_or_else(|| ConfigError {
+                name: "AMOCRM_EXPRESS_STAGES",
+                message: "expected stage ids separated by commas".to_owned(),
+            })?,
+            None => default.express_stages,
+        };
         Ok(Self {
             base_url: env_url("AMOCRM_BASE_URL")?,
             access_token: env_secret("AMOCRM_ACCESS_TOKEN")?,
@@ -110,6 +125,7 @@ impl CrmConfig {
             quiz_status_id: env_parse("AMOCRM_QUIZ_STATUS_ID")?.unwrap_or(default.quiz_status_id),
             checkout_status_id: env_parse("AMOCRM_CHECKOUT_STATUS_ID")?.unwrap_or(default.checkout_status_id),
             payment_stages,
+            express_stages,
             webhook_secret: env_secret("AMOCRM_WEBHOOK_SECRET")?,
             express_pipeline_id: env_parse("AMOCRM_EXPRESS_PIPELINE_ID")?.unwrap_or(default.express_pipeline_id),
             flagship_pipeline_id: env_parse("AMOCRM_FLAGSHIP_PIPELINE_ID")?.unwrap_or(default.flagship_pipeline_id),
@@ -133,4 +149,9 @@ fn parse_pairs(text: &str) -> Option<Vec<(String, i64)>> {
             Some((name.trim().to_lowercase(), id.trim().parse().ok()?))
         })
         .collect()
+}
+
+/// `81854574, 81856842` → the ids in order; `None` if one is not a number.
+fn parse_ids(text: &str) -> Option<Vec<i64>> {
+    text.split(',').map(str::trim).filter(|id| !id.is_empty()).map(|id| id.parse().ok()).collect()
 }

@@ -71,14 +71,18 @@ impl Job for PushLeadToCrm {
                 }
             }
         }
-        let (deal_id, contact_id) = match (open_deal, &contact) {
-            (Some(deal), Some(contact)) => {
-                if deal.status_id != status_id {
-                    client.move_deal(deal.id, crm.express_pipeline_id, status_id).await?;
-                }
-                (deal.id, contact.id)
+        let (deal_id, contact_id, status_id) = match (open_deal, &contact) {
+            (Some(deal), Some(contact)) if moves_forward(&crm.express_stages, deal.status_id, status_id) => {
+                client.move_deal(deal.id, crm.express_pipeline_id, status_id).await?;
+                (deal.id, contact.id, status_id)
             }
-            _ => client.create_deal(&draft(crm, &lead, status_id, contact.as_ref().map(|contact| contact.id))).await?,
+            // Already there or further along: a repeat submission never moves a deal back.
+            (Some(deal), Some(contact)) => (deal.id, contact.id, deal.status_id),
+            _ => {
+                let contact_id = contact.as_ref().map(|contact| contact.id);
+                let (deal_id, contact_id) = client.create_deal(&draft(crm, &lead, status_id, contact_id)).await?;
+                (deal_id, contact_id, status_id)
+            }
         };
         let mut tx = services.db.begin_write().await?;
         set_lead_crm(&mut tx, &lead, deal_id, contact_id, crm.express_pipeline_id, status_id, now_ms()).await?;
@@ -89,6 +93,13 @@ impl Job for PushLeadToCrm {
 
 /// AmoCRM's "lost" status, shared by every pipeline.
 const LOST_STATUS_ID: i64 = 143;
+
+/// Whether an open deal on stage `from` moves to `to`: only to a later stage of `order`.
+/// A stage missing from the order (one added in AmoCRM since) is left where it is.
+fn moves_forward(order: &[i64], from: i64, to: i64) -> bool {
+    let position = |stage: i64| order.iter().position(|listed| *listed == stage);
+    matches!((position(from), position(to)), (Some(from), Some(to)) if to > from)
+}
 
 /// The stage of a submission: quiz, or checkout by payment method.
 fn stage_of(crm: &CrmConfig, lead: &LeadForCrm) -> i64 {
@@ -133,5 +144,21 @@ fn draft(crm: &CrmConfig, lead: &LeadForCrm, status_id: i64, contact_id: Option<
         contact_name: lead.name.clone(),
         phone: lead.phone_e164.clone(),
         email: lead.email.clone(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::moves_forward;
+
+    const ORDER: [i64; 4] = [10, 20, 30, 40];
+
+    #[test]
+    fn a_deal_moves_only_to_a_later_stage_of_the_order() {
+        assert!(moves_forward(&ORDER, 10, 30));
+        assert!(!moves_forward(&ORDER, 30, 20), "never back");
+        assert!(!moves_forward(&ORDER, 30, 30), "not onto itself");
+        assert!(!moves_forward(&ORDER, 99, 20), "a stage outside the order stays put");
+        assert!(!moves_forward(&ORDER, 20, 99), "nor goes to a stage outside it");
     }
 }

@@ -139,3 +139,31 @@ with_each_engine!(oauth_refresh_tokens_are_used_once_and_stored_before_use, |eng
     assert!(health["integration"]["lastSuccessAt"].is_i64(), "{health}");
     assert!(health["integration"]["tokenExpiresAt"].as_i64().unwrap() > app::time::now_ms(), "{health}");
 });
+
+with_each_engine!(a_retaken_quiz_never_moves_a_deal_back, |engine| {
+    let fake = FakeAmoCrm::start().await;
+    // The person has passed lesson 2 of the express course.
+    fake.seed(7_001, 81_854_586, 1_764_000_000, "+77051234567", "person@example.com");
+    let Some(app) = spawn(engine, &fake).await else { return };
+
+    let quiz = json!({"name": "Тест Персона", "email": "person@example.com", "phone": "+7 705 123 45 67"});
+    let lead_id = app.post_lead_with(quiz).await;
+    push_due(&app).await;
+
+    assert_eq!(fake.counts(), (1, 1), "the person's contact and deal, nothing new");
+    assert_eq!(fake.deals()[0].status_id, 81_854_586, "the deal stays on «passed lesson 2»");
+    let (deal_id, status_id): (Option<i64>, Option<i64>) =
+        sqlx::query_as("SELECT crm_deal_id, crm_status_id FROM lead WHERE lead_id = $1")
+            .bind(lead_id)
+            .fetch_one(app.db.pool())
+            .await
+            .unwrap();
+    assert_eq!((deal_id, status_id), (Some(7_001), Some(81_854_586)), "the lead records where the deal is");
+
+    // A checkout with Kaspi is further along than the quiz but not than lesson 2 either.
+    let checkout = json!({"name": "Тест Персона", "email": "person@example.com", "phone": "87051234567",
+                          "payment_method": "kaspi"});
+    assert_eq!(app.post_json("/api/landing/submit", &checkout).await.status(), 200);
+    push_due(&app).await;
+    assert_eq!(fake.deals()[0].status_id, 81_854_586);
+});
