@@ -22,6 +22,7 @@ use crate::domain::lead_input::NewLead;
 use crate::jobs::{PushLeadToCrm, SendLeadEmail, SendLeadSms};
 use crate::models::LeadStats;
 use crate::queue::{JobWaker, Registered};
+use crate::supervisor::Supervisor;
 use crate::time::almaty_day;
 
 /// The most leads stored by one transaction (well inside both engines' bind limits).
@@ -57,9 +58,10 @@ struct Submission {
 }
 
 impl IntakeQueue {
-    /// Starts the writers (one on SQLite, which writes one transaction at a time; two on
-    /// PostgreSQL). They finish the queued work and stop once every handle is dropped.
-    pub fn start(db: Db, notify_delay: Duration, waker: JobWaker) -> Self {
+    /// Starts the writers under `supervisor` (one on SQLite, which writes one transaction
+    /// at a time; two on PostgreSQL). They finish the queued work and stop once every
+    /// handle is dropped.
+    pub fn start(db: Db, notify_delay: Duration, waker: JobWaker, supervisor: &Supervisor) -> Self {
         let (sender, receiver) = mpsc::channel(QUEUE_CAPACITY);
         let receiver = Arc::new(Mutex::new(receiver));
         let writers = match db.engine() {
@@ -67,7 +69,10 @@ impl IntakeQueue {
             Engine::Postgres => 2,
         };
         for _ in 0..writers {
-            tokio::spawn(write_batches(db.clone(), receiver.clone(), notify_delay, waker.clone()));
+            let (db, receiver, waker) = (db.clone(), receiver.clone(), waker.clone());
+            supervisor.spawn("intake writer", move || {
+                write_batches(db.clone(), receiver.clone(), notify_delay, waker.clone())
+            });
         }
         Self { sender }
     }

@@ -38,6 +38,8 @@ pub mod services;
 #[cfg(feature = "ssr")]
 pub mod state;
 #[cfg(feature = "ssr")]
+pub mod supervisor;
+#[cfg(feature = "ssr")]
 pub mod time;
 
 pub use shell::{shell, App};

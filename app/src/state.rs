@@ -14,6 +14,7 @@ use crate::jobs::JOBS;
 use crate::queue::runner::JobRunner;
 use crate::queue::JobWaker;
 use crate::services::Services;
+use crate::supervisor::Supervisor;
 
 /// The application's shared state; cheap to clone.
 #[derive(Debug, Clone, FromRef)]
@@ -28,6 +29,8 @@ pub struct AppState {
     pub jobs: JobRunner<Services>,
     /// How many times a request's credentials were looked up (see the `access` module).
     pub credential_lookups: Arc<AtomicU64>,
+    /// The intake writers and job recorders, restarted after a panic; `/readyz` asks it.
+    pub supervisor: Supervisor,
 }
 
 impl AppState {
@@ -37,9 +40,10 @@ impl AppState {
         let config = Arc::new(config);
         let waker = JobWaker::default();
         let services = Services::new(db.clone(), config.clone(), waker.clone());
-        let jobs = JobRunner::new(services.clone(), &JOBS, config.jobs.clone(), waker.clone());
-        let intake = IntakeQueue::start(db.clone(), config.intake.notify_delay, waker);
-        Self { leptos_options, db, config, intake, services, jobs, credential_lookups: Arc::default() }
+        let supervisor = Supervisor::default();
+        let jobs = JobRunner::new(services.clone(), &JOBS, config.jobs.clone(), waker.clone(), &supervisor);
+        let intake = IntakeQueue::start(db.clone(), config.intake.notify_delay, waker, &supervisor);
+        Self { leptos_options, db, config, intake, services, jobs, credential_lookups: Arc::default(), supervisor }
     }
 }
 

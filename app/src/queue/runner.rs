@@ -17,6 +17,7 @@ use super::{Context, JobFailure, JobWaker, Kind, Registry};
 use crate::config::JobsConfig;
 use crate::db::job::{claim_jobs, next_due, release_orphaned_jobs, renew_lease, unclaim_job, Claimable, ClaimedJob};
 use crate::db::Engine;
+use crate::supervisor::Supervisor;
 use crate::time::{millis, now_ms};
 
 /// The kinds that share one lane's permits.
@@ -72,12 +73,19 @@ const WOKEN_LOOK_INTERVAL: Duration = Duration::from_millis(100);
 const DUE_LOOK_INTERVAL: Duration = Duration::from_millis(10);
 
 impl<C: Context> JobRunner<C> {
-    /// A runner of `registry`'s kinds with `context`, woken by `waker`; nothing runs until
-    /// [`start`](Self::start) or [`run_due`](Self::run_due).
+    /// A runner of `registry`'s kinds with `context`, woken by `waker`, its recorders
+    /// running under `supervisor`; no job runs until [`start`](Self::start) or
+    /// [`run_due`](Self::run_due).
     ///
     /// # Panics
     /// When the registry names a kind twice or gives one lane two concurrencies.
-    pub fn new(context: C, registry: &'static Registry<C>, config: JobsConfig, waker: JobWaker) -> Self {
+    pub fn new(
+        context: C,
+        registry: &'static Registry<C>,
+        config: JobsConfig,
+        waker: JobWaker,
+        supervisor: &Supervisor,
+    ) -> Self {
         if let Err(problem) = registry.validate(&config) {
             panic!("the job registry is inconsistent: {problem}");
         }
@@ -101,8 +109,11 @@ impl<C: Context> JobRunner<C> {
             Engine::Postgres => RECORDERS_ON_POSTGRES,
         };
         for _ in 0..recorders {
-            let record = Recorder::new(context.db().clone(), worker_id.clone(), &config);
-            tokio::spawn(record.run(finished.clone()));
+            let (db, worker_id, config, finished) =
+                (context.db().clone(), worker_id.clone(), config.clone(), finished.clone());
+            supervisor.spawn("job recorder", move || {
+                Recorder::new(db.clone(), worker_id.clone(), &config).run(finished.clone())
+            });
         }
         let unrecorded = Arc::new(Semaphore::new(MAX_UNRECORDED));
         Self { inner: Arc::new(Inner { context, registry, config, worker_id, waker, lanes, unrecorded, recorder }) }
