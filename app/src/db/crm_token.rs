@@ -12,6 +12,13 @@ pub async fn crm_token(conn: &mut AnyConnection) -> Result<Option<TokenPair>, sq
         .await
 }
 
+/// Makes the caller's transaction the only one refreshing the pair until it ends
+/// (PostgreSQL, where several processes share it; SQLite's one process refreshes under
+/// its own lock).
+pub async fn lock_for_refresh(conn: &mut AnyConnection) -> Result<(), sqlx::Error> {
+    sqlx::query("SELECT pg_advisory_xact_lock(7201)").execute(conn).await.map(drop)
+}
+
 /// Stores a pair, replacing the previous one.
 pub async fn save_crm_token(conn: &mut AnyConnection, pair: &TokenPair, now_ms: i64) -> Result<(), sqlx::Error> {
     sqlx::query(

@@ -17,7 +17,7 @@ use tokio::time::Instant;
 
 use super::{http_client, SendError};
 use crate::config::CrmConfig;
-use crate::db::Db;
+use crate::db::{Db, Engine};
 
 /// A contact as the search returns it.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -281,7 +281,20 @@ impl AmoCrmClient {
                 return Ok(token.clone());
             }
         }
-        let stored = stored_pair(oauth).await?;
+        // Across PostgreSQL processes one refreshes at a time, in a transaction that also
+        // stores the new pair: a refresh token is single-use.
+        let mut refreshing = match oauth.db.engine() {
+            Engine::Postgres => {
+                let mut tx = oauth.db.begin_write().await.map_err(db_error)?;
+                crate::db::crm_token::lock_for_refresh(&mut tx).await.map_err(db_error)?;
+                Some(tx)
+            }
+            Engine::Sqlite => None,
+        };
+        let stored = match refreshing.as_mut() {
+            Some(tx) => crate::db::crm_token::crm_token(tx).await.map_err(db_error)?,
+            None => stored_pair(oauth).await?,
+        };
         if let Some((access, _, expires_at)) = &stored {
             // Another process may have refreshed already: use its pair if it is new to us.
             let known = current.as_ref().map(|(token, _)| token.as_str());
@@ -298,9 +311,13 @@ impl AmoCrmClient {
                 )?,
             };
         let pair = self.refresh(oauth, &refresh_token).await?;
-        // Single-use: the new pair is committed before anything uses it.
-        let mut conn = oauth.db.pool().acquire().await.map_err(db_error)?;
-        crate::db::crm_token::save_crm_token(&mut conn, &pair, now).await.map_err(db_error)?;
+        // The new pair is committed before anything uses it.
+        let mut tx = match refreshing {
+            Some(tx) => tx,
+            None => oauth.db.begin_write().await.map_err(db_error)?,
+        };
+        crate::db::crm_token::save_crm_token(&mut tx, &pair, now).await.map_err(db_error)?;
+        tx.commit().await.map_err(db_error)?;
         *current = Some((pair.0.clone(), pair.2));
         tracing::info!("AmoCRM token refreshed");
         Ok(pair.0)

@@ -167,3 +167,42 @@ with_each_engine!(a_retaken_quiz_never_moves_a_deal_back, |engine| {
     push_due(&app).await;
     assert_eq!(fake.deals()[0].status_id, 81_854_586);
 });
+
+/// Two processes on one PostgreSQL, each with its own client, need a token at the same
+/// moment: one refreshes, the other waits and uses the pair it stored. (Only PostgreSQL
+/// is shared by processes; a SQLite process refreshes under its client's own lock.)
+#[tokio::test]
+async fn two_processes_on_postgres_refresh_the_oauth_token_once() {
+    use app::config::{Config, DatabaseConfig};
+    use app::db::Db;
+    use app::providers::amocrm::{AmoCrmClient, CrmAuth, OAuth};
+
+    use crate::fakes::amocrm::{CLIENT_ID, CLIENT_SECRET, REDIRECT_URI};
+    use crate::helpers::TestDatabase;
+
+    let Some(database) = TestDatabase::create(app::db::Engine::Postgres).await else { return };
+    let db = Db::connect(&DatabaseConfig { url: database.url.clone(), max_connections: None }).await.unwrap();
+    db.migrate().await.unwrap();
+    let fake = FakeAmoCrm::start().await;
+    fake.set_refresh_token("refresh-from-the-grant");
+    fake.seed(7_002, 81_856_842, 1_764_000_000, "+77051234568", "pair@example.com");
+    let config = Config::for_tests(&database.url).crm;
+    let process = || {
+        let oauth = OAuth {
+            db: db.clone(),
+            client_id: CLIENT_ID.to_owned(),
+            client_secret: SecretString::from(CLIENT_SECRET),
+            redirect_uri: REDIRECT_URI.to_owned(),
+            first_refresh_token: Some(SecretString::from("refresh-from-the-grant")),
+            current: tokio::sync::Mutex::new(None),
+        };
+        AmoCrmClient::new(&config, &fake.url(), CrmAuth::OAuth(oauth))
+    };
+    let (first, second) = (process(), process());
+
+    let (one, other) = tokio::join!(first.deal(7_002), second.deal(7_002));
+
+    assert!(one.unwrap().is_some() && other.unwrap().is_some(), "both read the deal");
+    assert_eq!(fake.oauth(), (Some("refresh-1".to_owned()), 1, 0), "one refresh, and no spent token sent");
+    db.close().await;
+}
