@@ -4,7 +4,7 @@ use std::time::Duration;
 
 use secrecy::SecretString;
 
-use super::env::{env_parse, env_secret, env_secs, env_string, env_url};
+use super::env::{env_list, env_parse, env_secret, env_secs, env_string, env_url};
 use super::ConfigError;
 
 /// AmoCRM (`docs/product.md`, "AmoCRM"): the ids are the business's, overridable per variable.
@@ -98,20 +98,8 @@ impl Default for CrmConfig {
 impl CrmConfig {
     pub(super) fn from_env() -> Result<Self, ConfigError> {
         let default = Self::default();
-        let payment_stages = match env_string("AMOCRM_PAYMENT_STAGES")? {
-            Some(text) => parse_pairs(&text).ok_or_else(|| ConfigError {
-                name: "AMOCRM_PAYMENT_STAGES",
-                message: "expected method=stage pairs separated by commas".to_owned(),
-            })?,
-            None => default.payment_stages,
-        };
-        let express_stages = match env_string("AMOCRM_EXPRESS_STAGES")? {
-            Some(text) => parse_ids(&text).ok_or_else(|| ConfigError {
-                name: "AMOCRM_EXPRESS_STAGES",
-                message: "expected stage ids separated by commas".to_owned(),
-            })?,
-            None => default.express_stages,
-        };
+        let payment_stages = env_list("AMOCRM_PAYMENT_STAGES", "method=stage pairs separated by commas", method_stage)?;
+        let express_stages = env_list("AMOCRM_EXPRESS_STAGES", "stage ids separated by commas", |id| id.parse().ok())?;
         Ok(Self {
             base_url: env_url("AMOCRM_BASE_URL")?,
             access_token: env_secret("AMOCRM_ACCESS_TOKEN")?,
@@ -124,8 +112,8 @@ impl CrmConfig {
             sync_every: env_secs("AMOCRM_SYNC_EVERY_SECS")?.unwrap_or(default.sync_every),
             quiz_status_id: env_parse("AMOCRM_QUIZ_STATUS_ID")?.unwrap_or(default.quiz_status_id),
             checkout_status_id: env_parse("AMOCRM_CHECKOUT_STATUS_ID")?.unwrap_or(default.checkout_status_id),
-            payment_stages,
-            express_stages,
+            payment_stages: payment_stages.unwrap_or(default.payment_stages),
+            express_stages: express_stages.unwrap_or(default.express_stages),
             webhook_secret: env_secret("AMOCRM_WEBHOOK_SECRET")?,
             express_pipeline_id: env_parse("AMOCRM_EXPRESS_PIPELINE_ID")?.unwrap_or(default.express_pipeline_id),
             flagship_pipeline_id: env_parse("AMOCRM_FLAGSHIP_PIPELINE_ID")?.unwrap_or(default.flagship_pipeline_id),
@@ -139,19 +127,8 @@ impl CrmConfig {
     }
 }
 
-/// `kaspi=82174958,prodamus=81854578` → lower-cased names and ids; `None` if malformed.
-fn parse_pairs(text: &str) -> Option<Vec<(String, i64)>> {
-    text.split(',')
-        .map(str::trim)
-        .filter(|pair| !pair.is_empty())
-        .map(|pair| {
-            let (name, id) = pair.split_once('=')?;
-            Some((name.trim().to_lowercase(), id.trim().parse().ok()?))
-        })
-        .collect()
-}
-
-/// `81854574, 81856842` → the ids in order; `None` if one is not a number.
-fn parse_ids(text: &str) -> Option<Vec<i64>> {
-    text.split(',').map(str::trim).filter(|id| !id.is_empty()).map(|id| id.parse().ok()).collect()
+/// `kaspi=82174958` → the lower-cased method and its stage id; `None` if malformed.
+fn method_stage(pair: &str) -> Option<(String, i64)> {
+    let (name, id) = pair.split_once('=')?;
+    Some((name.trim().to_lowercase(), id.trim().parse().ok()?))
 }

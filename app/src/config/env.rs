@@ -39,6 +39,21 @@ pub(super) fn env_string(name: &'static str) -> Result<Option<String>, ConfigErr
     }
 }
 
+/// A comma-separated list, each item through `item` (`a, b,,c` gives three); `None` when
+/// unset, an error saying what was `expected` when an item does not parse.
+pub(super) fn env_list<T>(
+    name: &'static str,
+    expected: &str,
+    item: impl Fn(&str) -> Option<T>,
+) -> Result<Option<Vec<T>>, ConfigError> {
+    env_string(name)?
+        .map(|text| {
+            let items: Option<Vec<T>> = text.split(',').map(str::trim).filter(|it| !it.is_empty()).map(&item).collect();
+            items.ok_or_else(|| ConfigError { name, message: format!("expected {expected}") })
+        })
+        .transpose()
+}
+
 /// The variable parsed as `T`, `None` when unset.
 pub(super) fn env_parse<T: FromStr>(name: &'static str) -> Result<Option<T>, ConfigError>
 where

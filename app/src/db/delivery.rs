@@ -89,9 +89,10 @@ async fn set_status(
     Ok(updated.rows_affected() == 1)
 }
 
-/// Stores the provider's id (webhooks find the lead by it) of the message sent to the lead on `channel` and moves its
-/// status to `sent`, adding the counter changes to `deltas`. The usual case, a lead still
-/// `pending`, is one statement; otherwise the status moves only if `sent` overtakes it.
+/// Stores the provider's id of the message sent to the lead on `channel` (webhooks find
+/// the lead by it) and moves its status to `sent`, adding the counter changes to `deltas`.
+/// The usual case, a lead still `pending`, is one statement; otherwise the status moves
+/// only if `sent` overtakes it.
 pub async fn record_sent(
     conn: &mut AnyConnection,
     lead_id: i64,
