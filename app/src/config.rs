@@ -54,6 +54,9 @@ pub struct DatabaseConfig {
     pub url: String,
     /// `DATABASE_MAX_CONNECTIONS`: pool size (default 16 for PostgreSQL, 8 for SQLite).
     pub max_connections: Option<u32>,
+    /// `DATABASE_ACQUIRE_TIMEOUT_MS`: how long a request waits for a connection before it
+    /// fails (default 5000); a database that is down is noticed this fast.
+    pub acquire_timeout: Duration,
 }
 
 /// How landing pages submit leads.
@@ -65,6 +68,11 @@ pub struct IntakeConfig {
     pub cors_allowed_origins: Vec<String>,
     /// `INTAKE_MAX_BODY_BYTES`: the largest accepted submission (default 65536).
     pub max_body_bytes: usize,
+    /// `INTAKE_SPOOL_AFTER_MS`: how long a submission waits for the database before it goes
+    /// to the local spool and is answered 202 (default 500).
+    pub spool_after: Duration,
+    /// `INTAKE_SPOOL_DIR`: the folder of the spool files (default `data/spool`).
+    pub spool_dir: std::path::PathBuf,
 }
 
 /// Sessions and dashboards.
@@ -104,6 +112,7 @@ impl Config {
             database: DatabaseConfig {
                 url: env_string("DATABASE_URL")?.unwrap_or_else(|| "sqlite://data/leadtrack.db?mode=rwc".to_owned()),
                 max_connections: env_parse("DATABASE_MAX_CONNECTIONS")?,
+                acquire_timeout: Duration::from_millis(env_parse("DATABASE_ACQUIRE_TIMEOUT_MS")?.unwrap_or(5_000)),
             },
             intake: IntakeConfig {
                 notify_delay: Duration::from_secs(env_parse("NOTIFY_DELAY_SECS")?.unwrap_or(600)),
@@ -116,6 +125,8 @@ impl Config {
                     })
                     .unwrap_or_default(),
                 max_body_bytes: env_parse("INTAKE_MAX_BODY_BYTES")?.unwrap_or(64 * 1024),
+                spool_after: Duration::from_millis(env_parse("INTAKE_SPOOL_AFTER_MS")?.unwrap_or(500)),
+                spool_dir: env_string("INTAKE_SPOOL_DIR")?.unwrap_or_else(|| "data/spool".to_owned()).into(),
             },
             web: WebConfig {
                 session_ttl: Duration::from_secs(3600 * env_parse::<u64>("SESSION_TTL_HOURS")?.unwrap_or(336)),
@@ -133,15 +144,23 @@ impl Config {
     }
 
     /// A development configuration for tests on the database at `url`: every provider in
-    /// test mode, a small pool, the defaults of each section.
+    /// test mode, a small pool, a spool folder of its own, the defaults of each section.
     pub fn for_tests(url: &str) -> Self {
         Self {
             production: false,
-            database: DatabaseConfig { url: url.to_owned(), max_connections: Some(4) },
+            database: DatabaseConfig {
+                url: url.to_owned(),
+                max_connections: Some(4),
+                acquire_timeout: Duration::from_secs(5),
+            },
             intake: IntakeConfig {
                 notify_delay: Duration::from_secs(600),
                 cors_allowed_origins: Vec::new(),
                 max_body_bytes: 64 * 1024,
+                // Long: a loaded test machine must not spool what a test expects stored.
+                spool_after: Duration::from_secs(10),
+                // Each test's own: a spool left behind is stored by whoever finds it.
+                spool_dir: std::env::temp_dir().join(format!("leadtrack-spool-{:016x}", rand::random::<u64>())),
             },
             web: WebConfig { session_ttl: Duration::from_secs(3600), cookie_secure: false, leads_refresh_secs: 30 },
             jobs: JobsConfig::default(),

@@ -22,7 +22,9 @@ pub mod user;
 
 use std::path::Path;
 use std::str::FromStr;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
+use std::time::Duration;
 
 use anyhow::Context;
 use sqlx::any::{install_default_drivers, AnyConnectOptions, AnyPoolOptions};
@@ -67,11 +69,22 @@ pub struct Db {
     /// of retrying inside SQLite's busy handler (which sleeps and ruins latency). Only
     /// [`WriteTx`] and [`WriteConnection`] take it.
     write_gate: Option<Arc<Mutex<()>>>,
+    /// Set when the database was seen not to answer (see [`mark_unreachable`](Self::mark_unreachable)).
+    unreachable: Arc<AtomicBool>,
 }
 
 impl Db {
-    /// Opens a pool; for SQLite, creates the file's folder and sets WAL mode.
+    /// Opens a pool; for SQLite, creates the file's folder and sets WAL mode. Fails when the
+    /// database does not answer.
     pub async fn connect(config: &DatabaseConfig) -> anyhow::Result<Self> {
+        let db = Self::connect_lazy(config)?;
+        db.ping().await.context("connecting to the database")?;
+        Ok(db)
+    }
+
+    /// A pool that connects on first use, for a server that must start (and take leads into
+    /// its spool) while the database is down.
+    pub fn connect_lazy(config: &DatabaseConfig) -> anyhow::Result<Self> {
         install_default_drivers();
         let engine = Engine::of_url(&config.url)?;
         if engine == Engine::Sqlite {
@@ -83,6 +96,7 @@ impl Db {
         });
         let pool = AnyPoolOptions::new()
             .max_connections(max_connections)
+            .acquire_timeout(config.acquire_timeout)
             .after_connect(move |connection, _| {
                 Box::pin(async move {
                     if engine == Engine::Sqlite {
@@ -98,11 +112,50 @@ impl Db {
                     Ok(())
                 })
             })
-            .connect_with(connect_options(&config.url)?)
-            .await
-            .context("connecting to the database")?;
+            .connect_lazy_with(connect_options(&config.url)?);
         let write_gate = (engine == Engine::Sqlite).then(|| Arc::new(Mutex::new(())));
-        Ok(Self { pool, engine, write_gate })
+        Ok(Self { pool, engine, write_gate, unreachable: Arc::default() })
+    }
+
+    /// Notes that the database did not answer in time: pages say so at once instead of
+    /// waiting, and the intake spools, until something sees it answer again.
+    pub fn mark_unreachable(&self) {
+        if !self.unreachable.swap(true, Ordering::AcqRel) {
+            tracing::error!("the database does not answer; leads go to the spool until it is back");
+        }
+    }
+
+    /// Notes that the database answers again.
+    pub fn mark_reachable(&self) {
+        if self.unreachable.swap(false, Ordering::AcqRel) {
+            tracing::info!("the database answers again");
+        }
+    }
+
+    /// Whether `error` says the database is away (see [`is_unavailable`]); notes it if so,
+    /// so that callers log only the errors that are not an outage (logged once here).
+    pub fn is_outage(&self, error: &sqlx::Error) -> bool {
+        let outage = is_unavailable(error);
+        if outage {
+            self.mark_unreachable();
+        }
+        outage
+    }
+
+    /// Whether the database was last seen not to answer.
+    pub fn is_unreachable(&self) -> bool {
+        self.unreachable.load(Ordering::Acquire)
+    }
+
+    /// Whether the database answers within `limit`; notes what it found.
+    pub async fn answers_within(&self, limit: Duration) -> bool {
+        let answered = matches!(tokio::time::timeout(limit, self.ping()).await, Ok(Ok(())));
+        if answered {
+            self.mark_reachable();
+        } else {
+            self.mark_unreachable();
+        }
+        answered
     }
 
     /// Begins a write transaction. On SQLite it first waits for the right to write and holds
@@ -155,6 +208,28 @@ impl Db {
     /// Closes every connection, waiting for the ones in use.
     pub async fn close(&self) {
         self.pool.close().await;
+    }
+}
+
+/// Whether `error` says the database is unavailable or too busy (no connection, a lost
+/// connection, a lock or a restart) rather than refusing the statement itself.
+pub fn is_unavailable(error: &sqlx::Error) -> bool {
+    match error {
+        sqlx::Error::PoolTimedOut
+        | sqlx::Error::PoolClosed
+        | sqlx::Error::Io(_)
+        | sqlx::Error::Tls(_)
+        | sqlx::Error::Protocol(_)
+        | sqlx::Error::WorkerCrashed => true,
+        sqlx::Error::Database(error) => {
+            let code = error.code().unwrap_or_default();
+            // PostgreSQL: connection (08), resources (53), shutdown (57), serialisation and
+            // deadlock (40), lock not available; SQLite: busy and locked (with extended codes).
+            ["08", "53", "57", "40"].iter().any(|class| code.starts_with(class))
+                || code == "55P03"
+                || matches!(code.parse::<i32>().map(|code| code & 0xff), Ok(5 | 6))
+        }
+        _ => false,
     }
 }
 

@@ -31,6 +31,9 @@ pub enum AppError {
     /// Something failed on our side; the details are in the server log.
     #[error("внутренняя ошибка сервера")]
     Internal,
+    /// The database does not answer; try again in a minute (landing pages' leads are kept).
+    #[error("база данных временно недоступна — попробуйте через минуту")]
+    Unavailable,
 }
 
 impl AppError {
@@ -48,6 +51,7 @@ impl AppError {
             Self::Validation { .. } => StatusCode::UNPROCESSABLE_ENTITY,
             Self::Conflict(_) => StatusCode::CONFLICT,
             Self::Internal => StatusCode::INTERNAL_SERVER_ERROR,
+            Self::Unavailable => StatusCode::SERVICE_UNAVAILABLE,
         }
     }
 }
@@ -79,7 +83,14 @@ mod ssr {
 
     impl From<sqlx::Error> for AppError {
         fn from(error: sqlx::Error) -> Self {
-            Self::internal("database query failed", error)
+            match error {
+                // Not a bug but an outage: the page says so plainly.
+                sqlx::Error::PoolTimedOut | sqlx::Error::PoolClosed | sqlx::Error::Io(_) => {
+                    tracing::warn!(error = %error, "the database does not answer");
+                    Self::Unavailable
+                }
+                error => Self::internal("database query failed", error),
+            }
         }
     }
 

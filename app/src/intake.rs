@@ -4,12 +4,25 @@
 //!
 //! Batching is what makes the intake fast: under load one commit carries many leads,
 //! and when idle a batch is a single lead, so nothing waits for company.
+//!
+//! When the database cannot take a submission in time (it is down, or stuck), the
+//! submission goes to the [`spool`] instead — on disk before the answer — and the answer is
+//! a receipt. While anything waits in the spool, new submissions join it (so they are
+//! stored in order), and a replayer stores them as soon as the database takes writes
+//! again, each once: every lead carries a submission key (the caller's `Idempotency-Key`,
+//! else the receipt), and storing a key twice stores nothing.
+
+pub mod spool;
 
 use std::collections::{BTreeMap, BTreeSet, HashSet};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
-use tokio::sync::{mpsc, oneshot, Mutex};
+use serde_json::Value;
+use tokio::sync::{mpsc, oneshot, Mutex, Notify};
+
+use self::spool::{Orphan, Spool, SpooledSubmission};
 
 use crate::db::job::enqueue_jobs;
 use crate::db::lead::{
@@ -18,7 +31,7 @@ use crate::db::lead::{
 use crate::db::team::attribution_rules;
 use crate::db::{Db, Engine};
 use crate::domain::attribution::{Attribution, Attributor, UtmTags};
-use crate::domain::lead_input::NewLead;
+use crate::domain::lead_input::{LeadKind, NewLead};
 use crate::jobs::{PushLeadToCrm, SendLeadEmail, SendLeadSms};
 use crate::models::LeadStats;
 use crate::queue::{JobWaker, Registered};
@@ -29,6 +42,10 @@ use crate::time::almaty_day;
 const MAX_BATCH: usize = 256;
 /// Submissions waiting for a writer; senders wait when it is full.
 const QUEUE_CAPACITY: usize = 4 * MAX_BATCH;
+/// How often the replayer looks at the spool and, during an outage, at the database.
+const REPLAY_INTERVAL: Duration = Duration::from_millis(500);
+/// The longest a replayed batch may take before the database counts as still down.
+const REPLAY_TIMEOUT: Duration = Duration::from_secs(5);
 
 /// The outcome of an accepted submission.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -36,6 +53,16 @@ pub struct AcceptedLead {
     pub lead_id: i64,
     /// False when the submission repeated an earlier idempotency key.
     pub created: bool,
+}
+
+/// How a submission was accepted.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Accepted {
+    /// Committed to the database.
+    Stored(AcceptedLead),
+    /// The database could not take it in time: it is on disk in the spool and will be
+    /// stored once; `receipt` names it.
+    Spooled { receipt: String },
 }
 
 /// A submission could not be stored; the cause was logged by the writer.
@@ -47,48 +74,289 @@ pub struct IntakeFailed;
 #[derive(Debug, Clone)]
 pub struct IntakeQueue {
     sender: mpsc::Sender<Submission>,
+    db: Db,
+    spool: Arc<Spool>,
+    /// How long a submission may wait for its commit before it goes to the spool.
+    spool_after: Duration,
+    /// Set while this process's spool holds submissions not stored yet.
+    spooling: Arc<AtomicBool>,
+    /// Cleared while the server waits to migrate a database that does not answer yet:
+    /// submissions are spooled and the spool is not replayed.
+    schema_ready: Arc<AtomicBool>,
+    /// Wakes the replayer.
+    replay: Arc<Notify>,
+}
+
+/// A lead to store, as the writer gets it.
+#[derive(Debug)]
+struct PendingLead {
+    lead: NewLead,
+    submission_key: Option<String>,
+    received_at: i64,
 }
 
 #[derive(Debug)]
 struct Submission {
-    lead: NewLead,
-    submission_key: Option<String>,
-    received_at: i64,
+    pending: PendingLead,
     reply: oneshot::Sender<Result<AcceptedLead, IntakeFailed>>,
+}
+
+/// How the intake stores leads.
+#[derive(Debug, Clone)]
+pub struct IntakeSettings {
+    /// From arrival to the email and SMS.
+    pub notify_delay: Duration,
+    /// How long a submission may wait for its commit before it goes to the spool.
+    pub spool_after: Duration,
+    /// Where the spool files live.
+    pub spool_dir: std::path::PathBuf,
 }
 
 impl IntakeQueue {
     /// Starts the writers under `supervisor` (one on SQLite, which writes one transaction
-    /// at a time; two on PostgreSQL). They finish the queued work and stop once every
-    /// handle is dropped.
-    pub fn start(db: Db, notify_delay: Duration, waker: JobWaker, supervisor: &Supervisor) -> Self {
+    /// at a time; two on PostgreSQL) and the spool's replayer. The writers finish the
+    /// queued work and stop once every handle is dropped.
+    pub fn start(db: Db, settings: &IntakeSettings, waker: JobWaker, supervisor: &Supervisor) -> Self {
         let (sender, receiver) = mpsc::channel(QUEUE_CAPACITY);
         let receiver = Arc::new(Mutex::new(receiver));
         let writers = match db.engine() {
             Engine::Sqlite => 1,
             Engine::Postgres => 2,
         };
+        let notify_delay = settings.notify_delay;
         for _ in 0..writers {
             let (db, receiver, waker) = (db.clone(), receiver.clone(), waker.clone());
             supervisor.spawn("intake writer", move || {
                 write_batches(db.clone(), receiver.clone(), notify_delay, waker.clone())
             });
         }
-        Self { sender }
+        let queue = Self {
+            sender,
+            db,
+            spool: Spool::start(&settings.spool_dir),
+            spool_after: settings.spool_after,
+            spooling: Arc::default(),
+            schema_ready: Arc::new(AtomicBool::new(true)),
+            replay: Arc::default(),
+        };
+        let replayer = Replayer { queue: queue.clone(), notify_delay, waker, from: Arc::default() };
+        supervisor.spawn("intake spool replayer", move || replayer.clone().run());
+        queue
     }
 
-    /// Stores `lead` with its email and SMS jobs (due after the notification delay) and
-    /// its CRM push (due now); returns after the commit. A `submission_key` already used
-    /// returns the earlier lead and stores nothing.
-    pub async fn submit(
+    /// Stores `lead` (parsed from `body`, sent to the `kind` route) with its email and SMS
+    /// jobs (due after the notification delay) and its CRM push (due now), and answers
+    /// after the commit; a `submission_key` already used returns the earlier lead and
+    /// stores nothing. When the database cannot take it within the spool delay, or while
+    /// earlier submissions wait in the spool, it is spooled instead.
+    ///
+    /// Errors: the database cannot take it and the spool cannot be written either.
+    pub async fn accept(
+        &self,
+        kind: LeadKind,
+        body: &Value,
+        lead: NewLead,
+        submission_key: Option<String>,
+        received_at: i64,
+    ) -> Result<Accepted, IntakeFailed> {
+        let receipt = crate::auth::new_secret()[..24].to_owned();
+        let submission_key = submission_key.unwrap_or_else(|| receipt.clone());
+        let direct = self.schema_ready.load(Ordering::Acquire) && !self.spooling.load(Ordering::Acquire);
+        if direct && !self.db.is_unreachable() {
+            let stored = self.submit(lead, Some(submission_key.clone()), received_at);
+            match tokio::time::timeout(self.spool_after, stored).await {
+                Ok(Ok(accepted)) => return Ok(Accepted::Stored(accepted)),
+                Ok(Err(IntakeFailed)) => {}
+                Err(_) => tracing::warn!("the database did not take a submission in time; it goes to the spool"),
+            }
+            self.db.mark_unreachable();
+        }
+        let spooled = SpooledSubmission {
+            kind: kind.as_str().to_owned(),
+            body: body.clone(),
+            submission_key,
+            received_at,
+            receipt: receipt.clone(),
+        };
+        // Set first: from now on submissions join the spool behind this one.
+        self.spooling.store(true, Ordering::Release);
+        if let Err(error) = self.spool.append(&spooled).await {
+            tracing::error!(error = %error, "writing a submission to the spool failed; it is lost");
+            return Err(IntakeFailed);
+        }
+        self.replay.notify_one();
+        Ok(Accepted::Spooled { receipt })
+    }
+
+    /// Stores `lead` through the writers and waits for the commit.
+    async fn submit(
         &self,
         lead: NewLead,
         submission_key: Option<String>,
         received_at: i64,
     ) -> Result<AcceptedLead, IntakeFailed> {
         let (reply, answer) = oneshot::channel();
-        self.sender.send(Submission { lead, submission_key, received_at, reply }).await.map_err(|_| IntakeFailed)?;
+        let pending = PendingLead { lead, submission_key, received_at };
+        self.sender.send(Submission { pending, reply }).await.map_err(|_| IntakeFailed)?;
         answer.await.map_err(|_| IntakeFailed)?
+    }
+
+    /// Whether this process's spool holds submissions not stored yet.
+    pub fn is_spooling(&self) -> bool {
+        self.spooling.load(Ordering::Acquire)
+    }
+
+    /// Whether the database is migrated (see [`wait_for_schema`](Self::wait_for_schema)).
+    pub fn is_schema_ready(&self) -> bool {
+        self.schema_ready.load(Ordering::Acquire)
+    }
+
+    /// Spools every submission until [`schema_ready`](Self::schema_ready): the server
+    /// started before its database answered, and has not migrated it yet.
+    pub fn wait_for_schema(&self) {
+        self.schema_ready.store(false, Ordering::Release);
+    }
+
+    /// The database is migrated: what waits in the spool is stored, and submissions go to
+    /// the database again.
+    pub fn schema_ready(&self) {
+        self.schema_ready.store(true, Ordering::Release);
+        self.replay.notify_one();
+    }
+}
+
+/// Stores what the spool holds once the database takes writes again: the files of gone
+/// processes first, then this process's own, in order; then lets submissions go to the
+/// database directly again.
+#[derive(Debug, Clone)]
+struct Replayer {
+    queue: IntakeQueue,
+    notify_delay: Duration,
+    waker: JobWaker,
+    /// How far into this process's file everything is stored.
+    from: Arc<std::sync::atomic::AtomicU64>,
+}
+
+impl Replayer {
+    async fn run(self) {
+        loop {
+            tokio::select! {
+                () = self.queue.replay.notified() => {}
+                () = tokio::time::sleep(REPLAY_INTERVAL) => {}
+            }
+            if let Err(error) = self.replay_once().await {
+                // The database being away was logged once, when it was noticed.
+                if error.downcast_ref::<DatabaseAway>().is_none() {
+                    tracing::warn!(error = format!("{error:#}"), "the spool could not be stored yet; trying again");
+                }
+                self.queue.db.mark_unreachable();
+                tokio::time::sleep(REPLAY_INTERVAL).await;
+            }
+        }
+    }
+
+    /// One round: while the database is known to be away, only a look at whether it
+    /// answers again; then orphaned files and this process's own file.
+    async fn replay_once(&self) -> anyhow::Result<()> {
+        if !self.queue.schema_ready.load(Ordering::Acquire) {
+            return Ok(());
+        }
+        let db = &self.queue.db;
+        if db.is_unreachable() && !db.answers_within(REPLAY_TIMEOUT).await {
+            return Err(DatabaseAway.into());
+        }
+        for path in self.queue.spool.orphans() {
+            let Some(orphan) = Orphan::take(&path)? else { continue };
+            let submissions = orphan.read().await?;
+            self.store(&submissions).await?;
+            orphan.remove()?;
+            tracing::info!(leads = submissions.len(), "a spool left by a stopped process is stored");
+        }
+        let from = self.from.load(Ordering::Acquire);
+        let spool = &self.queue.spool;
+        if !spool.has_own_after(from).await {
+            self.queue.spooling.store(false, Ordering::Release);
+            return Ok(());
+        }
+        let (submissions, end) = spool.read_own(from).await?;
+        self.store(&submissions).await?;
+        tracing::info!(leads = submissions.len(), "spooled leads are stored");
+        // The database takes writes again: new submissions go to it directly, and what was
+        // appended meanwhile is stored by the next round.
+        db.mark_reachable();
+        self.queue.spooling.store(false, Ordering::Release);
+        if spool.empty_if_ends_at(end).await? {
+            self.from.store(0, Ordering::Release);
+        } else {
+            self.from.store(end, Ordering::Release);
+            self.queue.replay.notify_one();
+        }
+        Ok(())
+    }
+
+    /// Stores spooled submissions in order, a batch per transaction, each at most once. A
+    /// batch the database refuses while it answers is stored one by one, and a submission
+    /// it refuses alone is set aside in the spool folder (`rejected.jsonl`) for an operator,
+    /// so that it cannot hold up the others.
+    async fn store(&self, submissions: &[SpooledSubmission]) -> anyhow::Result<()> {
+        let pending: Vec<(PendingLead, &SpooledSubmission)> =
+            submissions.iter().filter_map(|spooled| pending_of(spooled).map(|pending| (pending, spooled))).collect();
+        for batch in pending.chunks(MAX_BATCH) {
+            let leads: Vec<&PendingLead> = batch.iter().map(|(pending, _)| pending).collect();
+            match self.store_batch(&leads).await {
+                Ok(()) => {}
+                Err(Some(error)) => {
+                    tracing::error!(error = %error, "a spooled batch was refused; storing it lead by lead");
+                    for (pending, spooled) in batch {
+                        match self.store_batch(&[pending]).await {
+                            Ok(()) => {}
+                            Err(Some(error)) => {
+                                tracing::error!(error = %error, receipt = %spooled.receipt, "a spooled lead was refused; set aside");
+                                self.queue.spool.set_aside(spooled).await?;
+                            }
+                            Err(None) => return Err(DatabaseAway.into()),
+                        }
+                    }
+                }
+                Err(None) => return Err(DatabaseAway.into()),
+            }
+            self.waker.wake();
+        }
+        Ok(())
+    }
+
+    /// Stores one batch; `Err(Some(error))` when the database refused it (a statement
+    /// error, not an outage), `Err(None)` when it is unavailable or did not answer in time.
+    async fn store_batch(&self, leads: &[&PendingLead]) -> Result<(), Option<sqlx::Error>> {
+        match tokio::time::timeout(REPLAY_TIMEOUT, store_batch(&self.queue.db, leads, self.notify_delay)).await {
+            Ok(Ok(_)) => Ok(()),
+            Ok(Err(error)) if !crate::db::is_unavailable(&error) => Err(Some(error)),
+            Ok(Err(_)) | Err(_) => Err(None),
+        }
+    }
+}
+
+/// The database does not answer or take writes yet: the replay waits for it.
+#[derive(Debug, thiserror::Error)]
+#[error("the database does not take writes yet")]
+struct DatabaseAway;
+
+/// A spooled submission parsed again, as it was when it arrived.
+fn pending_of(spooled: &SpooledSubmission) -> Option<PendingLead> {
+    let kind = match spooled.kind.as_str() {
+        "express" => LeadKind::Express,
+        _ => LeadKind::Proftest,
+    };
+    match NewLead::parse(kind, &spooled.body) {
+        Ok(lead) => Some(PendingLead {
+            lead,
+            submission_key: Some(spooled.submission_key.clone()),
+            received_at: spooled.received_at,
+        }),
+        Err(error) => {
+            tracing::error!(error = %error, receipt = %spooled.receipt, "a spooled submission no longer parses; skipped");
+            None
+        }
     }
 }
 
@@ -105,22 +373,25 @@ async fn write_batches(
         if receiver.lock().await.recv_many(&mut batch, MAX_BATCH).await == 0 {
             return;
         }
-        match store_batch(&db, &batch, notify_delay).await {
+        let (pending, replies): (Vec<PendingLead>, Vec<_>) =
+            batch.into_iter().map(|submission| (submission.pending, submission.reply)).unzip();
+        let leads: Vec<&PendingLead> = pending.iter().collect();
+        match store_batch(&db, &leads, notify_delay).await {
             Ok(accepted) => {
                 waker.wake();
-                for (submission, accepted) in batch.into_iter().zip(accepted) {
+                for (reply, accepted) in replies.into_iter().zip(accepted) {
                     // A caller that went away no longer needs the answer; its lead is stored.
-                    let _ = submission.reply.send(Ok(accepted));
+                    let _ = reply.send(Ok(accepted));
                 }
             }
             Err(error) => {
                 tracing::error!(
                     error = format!("{error:#}"),
-                    batch.size = batch.len(),
+                    batch.size = replies.len(),
                     "storing a batch of leads failed"
                 );
-                for submission in batch {
-                    let _ = submission.reply.send(Err(IntakeFailed));
+                for reply in replies {
+                    let _ = reply.send(Err(IntakeFailed));
                 }
             }
         }
@@ -128,7 +399,11 @@ async fn write_batches(
 }
 
 /// Stores a batch in one transaction; the answers are in submission order.
-async fn store_batch(db: &Db, batch: &[Submission], notify_delay: Duration) -> Result<Vec<AcceptedLead>, sqlx::Error> {
+async fn store_batch(
+    db: &Db,
+    batch: &[&PendingLead],
+    notify_delay: Duration,
+) -> Result<Vec<AcceptedLead>, sqlx::Error> {
     let mut tx = db.begin_write().await?;
     let ids = next_lead_ids(&mut tx, db.engine(), batch.len()).await?;
     // Read per batch, in the batch's transaction: a rule changed a moment ago applies.

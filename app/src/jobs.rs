@@ -25,9 +25,10 @@ use sqlx::AnyConnection;
 use crate::config::JobsConfig;
 use crate::db::lead::{bump_lead_stats, StatKey};
 use crate::db::Db;
+use crate::domain::integration::{Integration, Refusal};
 use crate::models::LeadStats;
 use crate::providers::facebook::GraphError;
-use crate::providers::SendError;
+use crate::providers::{EmailSender, SendError, SmsSender};
 use crate::queue::{BatchWrites, Context, JobFailure, Lane};
 use crate::services::Services;
 
@@ -97,6 +98,34 @@ impl Context for Services {
     fn db(&self) -> &Db {
         &self.db
     }
+
+    /// AmoCRM's account (within the 20 s health timeout), Resend's domains, Mobizon's
+    /// balance, the Telegram bot (and the refused chat), the Facebook token's user. An
+    /// integration without credentials has nothing to refuse.
+    async fn probe(&self, integration: Integration, subject: Option<&str>) -> Result<(), JobFailure> {
+        match (integration, &self.email, &self.sms) {
+            (Integration::AmoCrm, ..) => {
+                if let Some(client) = &self.amocrm {
+                    client.check_account().await?;
+                }
+            }
+            (Integration::Resend, EmailSender::Resend(client), _) => client.check_key().await?,
+            (Integration::Mobizon, _, SmsSender::Mobizon(client)) => client.check_key().await?,
+            (Integration::Telegram, ..) => {
+                if let Some(client) = &self.telegram {
+                    client.check(subject).await?;
+                }
+            }
+            (Integration::Facebook, ..) => {
+                if let Some(client) = &self.facebook {
+                    client.check_token().await?;
+                }
+            }
+            // The development outbox refuses nothing.
+            (Integration::Resend | Integration::Mobizon, ..) => {}
+        }
+        Ok(())
+    }
 }
 
 impl From<SendError> for JobFailure {
@@ -104,6 +133,9 @@ impl From<SendError> for JobFailure {
         match error {
             SendError::Retryable { message, retry_after } => Self::Retry { message, retry_after },
             SendError::Rejected { message } => Self::Permanent { message },
+            SendError::Refused(refusal) => Self::Refused(refusal),
+            // Providers that can tell whether a send happened look before trying again.
+            SendError::Uncertain { message } => Self::Retry { message, retry_after: None },
         }
     }
 }
@@ -115,7 +147,12 @@ impl From<GraphError> for JobFailure {
             GraphError::Transient { message } | GraphError::TooMuchData { message } => {
                 Self::Retry { message, retry_after: None }
             }
-            GraphError::Token { message } | GraphError::Refused { message } => Self::Permanent { message },
+            GraphError::Token { message } => Self::Refused(Refusal::new(
+                Integration::Facebook,
+                format!("Токен Facebook недействителен или истёк — замените FACEBOOK_ACCESS_TOKEN: {message}"),
+            )),
+            // A permission or parameter error about this call's account or object.
+            GraphError::Refused { message } => Self::Permanent { message },
         }
     }
 }

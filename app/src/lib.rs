@@ -26,6 +26,8 @@ pub mod intake;
 #[cfg(feature = "ssr")]
 pub mod jobs;
 #[cfg(feature = "ssr")]
+pub mod locks;
+#[cfg(feature = "ssr")]
 pub mod messages;
 #[cfg(feature = "ssr")]
 pub mod providers;

@@ -16,6 +16,7 @@ use std::time::Duration;
 
 use crate::config::{EmailConfig, SmsConfig};
 use crate::db::Db;
+use crate::domain::integration::Refusal;
 
 /// Why a message was not sent.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -23,9 +24,17 @@ pub enum SendError {
     /// A timeout, an outage or a rate limit: try again, not before `retry_after` if given.
     #[error("{message}")]
     Retryable { message: String, retry_after: Option<Duration> },
-    /// The provider refused this message; trying again will not help.
+    /// The provider refused this message for its own content; trying again will not help.
     #[error("{message}")]
     Rejected { message: String },
+    /// The provider refused our credentials or permissions: nothing of this integration
+    /// can go through until someone fixes them.
+    #[error("{0}")]
+    Refused(Refusal),
+    /// The request went out but its answer never came (a timeout after sending): the
+    /// provider may or may not have acted on it.
+    #[error("{message}")]
+    Uncertain { message: String },
 }
 
 impl SendError {

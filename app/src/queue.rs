@@ -9,6 +9,7 @@
 //! records its effects. A worker that dies leaves its lease to expire and the job is
 //! claimed again, so every kind is written to be safe to run twice.
 
+pub mod pauses;
 pub mod recorder;
 pub mod runner;
 
@@ -25,7 +26,7 @@ use tokio::sync::Notify;
 use crate::config::JobsConfig;
 use crate::db::job::{ClaimedJob, NewJob};
 use crate::db::Db;
-use crate::domain::integration::Integration;
+use crate::domain::integration::{Integration, Refusal};
 
 /// A boxed future, for calling a kind through the registry.
 pub type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
@@ -37,6 +38,15 @@ pub trait Context: Clone + Send + Sync + 'static {
 
     /// The database that holds the queue.
     fn db(&self) -> &Db;
+
+    /// Checks whether a paused integration takes our credentials again, with a cheap call
+    /// (`subject` names what was refused when narrower than the integration: a chat). Ok
+    /// resumes the integration; an error keeps it paused until the next probe.
+    fn probe(
+        &self,
+        integration: Integration,
+        subject: Option<&str>,
+    ) -> impl Future<Output = Result<(), JobFailure>> + Send;
 }
 
 /// Writes gathered from a batch of outcomes and made once, at the end of its transaction
@@ -74,6 +84,10 @@ pub enum JobFailure {
     /// Another attempt cannot help; the job is parked as failed at once.
     #[error("{message}")]
     Permanent { message: String },
+    /// The integration refused our credentials or permissions: it is paused, and the job
+    /// waits for it without spending the attempt.
+    #[error("{0}")]
+    Refused(Refusal),
 }
 
 impl JobFailure {
@@ -406,18 +420,35 @@ impl<C: Context> std::fmt::Debug for Registry<C> {
     }
 }
 
-/// Wakes the runner when work was enqueued; cheap to clone.
+/// The runner's handle for the rest of the application: wakes it when work was enqueued
+/// or an integration resumed, and holds its view of the paused integrations; cheap to
+/// clone.
 #[derive(Debug, Clone, Default)]
-pub struct JobWaker(Arc<Notify>);
+pub struct JobWaker {
+    notify: Arc<Notify>,
+    pauses: pauses::PauseView,
+}
 
 impl JobWaker {
     /// Tells the runner's idle lanes to look at the queue now instead of at their next
     /// poll.
     pub fn wake(&self) {
-        self.0.notify_waiters();
+        self.notify.notify_waiters();
+    }
+
+    /// Tells the runner that an integration was paused or resumed here: it reads the
+    /// pauses again before its next claim, and looks at the queue now.
+    pub fn pauses_changed(&self) {
+        self.pauses.invalidate();
+        self.wake();
+    }
+
+    /// The runner's view of the paused integrations.
+    pub fn pauses(&self) -> &pauses::PauseView {
+        &self.pauses
     }
 
     fn notified(&self) -> tokio::sync::futures::Notified<'_> {
-        self.0.notified()
+        self.notify.notified()
     }
 }

@@ -8,6 +8,7 @@
 pub mod ad_accounts;
 pub mod ad_spend;
 pub mod attribution;
+pub mod crm_deals;
 pub mod crm_sync;
 pub mod delivery;
 pub mod health;
@@ -20,6 +21,7 @@ use std::sync::Arc;
 
 use crate::config::{Config, CrmConfig};
 use crate::db::Db;
+use crate::locks::KeyedLocks;
 use crate::providers::amocrm::{AmoCrmClient, CrmAuth, OAuth};
 use crate::providers::facebook::FacebookClient;
 use crate::providers::telegram::TelegramClient;
@@ -44,6 +46,9 @@ pub struct Services {
     pub waker: JobWaker,
     /// Held while a sync with AmoCRM runs: a second click is told so instead of starting another.
     crm_sync_running: Arc<tokio::sync::Mutex<()>>,
+    /// One push to AmoCRM per person at a time (keyed by phone), so that two submissions
+    /// of one person never open two contacts.
+    pub crm_people: KeyedLocks,
 }
 
 impl Services {
@@ -69,6 +74,7 @@ impl Services {
                 .clone()
                 .map(|token| Arc::new(TelegramClient::new(&config.telegram, token))),
             crm_sync_running: Arc::default(),
+            crm_people: KeyedLocks::default(),
             db,
             config,
             waker,

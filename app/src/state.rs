@@ -9,7 +9,7 @@ use leptos::config::LeptosOptions;
 use crate::config::Config;
 use crate::db::Db;
 use crate::error::AppError;
-use crate::intake::IntakeQueue;
+use crate::intake::{IntakeQueue, IntakeSettings};
 use crate::jobs::JOBS;
 use crate::queue::runner::JobRunner;
 use crate::queue::JobWaker;
@@ -42,7 +42,12 @@ impl AppState {
         let services = Services::new(db.clone(), config.clone(), waker.clone());
         let supervisor = Supervisor::default();
         let jobs = JobRunner::new(services.clone(), &JOBS, config.jobs.clone(), waker.clone(), &supervisor);
-        let intake = IntakeQueue::start(db.clone(), config.intake.notify_delay, waker, &supervisor);
+        let intake_settings = IntakeSettings {
+            notify_delay: config.intake.notify_delay,
+            spool_after: config.intake.spool_after,
+            spool_dir: config.intake.spool_dir.clone(),
+        };
+        let intake = IntakeQueue::start(db.clone(), &intake_settings, waker, &supervisor);
         Self { leptos_options, db, config, intake, services, jobs, credential_lookups: Arc::default(), supervisor }
     }
 }

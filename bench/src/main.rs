@@ -224,7 +224,12 @@ async fn load(
 /// Opens the benchmark database and tops it up to `leads` demo leads over two years
 /// (with their demo sales).
 async fn database_with_leads(database_url: &str, leads: u64) -> anyhow::Result<(Db, u64)> {
-    let db = Db::connect(&DatabaseConfig { url: database_url.to_owned(), max_connections: Some(4) }).await?;
+    let db = Db::connect(&DatabaseConfig {
+        url: database_url.to_owned(),
+        max_connections: Some(4),
+        acquire_timeout: std::time::Duration::from_secs(30),
+    })
+    .await?;
     db.migrate().await?;
     let existing: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM lead").fetch_one(db.pool()).await?;
     let missing = leads.saturating_sub(u64::try_from(existing).unwrap_or_default());
@@ -392,7 +397,12 @@ async fn fake_providers(port: u16) -> anyhow::Result<()> {
 /// Waits until no email or SMS job is pending or sending, then prints how many ran per
 /// second while there was work, and how late they were (due time to finished send).
 async fn scheduler(database_url: &str, timeout: Duration) -> anyhow::Result<()> {
-    let db = Db::connect(&DatabaseConfig { url: database_url.to_owned(), max_connections: Some(2) }).await?;
+    let db = Db::connect(&DatabaseConfig {
+        url: database_url.to_owned(),
+        max_connections: Some(2),
+        acquire_timeout: std::time::Duration::from_secs(30),
+    })
+    .await?;
     let kinds = "kind IN ('send_lead_email', 'send_lead_sms')";
     let deadline = Instant::now() + timeout;
     loop {

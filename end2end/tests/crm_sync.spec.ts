@@ -49,7 +49,7 @@ test("the first visit syncs with AmoCRM and the button shows what it found", asy
 
     await page.getByRole("button", { name: "Синхронизировать с AmoCRM" }).click();
     await expect(page.getByRole("status").filter({ hasText: "Получено сделок" })).toHaveText(
-      "Получено сделок: 2, сопоставлено: 1, обновлено: 0, не найдено у нас: 1",
+      "Получено сделок: 2, сопоставлено: 1, обновлено: 0, не найдено у нас: 1, новых продаж: 0",
     );
   } finally {
     fake.close();

@@ -130,10 +130,18 @@ enum RoleArg {
 /// Runs one command to completion.
 pub async fn run(cli: Cli) -> anyhow::Result<()> {
     let config = Config::from_env()?;
+    let command = cli.command.unwrap_or(Command::Serve);
+    if let Command::Serve = command {
+        // The server starts whether or not the database answers: leads go to the spool.
+        let db = Db::connect_lazy(&config.database)?;
+        let served = serve(config, db.clone()).await;
+        db.close().await;
+        return served;
+    }
     let db = Db::connect(&config.database).await?;
     db.migrate().await?;
-    let result = match cli.command.unwrap_or(Command::Serve) {
-        Command::Serve => serve(config, db.clone()).await,
+    let result = match command {
+        Command::Serve => unreachable!("served above"),
         Command::Migrate => {
             tracing::info!("migrations are up to date");
             Ok(())
@@ -164,14 +172,9 @@ async fn serve(config: Config, db: Db) -> anyhow::Result<()> {
     if state.services.is_test_mode() {
         tracing::warn!("test mode: emails and SMS without provider credentials go to the dev_outbox table");
     }
-    if state.services.amocrm.is_some() {
-        app::jobs::ScheduleCrmSync::start(&state.db).await.context("queueing the AmoCRM sync schedule")?;
-    }
-    if state.services.facebook.is_some() {
-        app::jobs::ScheduleAdSpendSync::start(&state.db).await.context("queueing the ad spend schedule")?;
-    }
     let shutdown = CancellationToken::new();
-    let jobs = state.jobs.start(shutdown.clone());
+    state.intake.wait_for_schema();
+    let jobs = tokio::spawn(bring_up(state.clone(), shutdown.clone()));
     let application = Application::build(state).await?;
     tracing::info!(address = %application.local_addr(), "serving");
     cancel_on_signal(shutdown.clone());
@@ -184,6 +187,44 @@ async fn serve(config: Config, db: Db) -> anyhow::Result<()> {
     served?;
     tracing::info!("stopped");
     Ok(())
+}
+
+/// Migrates the database as soon as it answers (the server meanwhile serves, its intake
+/// spooling), then queues the schedules and works the job queue until `shutdown`.
+async fn bring_up(state: AppState, shutdown: CancellationToken) {
+    for attempt in 1.. {
+        match state.db.migrate().await {
+            Ok(()) => break,
+            Err(error) => {
+                state.db.mark_unreachable();
+                if attempt == 1 {
+                    tracing::error!(
+                        error = format!("{error:#}"),
+                        "the database cannot be migrated yet; trying every 2 s"
+                    );
+                }
+            }
+        }
+        tokio::select! {
+            _ = shutdown.cancelled() => return,
+            _ = tokio::time::sleep(std::time::Duration::from_secs(2)) => {}
+        }
+    }
+    state.db.mark_reachable();
+    state.intake.schema_ready();
+    if state.services.amocrm.is_some() {
+        if let Err(error) = app::jobs::ScheduleCrmSync::start(&state.db).await {
+            tracing::error!(error = %error, "queueing the AmoCRM sync schedule failed");
+        }
+    }
+    if state.services.facebook.is_some() {
+        if let Err(error) = app::jobs::ScheduleAdSpendSync::start(&state.db).await {
+            tracing::error!(error = %error, "queueing the ad spend schedule failed");
+        }
+    }
+    if let Err(error) = state.jobs.start(shutdown).await {
+        tracing::error!(error = %error, "the job runner ended abnormally");
+    }
 }
 
 async fn user_command(db: &Db, command: UserCommand) -> anyhow::Result<()> {

@@ -4,10 +4,12 @@
 //! server functions are not redirected; they answer 401 themselves.
 
 use axum::extract::{Request, State};
+use axum::http::StatusCode;
 use axum::middleware::Next;
-use axum::response::{IntoResponse, Redirect, Response};
+use axum::response::{Html, IntoResponse, Redirect, Response};
 
 use app::access::resolve_viewer;
+use app::error::AppError;
 use app::state::AppState;
 
 /// Paths anyone may open: sign-in, assets, health, the API and the provider webhooks
@@ -24,10 +26,22 @@ fn is_public(path: &str) -> bool {
 }
 
 /// Resolves the request's user and redirects page requests without a valid session to
-/// `/login?next=<path>`.
+/// `/login?next=<path>`. While the database does not answer, a page says so at once
+/// (503) instead of waiting for it; the intake API and health stay as they are.
 pub async fn require_session(State(state): State<AppState>, mut request: Request, next: Next) -> Response {
+    let is_page = {
+        let path = request.uri().path();
+        !is_public(path) || path == "/login"
+    };
+    if is_page && state.db.is_unreachable() {
+        return database_unavailable_page();
+    }
     let viewer = match resolve_viewer(&state, request.headers()).await {
         Ok(viewer) => viewer,
+        Err(AppError::Unavailable) if is_page => {
+            state.db.mark_unreachable();
+            return database_unavailable_page();
+        }
         Err(error) => return error.into_response(),
     };
     let signed_in = viewer.0.is_some();
@@ -39,4 +53,15 @@ pub async fn require_session(State(state): State<AppState>, mut request: Request
     // `/` stays as it is: the parameter is a path.
     let next_param = app::format::url_encode(wanted).replace("%2F", "/");
     Redirect::to(&format!("/login?next={next_param}")).into_response()
+}
+
+/// The page shown while the database does not answer.
+fn database_unavailable_page() -> Response {
+    let html = "<!DOCTYPE html><html lang=\"ru\"><head><meta charset=\"utf-8\"><meta http-equiv=\"refresh\" content=\"15\">\
+        <title>База данных недоступна</title></head><body style=\"font-family:sans-serif;max-width:40em;margin:4em auto\">\
+        <h1>База данных временно недоступна</h1>\
+        <p>Страница откроется, как только база снова ответит (она обновится сама через 15 секунд).</p>\
+        <p>Заявки с лендингов не теряются: сервер сохраняет их на диск и запишет в базу, когда она вернётся.</p>\
+        </body></html>";
+    (StatusCode::SERVICE_UNAVAILABLE, [("retry-after", "15")], Html(html)).into_response()
 }

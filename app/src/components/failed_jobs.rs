@@ -3,15 +3,35 @@
 use leptos::prelude::*;
 use leptos::server::ServerAction;
 
-use crate::models::FailedJob;
-use crate::server_fns::jobs::RetryFailedJob;
+use crate::models::FailedJobs;
+use crate::server_fns::jobs::{RetryFailedJob, RetryFailedJobs};
 
-/// Jobs that failed for good, with the provider's error and a retry button each.
+/// Jobs that failed for good, with the provider's error and a retry button each, and
+/// «Повторить все» per kind.
 #[component]
-pub fn FailedJobsPanel(total: i64, jobs: Vec<FailedJob>, retry: ServerAction<RetryFailedJob>) -> impl IntoView {
+pub fn FailedJobsPanel(
+    failed: FailedJobs,
+    retry: ServerAction<RetryFailedJob>,
+    retry_all: ServerAction<RetryFailedJobs>,
+) -> impl IntoView {
+    let FailedJobs { total, jobs, by_kind } = failed;
+    let retried = move || match retry_all.value().get() {
+        Some(Ok(count)) => Some(view! { <p role="status">"Снова в очереди: " {count}</p> }.into_any()),
+        Some(Err(error)) => Some(view! { <p class="form-error" role="alert">{error.to_string()}</p> }.into_any()),
+        None => None,
+    };
     view! {
         <section class="failed-jobs" aria-label="Ошибки отправки">
             <h2>"Ошибки отправки: " {total}</h2>
+            <div class="retry-all">
+                <For each=move || by_kind.clone() key=|group| (group.kind.clone(), group.count) let:group>
+                    <ActionForm action=retry_all attr:class="inline">
+                        <input type="hidden" name="kind" value=group.kind.clone() />
+                        <button type="submit">{format!("Повторить все: {} ({})", group.what, group.count)}</button>
+                    </ActionForm>
+                </For>
+            </div>
+            {retried}
             <ul>
                 <For each=move || jobs.clone() key=|job| job.job_id let:job>
                     <li data-job-id=job.job_id>

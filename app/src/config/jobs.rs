@@ -15,7 +15,8 @@ pub struct JobsConfig {
     /// `JOB_RETRY_MAX_SECS`: the longest retry delay (default 3600).
     pub retry_max: Duration,
     /// `JOB_LEASE_SECS`: how long a claimed job is ours before another process may take it
-    /// over, longer than any provider timeout (default 120).
+    /// over; renewed a third of it apart while the job runs, so it bounds how long the job
+    /// of a process that died waits (default 30).
     pub lease: Duration,
     /// `JOB_POLL_MS`: the fallback poll interval; enqueueing wakes the runner anyway (default 5000).
     pub poll_interval: Duration,
@@ -33,7 +34,7 @@ impl Default for JobsConfig {
             max_attempts: 8,
             retry_base: Duration::from_secs(5),
             retry_max: Duration::from_secs(3600),
-            lease: Duration::from_secs(120),
+            lease: Duration::from_secs(30),
             poll_interval: Duration::from_secs(5),
             email_concurrency: 8,
             sms_concurrency: 8,

@@ -11,6 +11,8 @@ use crate::models::LeadStats;
 #[derive(Debug, Clone, FromRow)]
 pub struct LeadForCrm {
     pub lead_id: i64,
+    /// UTC milliseconds.
+    pub created_at: i64,
     pub created_day: i64,
     pub source: String,
     pub kind: String,
@@ -30,12 +32,41 @@ pub struct LeadForCrm {
 /// The lead, if it exists.
 pub async fn lead_for_crm(conn: &mut AnyConnection, lead_id: i64) -> Result<Option<LeadForCrm>, sqlx::Error> {
     sqlx::query_as(
-        "SELECT lead_id, created_day, source, kind, name, email, phone_e164, payment_method, utm_source, utm_medium, \
-         utm_campaign, utm_content, utm_term, fbclid, crm_deal_id FROM lead WHERE lead_id = $1",
+        "SELECT lead_id, created_at, created_day, source, kind, name, email, phone_e164, payment_method, utm_source, \
+         utm_medium, utm_campaign, utm_content, utm_term, fbclid, crm_deal_id FROM lead WHERE lead_id = $1",
     )
     .bind(lead_id)
     .fetch_optional(conn)
     .await
+}
+
+/// The AmoCRM contact and deal of the person's newest other lead that was pushed:
+/// `(contact id, deal id)`.
+pub async fn known_crm_person(
+    conn: &mut AnyConnection,
+    phone_e164: &str,
+    except_lead_id: i64,
+) -> Result<Option<(i64, i64)>, sqlx::Error> {
+    sqlx::query_as(
+        "SELECT crm_contact_id, crm_deal_id FROM lead WHERE phone_e164 = $1 AND lead_id <> $2 \
+         AND crm_contact_id IS NOT NULL AND crm_deal_id IS NOT NULL ORDER BY lead_id DESC LIMIT 1",
+    )
+    .bind(phone_e164)
+    .bind(except_lead_id)
+    .fetch_optional(conn)
+    .await
+}
+
+/// Makes the caller's PostgreSQL transaction the only one pushing this person (by phone
+/// digits) until it ends: pushes in other processes wait.
+pub async fn lock_person(conn: &mut AnyConnection, person: &str) -> Result<(), sqlx::Error> {
+    // FNV-1a, stable across processes and builds (std's hasher is seeded per process).
+    let hash = person.bytes().fold(0x811c_9dc5_u32, |hash, byte| (hash ^ u32::from(byte)).wrapping_mul(0x0100_0193));
+    sqlx::query("SELECT pg_advisory_xact_lock(7202, $1)")
+        .bind(i32::from_ne_bytes(hash.to_ne_bytes()))
+        .execute(conn)
+        .await
+        .map(drop)
 }
 
 /// Stores the deal and contact of a lead; the «В AmoCRM» counter counts it the first time.

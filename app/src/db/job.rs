@@ -75,9 +75,25 @@ pub struct ClaimedJob {
     pub payload: String,
     pub lead_id: Option<i64>,
     pub idempotency_key: String,
-    /// Attempts including this one.
+    /// Attempts including this one (an admin's retry and a reschedule start afresh).
     pub attempts: i64,
+    /// Claims ever, this one included; never reset. Above 1, an earlier run may have
+    /// reached the provider.
+    pub runs: i64,
     pub created_at: i64,
+}
+
+/// The columns of a [`ClaimedJob`], for `RETURNING`.
+const CLAIMED_COLUMNS: &str = "job_id, kind, payload, lead_id, idempotency_key, attempts, runs, created_at";
+
+/// ` AND (waiting_for IS NULL OR waiting_for NOT IN ($first, …))` for the paused
+/// integrations, numbered from `first`; empty when none is paused.
+fn not_waiting_for(paused: &[&str], first: usize) -> String {
+    if paused.is_empty() {
+        return String::new();
+    }
+    let placeholders: Vec<String> = (first..first + paused.len()).map(|n| format!("${n}")).collect();
+    format!(" AND (waiting_for IS NULL OR waiting_for NOT IN ({}))", placeholders.join(", "))
 }
 
 /// Which jobs a claim takes.
@@ -90,7 +106,7 @@ pub enum Claimable {
 }
 
 /// Claims up to `limit` jobs of `kind` (`which` says whether due or orphaned) for `worker`
-/// until `lease_until`.
+/// until `lease_until`, leaving those that wait for one of the `paused` integrations.
 ///
 /// PostgreSQL skips rows other processes are claiming (`FOR UPDATE SKIP LOCKED`); on
 /// SQLite the caller holds the write permit, so claims never overlap. The two kinds of
@@ -106,6 +122,7 @@ pub async fn claim_jobs(
     limit: usize,
     now_ms: i64,
     lease_until: i64,
+    paused: &[&str],
 ) -> Result<Vec<ClaimedJob>, sqlx::Error> {
     let lock = match engine {
         Engine::Postgres => "FOR UPDATE SKIP LOCKED",
@@ -115,20 +132,24 @@ pub async fn claim_jobs(
         Claimable::Due => ("status = 'queued' AND run_at <= $3", "run_at"),
         Claimable::LeaseExpired => ("status = 'running' AND lease_until < $3", "lease_until"),
     };
+    let waiting = not_waiting_for(paused, 6);
     let sql = format!(
-        "UPDATE job SET status = 'running', lease_owner = $1, lease_until = $2, attempts = attempts + 1, updated_at = $3 \
+        "UPDATE job SET status = 'running', lease_owner = $1, lease_until = $2, attempts = attempts + 1, \
+         runs = runs + 1, updated_at = $3 \
          WHERE job_id IN ( \
-             SELECT job_id FROM job WHERE kind = $4 AND {condition} ORDER BY {order} LIMIT $5 {lock}) \
-         RETURNING job_id, kind, payload, lead_id, idempotency_key, attempts, created_at"
+             SELECT job_id FROM job WHERE kind = $4 AND {condition}{waiting} ORDER BY {order} LIMIT $5 {lock}) \
+         RETURNING {CLAIMED_COLUMNS}"
     );
-    sqlx::query_as(&sql)
+    let mut query = sqlx::query_as(&sql)
         .bind(worker)
         .bind(lease_until)
         .bind(now_ms)
         .bind(kind)
-        .bind(i64::try_from(limit).unwrap_or(i64::MAX))
-        .fetch_all(conn)
-        .await
+        .bind(i64::try_from(limit).unwrap_or(i64::MAX));
+    for integration in paused {
+        query = query.bind(*integration);
+    }
+    query.fetch_all(conn).await
 }
 
 /// A claimed job to mark done.
@@ -223,38 +244,64 @@ pub async fn park_job(
     Ok(parked.rows_affected() == 1)
 }
 
-/// Returns every job claimed by a previous run of this single process to the queue
-/// (SQLite only: one process works its queue, so a `running` job at start-up is orphaned).
-pub async fn release_orphaned_jobs(conn: &mut AnyConnection, now_ms: i64) -> Result<u64, sqlx::Error> {
-    let released = sqlx::query(
-        "UPDATE job SET status = 'queued', lease_owner = NULL, lease_until = NULL, updated_at = $1 \
-         WHERE status = 'running'",
-    )
-    .bind(now_ms)
-    .execute(conn)
-    .await?;
-    Ok(released.rows_affected())
-}
+/// The most jobs one [`renew_leases`] statement renews.
+const RENEW_CHUNK: usize = 500;
 
-/// Extends `worker`'s lease on a running job to `lease_until`; false when the lease is
-/// no longer this worker's.
-pub async fn renew_lease(
+/// Extends `worker`'s leases on `job_ids` to `lease_until`; returns the ids it still held
+/// (the others' leases passed to another worker).
+pub async fn renew_leases(
     conn: &mut AnyConnection,
-    job_id: i64,
+    job_ids: &[i64],
     worker: &str,
     lease_until: i64,
     now_ms: i64,
+) -> Result<Vec<i64>, sqlx::Error> {
+    let mut held = Vec::with_capacity(job_ids.len());
+    for chunk in job_ids.chunks(RENEW_CHUNK) {
+        let placeholders: Vec<String> = (4..4 + chunk.len()).map(|n| format!("${n}")).collect();
+        let sql = format!(
+            "UPDATE job SET lease_until = $1, updated_at = $2 \
+             WHERE status = 'running' AND lease_owner = $3 AND job_id IN ({}) RETURNING job_id",
+            placeholders.join(", ")
+        );
+        let mut query = sqlx::query_scalar::<_, i64>(&sql).bind(lease_until).bind(now_ms).bind(worker);
+        for job_id in chunk {
+            query = query.bind(*job_id);
+        }
+        held.extend(query.fetch_all(&mut *conn).await?);
+    }
+    Ok(held)
+}
+
+/// Gives a job whose call an integration refused back to the queue: it waits for that
+/// integration (`waiting_for`) without spending the attempt; false when the lease is no
+/// longer `worker`'s.
+pub async fn requeue_refused(
+    conn: &mut AnyConnection,
+    job_id: i64,
+    worker: &str,
+    waiting_for: &str,
+    error: &str,
+    now_ms: i64,
 ) -> Result<bool, sqlx::Error> {
-    let renewed = sqlx::query(
-        "UPDATE job SET lease_until = $1, updated_at = $2 WHERE job_id = $3 AND status = 'running' AND lease_owner = $4",
+    let requeued = sqlx::query(
+        "UPDATE job SET status = 'queued', run_at = $1, attempts = attempts - 1, refusals = refusals + 1, \
+         waiting_for = $2, last_error = $3, lease_owner = NULL, lease_until = NULL, updated_at = $1 \
+         WHERE job_id = $4 AND status = 'running' AND lease_owner = $5",
     )
-    .bind(lease_until)
     .bind(now_ms)
+    .bind(waiting_for)
+    .bind(error)
     .bind(job_id)
     .bind(worker)
     .execute(conn)
     .await?;
-    Ok(renewed.rows_affected() == 1)
+    Ok(requeued.rows_affected() == 1)
+}
+
+/// How often the job was refused by its integration so far.
+pub async fn refusals_of(conn: &mut AnyConnection, job_id: i64) -> Result<i64, sqlx::Error> {
+    sqlx::query_scalar("SELECT refusals FROM job WHERE job_id = $1").bind(job_id).fetch_one(conn).await
 }
 
 /// Gives a job that `worker` claimed but never started back to the queue, as if it had
@@ -266,8 +313,8 @@ pub async fn unclaim_job(
     now_ms: i64,
 ) -> Result<bool, sqlx::Error> {
     let unclaimed = sqlx::query(
-        "UPDATE job SET status = 'queued', attempts = attempts - 1, lease_owner = NULL, lease_until = NULL, updated_at = $1 \
-         WHERE job_id = $2 AND status = 'running' AND lease_owner = $3",
+        "UPDATE job SET status = 'queued', attempts = attempts - 1, runs = runs - 1, lease_owner = NULL, \
+         lease_until = NULL, updated_at = $1 WHERE job_id = $2 AND status = 'running' AND lease_owner = $3",
     )
     .bind(now_ms)
     .bind(job_id)
@@ -277,12 +324,16 @@ pub async fn unclaim_job(
     Ok(unclaimed.rows_affected() == 1)
 }
 
-/// The earliest time a queued job of `kind` becomes due.
-pub async fn next_due(conn: &mut AnyConnection, kind: &str) -> Result<Option<i64>, sqlx::Error> {
-    sqlx::query_scalar("SELECT MIN(run_at) FROM job WHERE status = 'queued' AND kind = $1")
-        .bind(kind)
-        .fetch_one(conn)
-        .await
+/// The earliest time a queued job of `kind` becomes due, leaving those that wait for one of
+/// the `paused` integrations.
+pub async fn next_due(conn: &mut AnyConnection, kind: &str, paused: &[&str]) -> Result<Option<i64>, sqlx::Error> {
+    let sql =
+        format!("SELECT MIN(run_at) FROM job WHERE status = 'queued' AND kind = $1{}", not_waiting_for(paused, 2));
+    let mut query = sqlx::query_scalar(&sql).bind(kind);
+    for integration in paused {
+        query = query.bind(*integration);
+    }
+    query.fetch_one(conn).await
 }
 
 /// A job parked as failed, for the dashboard.
@@ -311,22 +362,54 @@ pub async fn failed_jobs(conn: &mut AnyConnection, limit: i64) -> Result<(Vec<Fa
     Ok((rows, total))
 }
 
-/// Puts a failed job back in the queue, due at once with fresh attempts; returns it, or
-/// `None` when the job is not failed (already retried, or unknown).
+/// Puts a failed job back in the queue, due at once with fresh attempts (its count of runs
+/// stays, so guards against a second send still look); returns it, or `None` when the job
+/// is not failed (already retried, or unknown).
 pub async fn retry_failed_job(
     conn: &mut AnyConnection,
     job_id: i64,
     now_ms: i64,
 ) -> Result<Option<ClaimedJob>, sqlx::Error> {
-    sqlx::query_as(
-        "UPDATE job SET status = 'queued', run_at = $1, attempts = 0, finished_at = NULL, updated_at = $1 \
-         WHERE job_id = $2 AND status = 'failed' \
-         RETURNING job_id, kind, payload, lead_id, idempotency_key, attempts, created_at",
-    )
-    .bind(now_ms)
-    .bind(job_id)
-    .fetch_optional(conn)
-    .await
+    let sql = format!(
+        "UPDATE job SET status = 'queued', run_at = $1, attempts = 0, refusals = 0, finished_at = NULL, \
+         updated_at = $1 WHERE job_id = $2 AND status = 'failed' RETURNING {CLAIMED_COLUMNS}"
+    );
+    sqlx::query_as(&sql).bind(now_ms).bind(job_id).fetch_optional(conn).await
+}
+
+/// The most failed jobs one [`retry_failed_jobs`] call puts back.
+pub const BULK_RETRY_LIMIT: i64 = 5_000;
+
+/// Puts every failed job of `kinds` back in the queue as [`retry_failed_job`] does, at
+/// most [`BULK_RETRY_LIMIT`] at once (oldest first); returns them.
+pub async fn retry_failed_jobs(
+    conn: &mut AnyConnection,
+    kinds: &[&str],
+    now_ms: i64,
+) -> Result<Vec<ClaimedJob>, sqlx::Error> {
+    if kinds.is_empty() {
+        return Ok(Vec::new());
+    }
+    let placeholders: Vec<String> = (3..3 + kinds.len()).map(|n| format!("${n}")).collect();
+    let sql = format!(
+        "UPDATE job SET status = 'queued', run_at = $1, attempts = 0, refusals = 0, finished_at = NULL, \
+         updated_at = $1 WHERE job_id IN ( \
+             SELECT job_id FROM job WHERE status = 'failed' AND kind IN ({}) ORDER BY job_id LIMIT $2) \
+         RETURNING {CLAIMED_COLUMNS}",
+        placeholders.join(", ")
+    );
+    let mut query = sqlx::query_as(&sql).bind(now_ms).bind(BULK_RETRY_LIMIT);
+    for kind in kinds {
+        query = query.bind(*kind);
+    }
+    query.fetch_all(conn).await
+}
+
+/// How many failed jobs of each kind there are.
+pub async fn failed_counts(conn: &mut AnyConnection) -> Result<Vec<(String, i64)>, sqlx::Error> {
+    sqlx::query_as("SELECT kind, COUNT(*) FROM job WHERE status = 'failed' GROUP BY kind ORDER BY kind")
+        .fetch_all(conn)
+        .await
 }
 
 /// Whether a job with this id exists.

@@ -107,6 +107,8 @@ pub struct SaleRecord {
     pub utm_campaign: Option<String>,
     pub team: Option<String>,
     pub cancelled: bool,
+    /// The Telegram announcement: `none`, `pending`, `sending`, `sent`, `uncertain` or `failed`.
+    pub telegram: String,
 }
 
 #[derive(sqlx::FromRow)]
@@ -122,6 +124,7 @@ struct SaleRecordRow {
     utm_campaign: Option<String>,
     team: Option<String>,
     cancelled_at: Option<i64>,
+    notify_state: String,
 }
 
 /// The sales of `range` (Almaty days), newest first, of one team or all; at most `limit`.
@@ -134,7 +137,7 @@ pub async fn sales_history(
     let team_clause = if team_id.is_some() { "AND sale.team_id = $4" } else { "" };
     let sql = format!(
         "SELECT sale.sale_id, sale.crm_deal_id, sale.product, sale.amount, sale.sold_at, sale.sold_day, \
-         sale.contact_name, sale.utm_source, sale.utm_campaign, team.name AS team, sale.cancelled_at \
+         sale.contact_name, sale.utm_source, sale.utm_campaign, team.name AS team, sale.cancelled_at, sale.notify_state \
          FROM sale LEFT JOIN team ON team.team_id = sale.team_id \
          WHERE sale.sold_day BETWEEN $1 AND $2 {team_clause} ORDER BY sale.sold_at DESC, sale.sale_id DESC LIMIT $3"
     );
@@ -157,6 +160,7 @@ pub async fn sales_history(
             utm_campaign: row.utm_campaign,
             team: row.team,
             cancelled: row.cancelled_at.is_some(),
+            telegram: row.notify_state,
         })
         .collect())
 }

@@ -92,7 +92,7 @@ pub async fn demo_sale_sources(
     .await
 }
 
-/// Records a won deal's sale; returns its id when it is new. A sale of the same deal and
+/// Records a won deal's sale, its announcement pending; returns its id when it is new. A sale of the same deal and
 /// product already stored stays as it is, except that a cancelled one counts again.
 pub async fn record_won_sale(
     conn: &mut AnyConnection,
@@ -101,8 +101,8 @@ pub async fn record_won_sale(
 ) -> Result<Option<i64>, sqlx::Error> {
     let query = sqlx::query(
         "INSERT INTO sale (crm_deal_id, product, amount, sold_at, sold_day, lead_id, contact_name, utm_source, \
-         utm_medium, utm_campaign, team_id, attribution_confidence, attribution_rule, created_at, updated_at) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $14) \
+         utm_medium, utm_campaign, team_id, attribution_confidence, attribution_rule, created_at, updated_at, \
+         notify_state) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $14, 'pending') \
          ON CONFLICT (crm_deal_id, product) DO NOTHING RETURNING sale_id",
     );
     let inserted = bind_sale(query, sale).bind(now_ms).fetch_optional(&mut *conn).await?;
@@ -119,6 +119,63 @@ pub async fn record_won_sale(
         .await?;
     }
     Ok(inserted)
+}
+
+/// Records that the deal was in `status_id` of `pipeline_id` at AmoCRM's time `changed_at`
+/// (unix seconds), unless a newer state is stored; false when this one is older (stale).
+pub async fn advance_deal_state(
+    conn: &mut AnyConnection,
+    crm_deal_id: i64,
+    pipeline_id: Option<i64>,
+    status_id: i64,
+    changed_at: i64,
+    now_ms: i64,
+) -> Result<bool, sqlx::Error> {
+    let applied: Option<i64> = sqlx::query_scalar(
+        "INSERT INTO crm_deal_state (crm_deal_id, pipeline_id, status_id, changed_at, updated_at) \
+         VALUES ($1, $2, $3, $4, $5) ON CONFLICT (crm_deal_id) DO UPDATE SET \
+         pipeline_id = COALESCE(excluded.pipeline_id, crm_deal_state.pipeline_id), status_id = excluded.status_id, \
+         changed_at = excluded.changed_at, updated_at = excluded.updated_at \
+         WHERE crm_deal_state.changed_at <= excluded.changed_at RETURNING crm_deal_id",
+    )
+    .bind(crm_deal_id)
+    .bind(pipeline_id)
+    .bind(status_id)
+    .bind(changed_at)
+    .bind(now_ms)
+    .fetch_optional(conn)
+    .await?;
+    Ok(applied.is_some())
+}
+
+/// Whether the deal has a sale of `product` that is not cancelled.
+pub async fn has_active_sale(conn: &mut AnyConnection, crm_deal_id: i64, product: &str) -> Result<bool, sqlx::Error> {
+    let found: Option<i64> =
+        sqlx::query_scalar("SELECT sale_id FROM sale WHERE crm_deal_id = $1 AND product = $2 AND cancelled_at IS NULL")
+            .bind(crm_deal_id)
+            .bind(product)
+            .fetch_optional(conn)
+            .await?;
+    Ok(found.is_some())
+}
+
+/// Marks the deal's sales of products other than `keep` cancelled (a deal won in another
+/// pipeline since); returns how many.
+pub async fn cancel_other_products(
+    conn: &mut AnyConnection,
+    crm_deal_id: i64,
+    keep: &str,
+    now_ms: i64,
+) -> Result<u64, sqlx::Error> {
+    let done = sqlx::query(
+        "UPDATE sale SET cancelled_at = $1, updated_at = $1 WHERE crm_deal_id = $2 AND product <> $3 AND cancelled_at IS NULL",
+    )
+    .bind(now_ms)
+    .bind(crm_deal_id)
+    .bind(keep)
+    .execute(conn)
+    .await?;
+    Ok(done.rows_affected())
 }
 
 /// Marks the sales of a deal that left the won stage as cancelled; returns how many.
@@ -169,4 +226,121 @@ pub async fn lead_of_deal(
     .bind(crm_deal_id)
     .fetch_optional(conn)
     .await
+}
+
+/// Whether a sale's announcement may be sent now.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum NoticeStart {
+    /// It was pending and is now `sending`: send it.
+    Send,
+    /// An earlier run marked it `sending` and never recorded an outcome: it may be in the
+    /// chat already.
+    InDoubt,
+    /// It is sent, uncertain or gone: nothing to do.
+    Settled,
+}
+
+/// Marks the sale's announcement `sending` if it was pending, in its own statement, before
+/// the message goes out.
+pub async fn begin_sale_notice(
+    conn: &mut AnyConnection,
+    sale_id: i64,
+    now_ms: i64,
+) -> Result<NoticeStart, sqlx::Error> {
+    let started: Option<i64> = sqlx::query_scalar(
+        "UPDATE sale SET notify_state = 'sending', updated_at = $1 \
+         WHERE sale_id = $2 AND notify_state IN ('pending', 'none') RETURNING sale_id",
+    )
+    .bind(now_ms)
+    .bind(sale_id)
+    .fetch_optional(&mut *conn)
+    .await?;
+    if started.is_some() {
+        return Ok(NoticeStart::Send);
+    }
+    let state: Option<String> = sqlx::query_scalar("SELECT notify_state FROM sale WHERE sale_id = $1")
+        .bind(sale_id)
+        .fetch_optional(conn)
+        .await?;
+    Ok(match state.as_deref() {
+        Some("sending") => NoticeStart::InDoubt,
+        _ => NoticeStart::Settled,
+    })
+}
+
+/// The announcement certainly did not go out (an error answer, no connection): pending
+/// again, so the next attempt may send it.
+pub async fn abandon_sale_notice(conn: &mut AnyConnection, sale_id: i64, now_ms: i64) -> Result<(), sqlx::Error> {
+    sqlx::query(
+        "UPDATE sale SET notify_state = 'pending', updated_at = $1 WHERE sale_id = $2 AND notify_state = 'sending'",
+    )
+    .bind(now_ms)
+    .bind(sale_id)
+    .execute(conn)
+    .await
+    .map(drop)
+}
+
+/// Records how the announcement ended: `sent`, `uncertain` or `failed`, with the reason.
+pub async fn settle_sale_notice(
+    conn: &mut AnyConnection,
+    sale_id: i64,
+    state: &str,
+    error: Option<&str>,
+    now_ms: i64,
+) -> Result<(), sqlx::Error> {
+    sqlx::query(
+        "UPDATE sale SET notify_state = $1, notify_error = $2, notified_at = $3, updated_at = $3 WHERE sale_id = $4",
+    )
+    .bind(state)
+    .bind(error)
+    .bind(now_ms)
+    .bind(sale_id)
+    .execute(conn)
+    .await
+    .map(drop)
+}
+
+/// Makes an uncertain or failed announcement pending again (an admin asked to send it);
+/// false when the sale is in neither state.
+pub async fn reopen_sale_notice(conn: &mut AnyConnection, sale_id: i64, now_ms: i64) -> Result<bool, sqlx::Error> {
+    let reopened = sqlx::query(
+        "UPDATE sale SET notify_state = 'pending', notify_error = NULL, updated_at = $1 \
+         WHERE sale_id = $2 AND notify_state IN ('uncertain', 'failed')",
+    )
+    .bind(now_ms)
+    .bind(sale_id)
+    .execute(conn)
+    .await?;
+    Ok(reopened.rows_affected() == 1)
+}
+
+/// An announcement whose outcome is unknown, for an admin to settle.
+#[derive(Debug, Clone, PartialEq, Eq, FromRow)]
+pub struct UncertainNoticeRow {
+    pub sale_id: i64,
+    pub product: String,
+    pub amount: i64,
+    pub contact_name: Option<String>,
+    pub team_name: Option<String>,
+    pub notify_error: Option<String>,
+    pub notified_at: Option<i64>,
+}
+
+/// The newest announcements whose outcome is unknown, and how many there are.
+pub async fn uncertain_sale_notices(
+    conn: &mut AnyConnection,
+    limit: i64,
+) -> Result<(Vec<UncertainNoticeRow>, i64), sqlx::Error> {
+    let rows = sqlx::query_as(
+        "SELECT sale.sale_id, sale.product, sale.amount, sale.contact_name, team.name AS team_name, \
+         sale.notify_error, sale.notified_at FROM sale LEFT JOIN team ON team.team_id = sale.team_id \
+         WHERE sale.notify_state = 'uncertain' ORDER BY sale.sale_id DESC LIMIT $1",
+    )
+    .bind(limit)
+    .fetch_all(&mut *conn)
+    .await?;
+    let total =
+        sqlx::query_scalar("SELECT COUNT(*) FROM sale WHERE notify_state = 'uncertain'").fetch_one(conn).await?;
+    Ok((rows, total))
 }

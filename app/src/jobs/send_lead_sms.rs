@@ -41,9 +41,9 @@ impl Job for SendLeadSms {
         let lead = lead_recipient(&services.db, self.lead_id).await?;
         let product_url = &services.config.email.product_url;
         let message = follow_up_sms(&lead.name, &lead.phone_e164, product_url, &job.idempotency_key);
-        // Mobizon cannot deduplicate: before another attempt, look for what an earlier
-        // attempt whose answer we never saw may have sent.
-        let earlier = if job.attempts > 1 { services.sms.find_sent(&message, job.created_at).await? } else { None };
+        // Mobizon cannot deduplicate: before any run after the first (a retry, an admin's
+        // retry, a run after a crash), look for what an earlier one may have sent.
+        let earlier = if job.runs > 1 { services.sms.find_sent(&message, job.created_at).await? } else { None };
         let message_id = match earlier {
             Some(id) => {
                 tracing::info!(lead.id = self.lead_id, "an earlier attempt had sent the SMS; not sending again");

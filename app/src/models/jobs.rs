@@ -25,6 +25,20 @@ pub struct FailedJob {
 pub struct FailedJobs {
     pub total: i64,
     pub jobs: Vec<FailedJob>,
+    /// How many failed of each kind, for «Повторить все».
+    pub by_kind: Vec<FailedKind>,
+}
+
+/// How many jobs of one kind failed.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FailedKind {
+    /// The job's kind (`send_lead_sms`, …).
+    pub kind: String,
+    /// What it does, in Russian.
+    pub what: String,
+    /// The integration it talks to (`mobizon`, …), if any.
+    pub integration: Option<String>,
+    pub count: i64,
 }
 
 /// An outbound integration's health (`docs/product.md`, "Dashboards", "Monitoring API").
@@ -36,6 +50,19 @@ pub struct IntegrationHealth {
     pub title: String,
     /// Real credentials are set; otherwise it runs in test mode.
     pub configured: bool,
+    /// `ok`, `degraded` (its last call failed with a passing error) or `paused` (it refused
+    /// our credentials; its jobs wait for a probe to pass).
+    pub state: String,
+    /// When it was paused, UTC milliseconds.
+    pub paused_at: Option<i64>,
+    /// The same, `dd.mm.yyyy hh:mm` Almaty time.
+    pub paused_local: Option<String>,
+    /// Why it is paused, in Russian.
+    pub pause_reason: Option<String>,
+    /// When the next probe runs, UTC milliseconds.
+    pub next_probe_at: Option<i64>,
+    /// The same, `dd.mm.yyyy hh:mm` Almaty time.
+    pub next_probe_local: Option<String>,
     /// UTC milliseconds.
     pub last_success_at: Option<i64>,
     /// `dd.mm.yyyy hh:mm`, Almaty time.
@@ -55,4 +82,28 @@ pub struct IntegrationHealth {
     pub token_expires_at: Option<i64>,
     /// The same, `dd.mm.yyyy hh:mm` Almaty time.
     pub token_expires_local: Option<String>,
+}
+
+/// A sale announcement whose outcome is unknown: Telegram took the request and never
+/// answered, or a run was cut off while sending. An admin looks in the chat and settles it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct UncertainNotice {
+    pub sale_id: i64,
+    /// `express`, `flagship` or `other`.
+    pub product: String,
+    /// Whole tenge.
+    pub amount: i64,
+    pub contact_name: Option<String>,
+    pub team_name: Option<String>,
+    /// Why we cannot tell whether it arrived.
+    pub reason: Option<String>,
+    /// `dd.mm.yyyy hh:mm`, Almaty time.
+    pub at_local: Option<String>,
+}
+
+/// The newest uncertain announcements and how many there are.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct UncertainNotices {
+    pub total: i64,
+    pub notices: Vec<UncertainNotice>,
 }

@@ -119,4 +119,6 @@ pub struct CrmSyncCounts {
     pub updated: i64,
     /// Deals with no lead here.
     pub not_found: i64,
+    /// Won deals recorded as sales by this sync (their webhook never came).
+    pub sales_recorded: i64,
 }

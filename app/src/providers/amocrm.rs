@@ -6,6 +6,7 @@
 //! 429 — sometimes with an HTML body — above 7 requests a second per integration, so the
 //! client paces itself under `AMOCRM_MAX_RPS`.
 
+use std::collections::BTreeMap;
 use std::time::Duration;
 
 use reqwest::{Method, StatusCode};
@@ -18,6 +19,10 @@ use tokio::time::Instant;
 use super::{http_client, SendError};
 use crate::config::CrmConfig;
 use crate::db::{Db, Engine};
+use crate::domain::integration::{Integration, Refusal};
+
+/// How long a health check of AmoCRM may take (the probe of a paused integration).
+const HEALTH_TIMEOUT: Duration = Duration::from_secs(20);
 
 /// A contact as the search returns it.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -37,6 +42,43 @@ pub struct CrmDeal {
     pub id: i64,
     pub pipeline_id: i64,
     pub status_id: i64,
+    /// When AmoCRM last changed it, unix seconds.
+    #[serde(default)]
+    pub updated_at: Option<i64>,
+    /// When it was won or lost, unix seconds; absent while it is open.
+    #[serde(default)]
+    pub closed_at: Option<i64>,
+    /// Whole tenge.
+    #[serde(default)]
+    pub price: Option<i64>,
+}
+
+/// A deal as a list returns it, with its name, custom fields and contacts' ids.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ListedDeal {
+    pub deal: CrmDeal,
+    pub name: String,
+    /// Custom field id → its first value.
+    pub fields: BTreeMap<i64, String>,
+    pub contact_ids: Vec<i64>,
+}
+
+/// Which time of a deal a list filters on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DealTime {
+    /// When it last changed (`filter[updated_at]`).
+    Updated,
+    /// When it was created (`filter[created_at]`).
+    Created,
+}
+
+impl DealTime {
+    fn field(self) -> &'static str {
+        match self {
+            Self::Updated => "updated_at",
+            Self::Created => "created_at",
+        }
+    }
 }
 
 /// A new deal (and, without `contact_id`, its new contact).
@@ -113,26 +155,14 @@ impl AmoCrmClient {
         Ok(answer.and_then(|answer| serde_json::from_value(answer).ok()))
     }
 
-    /// A deal's custom field values by field id (the first value of each); `None` when
-    /// AmoCRM has no such deal.
-    pub async fn deal_fields(
-        &self,
-        deal_id: i64,
-    ) -> Result<Option<std::collections::BTreeMap<i64, String>>, SendError> {
+    /// A deal with its custom field values by field id (the first value of each); `None`
+    /// when AmoCRM has no such deal.
+    pub async fn deal_details(&self, deal_id: i64) -> Result<Option<(CrmDeal, BTreeMap<i64, String>)>, SendError> {
         let Some(answer) = self.call(Method::GET, &format!("/api/v4/leads/{deal_id}"), None).await? else {
             return Ok(None);
         };
-        let fields = answer["custom_fields_values"]
-            .as_array()
-            .into_iter()
-            .flatten()
-            .filter_map(|field| {
-                let value = &field["values"][0]["value"];
-                let text = value.as_str().map(str::to_owned).or_else(|| value.as_i64().map(|n| n.to_string()))?;
-                Some((field["field_id"].as_i64()?, text))
-            })
-            .collect();
-        Ok(Some(fields))
+        let fields = fields_of(&answer);
+        Ok(serde_json::from_value::<CrmDeal>(answer).ok().map(|deal| (deal, fields)))
     }
 
     /// Creates the deal with its contact embedded (`leads/complex`), or linked to an
@@ -173,31 +203,34 @@ impl AmoCrmClient {
         }
     }
 
-    /// Deals of `pipeline_id` updated since `updated_from` (unix seconds), newest first,
-    /// at most `limit`, with their contacts' ids: `(deal, contact ids)`.
-    pub async fn recent_deals(
+    /// Deals of `pipeline_id` updated (or created) since `from` (unix seconds), newest
+    /// first, at most `limit`, with their names and contacts' ids.
+    pub async fn deals_since(
         &self,
         pipeline_id: i64,
-        updated_from: i64,
+        time: DealTime,
+        from: i64,
         limit: usize,
-    ) -> Result<Vec<(CrmDeal, Vec<i64>)>, SendError> {
+    ) -> Result<Vec<ListedDeal>, SendError> {
         let mut deals = Vec::new();
         let mut page = 1;
+        let field = time.field();
         while deals.len() < limit {
             let path = format!(
                 "/api/v4/leads?with=contacts&limit=250&page={page}&filter%5Bpipeline_id%5D%5B%5D={pipeline_id}\
-                 &filter%5Bupdated_at%5D%5Bfrom%5D={updated_from}&order%5Bupdated_at%5D=desc"
+                 &filter%5B{field}%5D%5Bfrom%5D={from}&order%5B{field}%5D=desc"
             );
             let Some(answer) = self.call(Method::GET, &path, None).await? else { break };
             for deal in answer["_embedded"]["leads"].as_array().into_iter().flatten() {
                 let Ok(parsed) = serde_json::from_value::<CrmDeal>(deal.clone()) else { continue };
-                let contacts = deal["_embedded"]["contacts"]
+                let contact_ids = deal["_embedded"]["contacts"]
                     .as_array()
                     .into_iter()
                     .flatten()
                     .filter_map(|contact| contact["id"].as_i64())
                     .collect();
-                deals.push((parsed, contacts));
+                let name = deal["name"].as_str().unwrap_or_default().to_owned();
+                deals.push(ListedDeal { deal: parsed, name, fields: fields_of(deal), contact_ids });
             }
             if answer["_links"]["next"]["href"].as_str().is_none() {
                 break;
@@ -228,14 +261,34 @@ impl AmoCrmClient {
         self.call(Method::PATCH, &format!("/api/v4/leads/{deal_id}"), Some(body)).await.map(drop)
     }
 
+    /// Checks that AmoCRM takes our token (`GET /api/v4/account`), within the 20 s health
+    /// timeout: the probe of a paused integration.
+    pub async fn check_account(&self) -> Result<(), SendError> {
+        self.call_within(Method::GET, "/api/v4/account", None, Some(HEALTH_TIMEOUT)).await.map(drop)
+    }
+
     /// One paced request; `None` for 204. With OAuth, a 401 refreshes the token once and
     /// repeats the request.
     async fn call(&self, method: Method, path: &str, body: Option<Value>) -> Result<Option<Value>, SendError> {
+        self.call_within(method, path, body, None).await
+    }
+
+    /// [`call`](Self::call) with its own timeout instead of `AMOCRM_TIMEOUT_SECS`.
+    async fn call_within(
+        &self,
+        method: Method,
+        path: &str,
+        body: Option<Value>,
+        timeout: Option<Duration>,
+    ) -> Result<Option<Value>, SendError> {
         let mut token = self.access_token(false).await?;
         let mut refreshed = false;
         let response = loop {
             self.wait_for_slot().await;
             let mut request = self.http.request(method.clone(), format!("{}{path}", self.base)).bearer_auth(&token);
+            if let Some(timeout) = timeout {
+                request = request.timeout(timeout);
+            }
             if let Some(body) = &body {
                 request = request.json(body);
             }
@@ -257,13 +310,7 @@ impl AmoCrmClient {
                 .map(Some)
                 .map_err(|error| SendError::retryable(format!("AmoCRM: unexpected answer: {error}")));
         }
-        let problem = problem_detail(&bytes);
-        let message = format!("AmoCRM {}: {problem}", status.as_u16());
-        match status.as_u16() {
-            429 => Err(SendError::Retryable { message, retry_after: Some(Duration::from_secs(2)) }),
-            500.. => Err(SendError::retryable(message)),
-            _ => Err(SendError::Rejected { message }),
-        }
+        Err(classify(status.as_u16(), &problem_detail(&bytes)))
     }
 
     /// The access token to send: the long-lived one, or the OAuth one, refreshed when it
@@ -303,14 +350,24 @@ impl AmoCrmClient {
                 return Ok(access.clone());
             }
         }
-        let refresh_token =
-            match &stored {
-                Some((_, refresh, _)) => refresh.clone(),
-                None => oauth.first_refresh_token.as_ref().map(|token| token.expose_secret().to_owned()).ok_or_else(
-                    || SendError::Rejected { message: "AmoCRM: no refresh token (AMOCRM_REFRESH_TOKEN)".into() },
-                )?,
-            };
-        let pair = self.refresh(oauth, &refresh_token).await?;
+        let configured = oauth.first_refresh_token.as_ref().map(|token| token.expose_secret().to_owned());
+        let pair = match (&stored, configured) {
+            (Some((_, refresh, _)), configured) => match self.refresh(oauth, refresh).await {
+                // The stored token was revoked, and the operator configured a new grant.
+                Err(SendError::Refused(_)) if configured.as_ref().is_some_and(|new| new != refresh) => {
+                    tracing::info!("the stored AmoCRM refresh token was refused; trying AMOCRM_REFRESH_TOKEN");
+                    self.refresh(oauth, configured.as_deref().unwrap_or_default()).await?
+                }
+                refreshed => refreshed?,
+            },
+            (None, Some(configured)) => self.refresh(oauth, &configured).await?,
+            (None, None) => {
+                return Err(SendError::Refused(Refusal::new(
+                    Integration::AmoCrm,
+                    "AmoCRM: нет refresh-токена OAuth — задайте AMOCRM_REFRESH_TOKEN",
+                )))
+            }
+        };
         // The new pair is committed before anything uses it.
         let mut tx = match refreshing {
             Some(tx) => tx,
@@ -343,11 +400,18 @@ impl AmoCrmClient {
         let status = response.status();
         let bytes = response.bytes().await.map_err(|error| SendError::transport("AmoCRM", error))?;
         if !status.is_success() {
-            let message = format!("AmoCRM token refresh {}: {}", status.as_u16(), problem_detail(&bytes));
-            return Err(if status.is_server_error() {
-                SendError::retryable(message)
+            let detail = problem_detail(&bytes);
+            return Err(if status.is_server_error() || status == StatusCode::TOO_MANY_REQUESTS {
+                SendError::retryable(format!("AmoCRM token refresh {}: {detail}", status.as_u16()))
             } else {
-                SendError::Rejected { message }
+                SendError::Refused(Refusal::new(
+                    Integration::AmoCrm,
+                    format!(
+                        "AmoCRM не обновил токен OAuth ({}: {detail}) — нужна повторная авторизация \
+                         (новый AMOCRM_REFRESH_TOKEN)",
+                        status.as_u16()
+                    ),
+                ))
             });
         }
         let answer: Value = serde_json::from_slice(&bytes).unwrap_or(Value::Null);
@@ -381,6 +445,25 @@ fn db_error(error: sqlx::Error) -> SendError {
     SendError::retryable(format!("database: {error}"))
 }
 
+/// What an error status means: 401, 402 and 403 refuse the integration as a whole (a bad
+/// token, an unpaid account, a blocked account or server address), 429 and 5xx pass,
+/// other answers are about this request.
+fn classify(status: u16, problem: &str) -> SendError {
+    let refused =
+        |why: &str| SendError::Refused(Refusal::new(Integration::AmoCrm, format!("{why} ({status}): {problem}")));
+    match status {
+        401 => refused("AmoCRM не принимает токен доступа"),
+        402 => refused("AmoCRM: оплаченный период аккаунта закончился"),
+        403 => refused("AmoCRM отказывает в доступе: аккаунт или IP-адрес сервера заблокирован"),
+        429 => SendError::Retryable {
+            message: format!("AmoCRM {status}: {problem}"),
+            retry_after: Some(Duration::from_secs(2)),
+        },
+        500.. => SendError::retryable(format!("AmoCRM {status}: {problem}")),
+        _ => SendError::Rejected { message: format!("AmoCRM {status}: {problem}") },
+    }
+}
+
 /// The `detail` of a problem+json body and its validation errors; the status text otherwise.
 fn problem_detail(body: &[u8]) -> String {
     let Ok(problem) = serde_json::from_slice::<Value>(body) else { return "no JSON body".to_owned() };
@@ -396,6 +479,20 @@ fn problem_detail(body: &[u8]) -> String {
         detail = format!("{detail} ({})", errors.join("; "));
     }
     detail
+}
+
+/// A deal's custom field values by field id, the first value of each (text or number).
+fn fields_of(deal: &Value) -> BTreeMap<i64, String> {
+    deal["custom_fields_values"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(|field| {
+            let value = &field["values"][0]["value"];
+            let text = value.as_str().map(str::to_owned).or_else(|| value.as_i64().map(|n| n.to_string()))?;
+            Some((field["field_id"].as_i64()?, text))
+        })
+        .collect()
 }
 
 fn contact_of(contact: &Value) -> Option<CrmContact> {
@@ -440,6 +537,19 @@ mod tests {
             "Request validation failed (custom_fields_values.0.field_id: The value you selected is not a valid choice.)"
         );
         assert_eq!(problem_detail(b"<html>Too many requests</html>"), "no JSON body");
+    }
+
+    #[test]
+    fn credentials_and_blocks_refuse_the_integration_while_bad_requests_fail_one_job() {
+        for status in [401, 402, 403] {
+            assert!(
+                matches!(classify(status, "x"), SendError::Refused(refusal) if refusal.integration == Integration::AmoCrm)
+            );
+        }
+        assert!(matches!(classify(429, "x"), SendError::Retryable { retry_after: Some(_), .. }));
+        assert!(matches!(classify(504, "x"), SendError::Retryable { .. }));
+        assert!(matches!(classify(400, "x"), SendError::Rejected { .. }));
+        assert!(matches!(classify(404, "x"), SendError::Rejected { .. }));
     }
 
     #[test]

@@ -42,7 +42,8 @@ pub enum GraphError {
     /// "Please reduce the amount of data": ask through an asynchronous report run.
     #[error("{message}")]
     TooMuchData { message: String },
-    /// The token is invalid or expired (code 190): an operator must replace it.
+    /// The token is invalid or expired (code 190, or 102 for an old session): an operator
+    /// must replace it.
     #[error("{message}")]
     Token { message: String },
     /// A permission or parameter error: trying again will not help.
@@ -149,6 +150,15 @@ impl FacebookClient {
     /// The highest quota usage Facebook last reported, in percent.
     pub fn usage_percent(&self) -> u32 {
         self.usage_percent.load(Ordering::Relaxed)
+    }
+
+    /// Checks that the token works (`GET /me`): the probe of a paused integration.
+    pub async fn check_token(&self) -> Result<(), GraphError> {
+        let request = self
+            .http
+            .get(format!("{}/me", self.base))
+            .query(&[("fields", "id"), ("access_token", self.token.expose_secret())]);
+        self.send::<Value>(request).await.map(drop)
     }
 
     /// The token's Business Managers.
@@ -323,7 +333,7 @@ fn classify(status: u16, body: &[u8], regain: Duration) -> GraphError {
         4 | 17 | 613 | 80_000..=80_014 => {
             GraphError::RateLimited { message, retry_after: regain.max(Duration::from_secs(60)) }
         }
-        190 => GraphError::Token { message },
+        102 | 190 => GraphError::Token { message },
         _ if status >= 500 => GraphError::Transient { message },
         _ => GraphError::Refused { message },
     }

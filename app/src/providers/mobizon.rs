@@ -16,11 +16,18 @@ use subtle::ConstantTimeEq;
 use super::{http_client, ProviderReport, ReportReading, SendError, SmsMessage, SmsState};
 use crate::config::SmsConfig;
 use crate::domain::delivery::DeliveryStatus;
+use crate::domain::integration::{Integration, Refusal};
 
 /// Mobizon's code for "too many calls of this method".
 const RATE_LIMITED: i64 = 30;
 /// Codes that describe a passing condition on Mobizon's side, worth another try.
 const TRANSIENT: [i64; 4] = [3, 10, 15, 999];
+/// Codes that refuse the account rather than a message: no rights or an invalid key (2),
+/// a login error (8), no access to the method (9), the wrong API server for this key
+/// (13), a blocked or deleted account (14).
+const REFUSING: [i64; 5] = [2, 8, 9, 13, 14];
+/// Campaign type of a single message, as `sendSmsMessage` creates.
+const SINGLE_MESSAGE_CAMPAIGN: &str = "1";
 
 /// Sends SMS through the Mobizon API.
 #[derive(Debug)]
@@ -60,26 +67,53 @@ impl MobizonClient {
         id_of(&data["messageId"]).ok_or_else(|| SendError::retryable("Mobizon: the answer has no messageId"))
     }
 
-    /// The id of a message to the same phone with the same text created since `since_ms`.
+    /// The id of the message this job's earlier attempt sent, if one reached Mobizon.
     ///
-    /// Asked before a retry: the previous attempt may have reached Mobizon even though its
-    /// answer never reached us (a timeout or a crash), and Mobizon cannot deduplicate.
+    /// Asked before another attempt: an earlier one may have reached Mobizon even though
+    /// its answer never reached us (a timeout or a crash), and Mobizon cannot deduplicate.
+    /// Every send names its campaign with the job's idempotency key, so the campaign of
+    /// that name created since the job was enqueued is this job's own message and no
+    /// other (`campaign/list`), and its message id comes from `message/list`.
     pub async fn find_sent(&self, message: &SmsMessage, since_ms: i64) -> Result<Option<String>, SendError> {
-        let form = [
-            ("criteria[to]", message.to.clone()),
+        // A day's margin: Mobizon's clock zone is not documented, and the name decides.
+        let since = crate::time::format_almaty_seconds(since_ms - 24 * 3_600_000);
+        let campaigns = [
+            ("criteria[recipient]", message.to.clone()),
+            ("criteria[createTsFrom]", since),
+            ("criteria[type]", SINGLE_MESSAGE_CAMPAIGN.to_owned()),
             ("pagination[currentPage]", "0".to_owned()),
-            ("pagination[pageSize]", "50".to_owned()),
-            ("sort[id]", "DESC".to_owned()),
+            ("pagination[pageSize]", "100".to_owned()),
+            ("sort[createTs]", "DESC".to_owned()),
         ];
-        let data = self.call("message", "list", &form).await?;
-        let since = crate::time::format_almaty_seconds(since_ms);
-        let items = data["items"].as_array().cloned().unwrap_or_default();
-        Ok(items
-            .iter()
-            .filter(|item| item["text"].as_str() == Some(message.text.as_str()))
-            // Mobizon's timestamps are Almaty wall-clock `YYYY-MM-DD HH:MM:SS`: they sort as text.
-            .filter(|item| item["createTs"].as_str().is_none_or(|created| created >= since.as_str()))
-            .find_map(|item| id_of(&item["id"])))
+        let data = self.call("campaign", "list", &campaigns).await?;
+        let Some(campaign_id) = data["items"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .find(|campaign| campaign["name"].as_str() == Some(message.idempotency_key.as_str()))
+            .and_then(|campaign| id_of(&campaign["id"]))
+        else {
+            return Ok(None);
+        };
+        let messages = [
+            ("criteria[campaignIds]", campaign_id.clone()),
+            ("pagination[currentPage]", "0".to_owned()),
+            ("pagination[pageSize]", "25".to_owned()),
+        ];
+        let data = self.call("message", "list", &messages).await?;
+        let sent = data["items"].as_array().into_iter().flatten().find(|item| {
+            id_of(&item["campaignId"]).is_none_or(|id| id == campaign_id)
+                && id_of(&item["to"]).is_none_or(|to| to == message.to)
+        });
+        // A campaign without its message yet (still being created) has sent nothing we
+        // can name: report the campaign so that no second message goes out.
+        Ok(Some(sent.and_then(|item| id_of(&item["id"])).unwrap_or(campaign_id)))
+    }
+
+    /// Checks that Mobizon takes our key (`user/getOwnBalance`): the probe of a paused
+    /// integration.
+    pub async fn check_key(&self) -> Result<(), SendError> {
+        self.call("user", "getownbalance", &[]).await.map(drop)
     }
 
     /// The states of up to 100 sent messages; unknown ids are left out.
@@ -120,7 +154,13 @@ impl MobizonClient {
             return Ok(envelope.data);
         }
         let message = format!("Mobizon: code {}: {}{}", envelope.code, envelope.message, field_errors(&envelope.data));
-        if envelope.code == RATE_LIMITED {
+        if REFUSING.contains(&envelope.code) {
+            let reason = format!(
+                "Mobizon не принимает ключ API или закрыл доступ (код {}): {}",
+                envelope.code, envelope.message
+            );
+            Err(SendError::Refused(Refusal::new(Integration::Mobizon, reason)))
+        } else if envelope.code == RATE_LIMITED {
             Err(SendError::Retryable { message, retry_after: Some(Duration::from_secs(2)) })
         } else if TRANSIENT.contains(&envelope.code) {
             Err(SendError::retryable(message))

@@ -17,12 +17,15 @@ use tokio::time::Instant;
 use super::{http_client, EmailMessage, ProviderReport, ReportReading, SendError};
 use crate::config::EmailConfig;
 use crate::domain::delivery::DeliveryStatus;
+use crate::domain::integration::{Integration, Refusal};
 
 /// Sends email through the Resend API.
 #[derive(Debug)]
 pub struct ResendClient {
     http: reqwest::Client,
     endpoint: String,
+    /// `GET /domains`, the probe of a paused integration.
+    domains: String,
     api_key: SecretString,
     from: String,
     /// Requests wait until this instant after the provider said the rate limit is used up.
@@ -48,6 +51,7 @@ impl ResendClient {
         Self {
             http: http_client(config.timeout),
             endpoint: format!("{}/emails", config.api_url),
+            domains: format!("{}/domains", config.api_url),
             api_key,
             from: config.from.clone(),
             not_before: Mutex::new(None),
@@ -57,7 +61,9 @@ impl ResendClient {
     /// Sends `message`; the provider's id on success.
     ///
     /// 429 and 5xx are retryable (after the provider's `retry-after` when it gives one);
-    /// other 4xx are rejections carrying the provider's message.
+    /// 401 and 403 (a missing, revoked or invalid key, a sender domain not verified) and a
+    /// refused `from` address refuse the integration; other 4xx are rejections of this
+    /// message carrying the provider's message.
     pub async fn send(&self, message: &EmailMessage) -> Result<String, SendError> {
         self.wait_for_rate_limit().await;
         let body = serde_json::json!({
@@ -94,12 +100,42 @@ impl ResendClient {
             _ => "no error details".to_owned(),
         };
         let message = format!("Resend: HTTP {}: {detail}", status.as_u16());
-        let concurrent = error.as_ref().is_some_and(|error| error.name == "concurrent_idempotent_requests");
-        if status == StatusCode::TOO_MANY_REQUESTS || status.is_server_error() || concurrent {
+        let name = error.as_ref().map_or("", |error| error.name.as_str());
+        if status == StatusCode::TOO_MANY_REQUESTS
+            || status.is_server_error()
+            || name == "concurrent_idempotent_requests"
+        {
             Err(SendError::Retryable { message, retry_after: pause })
+        } else if refuses_the_account(status, name) {
+            Err(SendError::Refused(Refusal::new(Integration::Resend, refusal_reason(status, &detail))))
         } else {
             Err(SendError::Rejected { message })
         }
+    }
+
+    /// Checks that Resend takes our key: `GET /domains` answers a full-access key, and a
+    /// sending-only key with 401 `restricted_api_key` (which proves the key is valid).
+    pub async fn check_key(&self) -> Result<(), SendError> {
+        let response = self
+            .http
+            .get(&self.domains)
+            .bearer_auth(self.api_key.expose_secret())
+            .send()
+            .await
+            .map_err(|error| SendError::transport("Resend", error))?;
+        let status = response.status();
+        let bytes = response.bytes().await.map_err(|error| SendError::transport("Resend", error))?;
+        let error: Option<ErrorBody> = serde_json::from_slice(&bytes).ok();
+        let name = error.as_ref().map_or("", |error| error.name.as_str());
+        if status.is_success() || name == "restricted_api_key" {
+            return Ok(());
+        }
+        let detail =
+            error.as_ref().map_or_else(|| "no error details".to_owned(), |e| format!("{} ({})", e.message, e.name));
+        if status.is_server_error() || status == StatusCode::TOO_MANY_REQUESTS {
+            return Err(SendError::retryable(format!("Resend: HTTP {}: {detail}", status.as_u16())));
+        }
+        Err(SendError::Refused(Refusal::new(Integration::Resend, refusal_reason(status, &detail))))
     }
 
     async fn wait_for_rate_limit(&self) {
@@ -108,6 +144,22 @@ impl ResendClient {
             tokio::time::sleep_until(at).await;
         }
     }
+}
+
+/// Whether an error answer refuses every message, not this one: a missing, restricted or
+/// invalid key (401, 403; newer answers name an invalid key `validation_error`), a sender
+/// domain not verified (403), or the configured `from` address.
+fn refuses_the_account(status: StatusCode, name: &str) -> bool {
+    matches!(status.as_u16(), 401 | 403) || name == "invalid_from_address"
+}
+
+/// The admin page's reason for a refusal.
+fn refusal_reason(status: StatusCode, detail: &str) -> String {
+    let why = match status.as_u16() {
+        401 | 403 => "Resend не принимает ключ API или отправителя",
+        _ => "Resend отклоняет адрес отправителя (EMAIL_FROM)",
+    };
+    format!("{why} ({}): {detail}", status.as_u16())
 }
 
 /// How long to hold off after this response: `retry-after` on a 429, or the window's
@@ -282,6 +334,16 @@ mod tests {
             verify_svix_signature(&secret, "", "1614265330", header, b"", 1614265330),
             Err(SignatureError::MissingHeaders)
         );
+    }
+
+    #[test]
+    fn key_and_sender_problems_refuse_the_account_while_bad_messages_fail_alone() {
+        assert!(refuses_the_account(StatusCode::UNAUTHORIZED, "missing_api_key"));
+        assert!(refuses_the_account(StatusCode::FORBIDDEN, "invalid_api_key"));
+        assert!(refuses_the_account(StatusCode::FORBIDDEN, "validation_error"));
+        assert!(refuses_the_account(StatusCode::UNPROCESSABLE_ENTITY, "invalid_from_address"));
+        assert!(!refuses_the_account(StatusCode::UNPROCESSABLE_ENTITY, "missing_required_field"));
+        assert!(!refuses_the_account(StatusCode::BAD_REQUEST, "validation_error"));
     }
 
     #[test]

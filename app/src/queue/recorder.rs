@@ -11,10 +11,11 @@ use sqlx::AnyConnection;
 use tokio::sync::{mpsc, oneshot};
 use tracing::Instrument;
 
-use super::{BatchWrites, Context, JobFailure, Kind, Ran};
+use super::pauses::pause;
+use super::{BatchWrites, Context, JobFailure, JobWaker, Kind, Ran};
 use crate::config::JobsConfig;
 use crate::db::integration::{record_integration_news, IntegrationNews};
-use crate::db::job::{finish_jobs, park_job, release_job, ClaimedJob, FinishedJob};
+use crate::db::job::{finish_jobs, park_job, refusals_of, release_job, requeue_refused, ClaimedJob, FinishedJob};
 use crate::db::Db;
 use crate::domain::integration::Integration;
 use crate::time::millis;
@@ -31,6 +32,10 @@ pub(super) struct Finished<C: Context> {
 /// The most outcomes committed by one transaction.
 const MAX_RECORD_BATCH: usize = 64;
 
+/// How often one job may be refused by an integration that then passes its probe before
+/// the refusal is taken to be about the job itself, which then fails.
+const MAX_REFUSALS: i64 = 10;
+
 /// How long failed jobs wait before their next attempt.
 #[derive(Debug, Clone, Copy)]
 struct RetryPolicy {
@@ -44,12 +49,14 @@ pub(super) struct Recorder {
     worker_id: String,
     max_attempts: u32,
     retry: RetryPolicy,
+    /// Told when a recorded refusal paused an integration.
+    waker: JobWaker,
 }
 
 impl Recorder {
-    pub(super) fn new(db: Db, worker_id: String, config: &JobsConfig) -> Self {
+    pub(super) fn new(db: Db, worker_id: String, config: &JobsConfig, waker: JobWaker) -> Self {
         let retry = RetryPolicy { base: config.retry_base, max: config.retry_max };
-        Self { db, worker_id, max_attempts: config.max_attempts, retry }
+        Self { db, worker_id, max_attempts: config.max_attempts, retry, waker }
     }
 
     /// Commits what has finished, batch by batch, until every runner handle is gone.
@@ -100,7 +107,11 @@ impl Recorder {
         for (integration, news) in integration_news(items) {
             record_integration_news(&mut tx, integration.as_str(), &news).await?;
         }
-        tx.commit().await
+        tx.commit().await?;
+        if items.iter().any(|item| matches!(item.result, Err(JobFailure::Refused(_)))) {
+            self.waker.pauses_changed();
+        }
+        Ok(())
     }
 
     /// A few tries for one outcome; after that the lease is left to expire.
@@ -141,6 +152,17 @@ impl Recorder {
             Ok(Ran::Again { after, payload }) => {
                 release_job(tx, job.job_id, worker, now + millis(*after), Some(payload), None, true, now).await?
             }
+            Err(JobFailure::Refused(refusal)) if refusals_of(tx, job.job_id).await? + 1 < MAX_REFUSALS => {
+                // Not the job's fault: it waits, its attempt given back, and the
+                // integration pauses until a probe passes.
+                let message = refusal.to_string();
+                let waiting = refusal.integration.as_str();
+                let held = requeue_refused(tx, job.job_id, worker, waiting, &message, now).await?;
+                if held {
+                    pause(tx, refusal, now).await?;
+                }
+                held
+            }
             Err(JobFailure::Retry { message, retry_after }) if job.attempts < i64::from(self.max_attempts) => {
                 let delay = retry_after.unwrap_or_else(|| backoff(self.retry, job.attempts));
                 tracing::warn!(error = %redact(message), retry_in_ms = millis(delay), "the job failed; it will be retried");
@@ -171,6 +193,8 @@ fn integration_news<C: Context>(items: &[Finished<C>]) -> BTreeMap<Integration, 
         let entry = news.entry(integration).or_default();
         match &item.result {
             Ok(_) => entry.last_success_at = Some(item.now),
+            // A refusal is written with the pause it causes.
+            Err(JobFailure::Refused(_)) => {}
             Err(failure) => entry.last_error = Some((failure.to_string(), item.now)),
         }
     }

@@ -1,8 +1,11 @@
 //! The job runner: one task per lane claims due jobs with a lease, a batch at a time and
 //! a little ahead of its free permits, and runs them with the lane's bounded
-//! concurrency; each outcome goes to the [`recorder`](super::recorder).
+//! concurrency; each outcome goes to the [`recorder`](super::recorder). A heartbeat renews
+//! the leases of every job this process holds, so a job is claimed again only when its
+//! process is gone; a prober resumes paused integrations ([`pauses`](super::pauses)).
 
-use std::sync::Arc;
+use std::collections::HashSet;
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use rand::Rng;
@@ -12,11 +15,14 @@ use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 use tracing::Instrument;
 
+use super::pauses::run_due_probes;
 use super::recorder::{Finished, Recorder};
 use super::{Context, JobFailure, JobWaker, Kind, Registry};
 use crate::config::JobsConfig;
-use crate::db::job::{claim_jobs, next_due, release_orphaned_jobs, renew_lease, unclaim_job, Claimable, ClaimedJob};
+use crate::db::integration::probe_all_now;
+use crate::db::job::{claim_jobs, next_due, renew_leases, unclaim_job, Claimable, ClaimedJob};
 use crate::db::Engine;
+use crate::domain::integration::Integration;
 use crate::supervisor::Supervisor;
 use crate::time::{millis, now_ms};
 
@@ -54,6 +60,11 @@ struct Inner<C: Context> {
     /// again when its provider call ends, and this bounds what waits for the recorder.
     unrecorded: Arc<Semaphore>,
     recorder: mpsc::UnboundedSender<Finished<C>>,
+    /// The jobs this process holds a lease on (claimed, running or being recorded): the
+    /// heartbeat renews their leases.
+    held: Mutex<HashSet<i64>>,
+    /// Held jobs whose lease the heartbeat found in another worker's hands: not started.
+    lost: Mutex<HashSet<i64>>,
 }
 
 /// The most claimed jobs that may be running or waiting for the recorder at once.
@@ -109,14 +120,27 @@ impl<C: Context> JobRunner<C> {
             Engine::Postgres => RECORDERS_ON_POSTGRES,
         };
         for _ in 0..recorders {
-            let (db, worker_id, config, finished) =
-                (context.db().clone(), worker_id.clone(), config.clone(), finished.clone());
+            let (db, worker_id, config, finished, waker) =
+                (context.db().clone(), worker_id.clone(), config.clone(), finished.clone(), waker.clone());
             supervisor.spawn("job recorder", move || {
-                Recorder::new(db.clone(), worker_id.clone(), &config).run(finished.clone())
+                Recorder::new(db.clone(), worker_id.clone(), &config, waker.clone()).run(finished.clone())
             });
         }
         let unrecorded = Arc::new(Semaphore::new(MAX_UNRECORDED));
-        Self { inner: Arc::new(Inner { context, registry, config, worker_id, waker, lanes, unrecorded, recorder }) }
+        Self {
+            inner: Arc::new(Inner {
+                context,
+                registry,
+                config,
+                worker_id,
+                waker,
+                lanes,
+                unrecorded,
+                recorder,
+                held: Mutex::default(),
+                lost: Mutex::default(),
+            }),
+        }
     }
 
     /// The handle that wakes this runner.
@@ -132,39 +156,122 @@ impl<C: Context> JobRunner<C> {
         tokio::spawn(async move { runner.work_until(shutdown).await })
     }
 
+    /// What a process does once before it works the queue: a paused integration is
+    /// probed at once, since a restart is how new credentials arrive.
+    pub async fn prepare(&self) {
+        let db = self.inner.context.db();
+        let probed = match db.write_connection().await {
+            Ok(mut conn) => probe_all_now(&mut conn, now_ms()).await,
+            Err(error) => Err(error),
+        };
+        match probed {
+            Ok(0) => {}
+            Ok(count) => tracing::info!(integrations = count, "paused integrations are probed at start"),
+            Err(error) => tracing::error!(error = %error, "scheduling the probes of paused integrations failed"),
+        }
+    }
+
     async fn work_until(self, shutdown: CancellationToken) {
-        self.release_orphans().await;
+        self.prepare().await;
         tracing::info!(worker = %self.inner.worker_id, "job runner started");
         let running = TaskTracker::new();
         let mut lanes = JoinSet::new();
         for lane in 0..self.inner.lanes.len() {
             lanes.spawn(self.clone().work_lane(lane, shutdown.clone(), running.clone()));
         }
+        let heartbeat = tokio::spawn(self.clone().beat_until(shutdown.clone()));
+        let prober = tokio::spawn(self.clone().probe_until(shutdown.clone()));
         while lanes.join_next().await.is_some() {}
+        let _ = prober.await;
         running.close();
         let in_flight = running.len();
+        // Leases stay renewed while the running jobs finish.
         match tokio::time::timeout(self.inner.config.shutdown_grace, running.wait()).await {
             Ok(()) => tracing::info!(jobs = in_flight, "job runner stopped after finishing its running jobs"),
             Err(_) => tracing::warn!(jobs = running.len(), "job runner stopped; unfinished jobs will run again"),
         }
+        heartbeat.abort();
     }
 
-    /// On SQLite one process works the queue: whatever is `running` at start was ours
-    /// when we stopped.
-    async fn release_orphans(&self) {
-        let db = self.inner.context.db();
-        if db.engine() != Engine::Sqlite {
+    /// Renews the leases of the jobs this process holds, a third of a lease apart, until
+    /// the runner stops (a job that outlives its first lease keeps it while it runs).
+    async fn beat_until(self, shutdown: CancellationToken) {
+        let period = (self.inner.config.lease / 3).max(Duration::from_millis(50));
+        let mut ticks = tokio::time::interval(period);
+        ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        loop {
+            ticks.tick().await;
+            self.renew_held().await;
+            if shutdown.is_cancelled() && self.held_ids().is_empty() {
+                return;
+            }
+        }
+    }
+
+    /// One heartbeat: extends every held lease; a job whose lease another worker holds
+    /// now is marked lost and will not start here.
+    pub async fn renew_held(&self) {
+        let held = self.held_ids();
+        if held.is_empty() {
             return;
         }
-        let released = match db.write_connection().await {
-            Ok(mut conn) => release_orphaned_jobs(&mut conn, now_ms()).await,
+        let db = self.inner.context.db();
+        let now = now_ms();
+        let lease_until = now + millis(self.inner.config.lease);
+        let renewed = match db.write_connection().await {
+            Ok(mut conn) => renew_leases(&mut conn, &held, &self.inner.worker_id, lease_until, now).await,
             Err(error) => Err(error),
         };
-        match released {
-            Ok(0) => {}
-            Ok(count) => tracing::info!(jobs = count, "jobs interrupted by the last stop are queued again"),
-            Err(error) => tracing::error!(error = %error, "releasing interrupted jobs failed"),
+        let renewed: HashSet<i64> = match renewed {
+            Ok(renewed) => renewed.into_iter().collect(),
+            Err(error) if db.is_outage(&error) => return,
+            Err(error) => {
+                tracing::error!(error = %error, jobs = held.len(), "renewing the leases of running jobs failed");
+                return;
+            }
+        };
+        let current = self.held_ids();
+        let mut lost = self.inner.lost.lock().expect("the lost-lease set is never poisoned");
+        // Ids recorded meanwhile left the held set; only those still held can be lost (a
+        // job finished between the two looks is not: it is released at once).
+        for job_id in held.into_iter().filter(|id| !renewed.contains(id) && current.contains(id)) {
+            tracing::debug!(job.id = job_id, "a held job's lease was not renewed");
+            lost.insert(job_id);
         }
+    }
+
+    /// Runs the due probes of paused integrations every poll interval until `shutdown`.
+    async fn probe_until(self, shutdown: CancellationToken) {
+        loop {
+            match run_due_probes(&self.inner.context, now_ms()).await {
+                Ok(true) => self.inner.waker.pauses_changed(),
+                Ok(false) => {}
+                Err(error) if self.inner.context.db().is_outage(&error) => {}
+                Err(error) => tracing::error!(error = %error, "probing the paused integrations failed"),
+            }
+            tokio::select! {
+                _ = shutdown.cancelled() => return,
+                _ = tokio::time::sleep(self.inner.config.poll_interval) => {}
+            }
+        }
+    }
+
+    fn held_ids(&self) -> Vec<i64> {
+        self.inner.held.lock().expect("the held-job set is never poisoned").iter().copied().collect()
+    }
+
+    fn hold(&self, jobs: &[(&'static Kind<C>, ClaimedJob)]) {
+        self.inner
+            .held
+            .lock()
+            .expect("the held-job set is never poisoned")
+            .extend(jobs.iter().map(|(_, job)| job.job_id));
+    }
+
+    /// Forgets a job this process no longer holds; true when its lease had been lost.
+    fn release(&self, job_id: i64) -> bool {
+        self.inner.held.lock().expect("the held-job set is never poisoned").remove(&job_id);
+        self.inner.lost.lock().expect("the lost-lease set is never poisoned").remove(&job_id)
     }
 
     /// Starts the jobs of one lane as its permits free up, from what its
@@ -194,6 +301,7 @@ impl<C: Context> JobRunner<C> {
         claimed.close();
         while let Ok(claim) = claimed.try_recv() {
             self.unclaim(&claim.job).await;
+            self.release(claim.job.job_id);
         }
     }
 
@@ -229,15 +337,15 @@ impl<C: Context> JobRunner<C> {
             round += 1;
             match self.claim_for_lane(lane, batch, now, orphans, round).await {
                 Ok(jobs) if !jobs.is_empty() => {
-                    let claimed_at = Instant::now();
                     for ((kind, job), slot) in jobs.into_iter().zip(room) {
                         let unrecorded = unrecorded.split(1).expect("one permit was taken per claimable job");
-                        slot.send(Claim { kind, job, unrecorded, claimed_at });
+                        slot.send(Claim { kind, job, unrecorded });
                     }
                     // A backlog may hold more: look again as soon as there is room.
                     continue;
                 }
                 Ok(_) => {}
+                Err(error) if self.inner.context.db().is_outage(&error) => {}
                 Err(error) => tracing::error!(lane = lane.name, error = %error, "claiming jobs failed"),
             }
             drop((room, unrecorded));
@@ -273,10 +381,13 @@ impl<C: Context> JobRunner<C> {
     }
 
     /// Runs every job due at `at` (UTC milliseconds), including jobs its runs make due,
-    /// and returns how many ran. Tests use it to drive the queue without waiting.
+    /// and returns how many ran; the probes of paused integrations due at `at` run first.
+    /// Tests use it to drive the queue without waiting.
     pub async fn run_due(&self, at: i64) -> anyhow::Result<usize> {
+        run_due_probes(&self.inner.context, at).await?;
         let mut ran = 0;
         loop {
+            self.inner.waker.pauses().invalidate();
             let mut running = JoinSet::new();
             for lane in &self.inner.lanes {
                 let free = lane.permits.available_permits().min(self.inner.unrecorded.available_permits());
@@ -284,7 +395,7 @@ impl<C: Context> JobRunner<C> {
                     let permit = lane.permits.clone().try_acquire_owned().expect("claims never exceed free permits");
                     let unrecorded =
                         self.inner.unrecorded.clone().try_acquire_owned().expect("claims stay under the bound");
-                    let claim = Claim { kind, job, unrecorded, claimed_at: Instant::now() };
+                    let claim = Claim { kind, job, unrecorded };
                     running.spawn(self.clone().execute(claim, permit, Some(at)));
                 }
             }
@@ -298,7 +409,8 @@ impl<C: Context> JobRunner<C> {
 
     /// Claims up to `limit` jobs of `lane`'s ready kinds, `round` saying which kind goes
     /// first (so that one kind's backlog does not starve the others): jobs with an
-    /// expired lease first (when `orphans` asks to look for them), then due ones.
+    /// expired lease first (when `orphans` asks to look for them), then due ones. Kinds of
+    /// a paused integration and jobs waiting for one are left in the queue.
     async fn claim_for_lane(
         &self,
         lane: &Lane<C>,
@@ -310,33 +422,55 @@ impl<C: Context> JobRunner<C> {
         let db = self.inner.context.db();
         let lease_until = now + millis(self.inner.config.lease);
         let which: &[Claimable] = if orphans { &[Claimable::LeaseExpired, Claimable::Due] } else { &[Claimable::Due] };
+        let paused = self.inner.waker.pauses().paused(db).await;
+        let paused_names: Vec<&str> = paused.iter().map(|integration| integration.as_str()).collect();
         let first = round % lane.kinds.len();
         let kinds = lane.kinds[first..].iter().chain(&lane.kinds[..first]);
         let mut claimed = Vec::new();
-        for kind in kinds.filter(|kind| kind.is_ready(&self.inner.context)) {
+        for kind in kinds.filter(|kind| self.may_claim(kind, &paused)) {
             for which in which {
                 let wanted = limit - claimed.len();
                 if wanted == 0 {
+                    self.hold(&claimed);
                     return Ok(claimed);
                 }
                 let mut conn = db.write_connection().await?;
                 let worker = &self.inner.worker_id;
-                let jobs =
-                    claim_jobs(&mut conn, db.engine(), *which, worker, kind.kind, wanted, now, lease_until).await?;
+                let jobs = claim_jobs(
+                    &mut conn,
+                    db.engine(),
+                    *which,
+                    worker,
+                    kind.kind,
+                    wanted,
+                    now,
+                    lease_until,
+                    &paused_names,
+                )
+                .await?;
                 claimed.extend(jobs.into_iter().map(|job| (*kind, job)));
             }
         }
+        self.hold(&claimed);
         Ok(claimed)
+    }
+
+    /// Whether jobs of `kind` may be claimed now: it is ready, and its integration is not
+    /// paused.
+    fn may_claim(&self, kind: &Kind<C>, paused: &[Integration]) -> bool {
+        kind.is_ready(&self.inner.context) && kind.integration.is_none_or(|integration| !paused.contains(&integration))
     }
 
     /// How long an idle lane sleeps: until its next due job, at most the poll interval
     /// (which also finds expired leases), at least [`DUE_LOOK_INTERVAL`].
     async fn idle_wait(&self, lane: &Lane<C>) -> Duration {
         let poll = self.inner.config.poll_interval;
+        let paused = self.inner.waker.pauses().paused(self.inner.context.db()).await;
+        let paused_names: Vec<&str> = paused.iter().map(|integration| integration.as_str()).collect();
         let Ok(mut conn) = self.inner.context.db().pool().acquire().await else { return poll };
         let mut earliest: Option<i64> = None;
-        for kind in lane.kinds.iter().filter(|kind| kind.is_ready(&self.inner.context)) {
-            if let Ok(Some(due)) = next_due(&mut conn, kind.kind).await {
+        for kind in lane.kinds.iter().filter(|kind| self.may_claim(kind, &paused)) {
+            if let Ok(Some(due)) = next_due(&mut conn, kind.kind, &paused_names).await {
                 earliest = Some(earliest.map_or(due, |earliest| earliest.min(due)));
             }
         }
@@ -350,16 +484,20 @@ impl<C: Context> JobRunner<C> {
     }
 
     /// Runs one claimed job in its own task (a panic fails the job, not the runner), frees
-    /// its lane for the next job, and waits until its outcome is recorded. A job that
-    /// waited for its permit long enough to spend half its lease has the lease renewed
-    /// first, and is left alone if the lease has passed to another worker.
+    /// its lane for the next job, and waits until its outcome is recorded. A job whose
+    /// lease the heartbeat found in another worker's hands while it waited for its permit
+    /// is left to that worker.
     async fn execute(self, claim: Claim<C>, lane_permit: OwnedSemaphorePermit, at: Option<i64>) {
-        let Claim { kind, job, unrecorded, claimed_at } = claim;
+        let Claim { kind, job, unrecorded } = claim;
         let span = tracing::info_span!("job", job.id = job.job_id, job.kind = %job.kind, job.attempt = job.attempts);
-        if at.is_none() && claimed_at.elapsed() > self.inner.config.lease / 2 && !self.renew(&job).await {
-            span.in_scope(|| tracing::warn!("the job waited past half its lease and another worker has it now"));
+        if self.inner.lost.lock().expect("the lost-lease set is never poisoned").contains(&job.job_id) {
+            span.in_scope(|| {
+                tracing::warn!("the job's lease passed to another worker while it waited; left to that one")
+            });
+            self.release(job.job_id);
             return;
         }
+        let job_id = job.job_id;
         let run = kind.run(job.clone(), self.inner.context.clone());
         let result = tokio::spawn(run.instrument(span.clone())).await.unwrap_or_else(|error| {
             let message = if error.is_panic() { "the job handler panicked" } else { "the job was cancelled" };
@@ -371,31 +509,14 @@ impl<C: Context> JobRunner<C> {
         let (recorded, done) = oneshot::channel();
         let finished = Finished { kind, job, result, now: at.unwrap_or_else(now_ms), recorded };
         if self.inner.recorder.send(finished).is_ok() {
-            // Dropped unanswered only if recording failed for good; the lease then expires
-            // and the job runs again.
+            // Dropped unanswered only if recording failed for good; the job is no longer
+            // held, so its lease expires and it runs again.
             let _ = done.instrument(span).await;
         }
+        self.release(job_id);
         drop(unrecorded);
         // Its outcome may have made other work due (a follow-up, a next step).
         self.inner.waker.wake();
-    }
-
-    /// Extends this worker's lease on `job`; false when it is no longer ours (or the
-    /// database cannot say, in which case the lease is left to expire).
-    async fn renew(&self, job: &ClaimedJob) -> bool {
-        let db = self.inner.context.db();
-        let now = now_ms();
-        let renewed = match db.write_connection().await {
-            Ok(mut conn) => {
-                renew_lease(&mut conn, job.job_id, &self.inner.worker_id, now + millis(self.inner.config.lease), now)
-                    .await
-            }
-            Err(error) => Err(error),
-        };
-        renewed.unwrap_or_else(|error| {
-            tracing::error!(job.id = job.job_id, error = %error, "renewing a job's lease failed");
-            false
-        })
     }
 
     /// Gives a claimed job that never started back to the queue at once, rather than
@@ -423,6 +544,4 @@ struct Claim<C: Context> {
     job: ClaimedJob,
     /// Held until its outcome is recorded.
     unrecorded: OwnedSemaphorePermit,
-    /// When its lease began.
-    claimed_at: Instant,
 }

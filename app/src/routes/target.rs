@@ -19,7 +19,7 @@ use crate::components::layout::AppLayout;
 use crate::components::stat_card::StatCard;
 use crate::error::AppError;
 use crate::models::{Channel, Confidence, DeliveryStatus as Status, LeadListItem, LeadQuery};
-use crate::server_fns::jobs::{list_failed_jobs, ResendLeadMessage, RetryFailedJob};
+use crate::server_fns::jobs::{list_failed_jobs, ResendLeadMessage, RetryFailedJob, RetryFailedJobs};
 use crate::server_fns::leads::{get_lead_stats, get_leads_page_settings, list_leads, SyncOnFirstVisit, SyncWithCrm};
 
 /// The session-storage key that marks this browser session as synced with AmoCRM.
@@ -44,12 +44,19 @@ pub fn TargetPage() -> impl IntoView {
     });
     let refresh = RwSignal::new(0_u64);
     let retry = ServerAction::<RetryFailedJob>::new();
+    let retry_all = ServerAction::<RetryFailedJobs>::new();
     let resend = ServerAction::<ResendLeadMessage>::new();
     let sync = ServerAction::<SyncWithCrm>::new();
     let first_sync = ServerAction::<SyncOnFirstVisit>::new();
     // Everything refetches on the timer and after an admin's retry, resend or sync.
     let version = move || {
-        (refresh.get(), retry.version().get(), resend.version().get(), sync.version().get(), first_sync.version().get())
+        (
+            refresh.get(),
+            (retry.version().get(), retry_all.version().get()),
+            resend.version().get(),
+            sync.version().get(),
+            first_sync.version().get(),
+        )
     };
     // The first visit of a browser session syncs with AmoCRM (effects run only in the browser).
     Effect::new(move || {
@@ -143,7 +150,7 @@ pub fn TargetPage() -> impl IntoView {
             <Transition>
                 {move || Suspend::new(async move {
                     let failed = failed.await.ok().filter(|failed| failed.total > 0)?;
-                    Some(view! { <FailedJobsPanel total=failed.total jobs=failed.jobs retry /> })
+                    Some(view! { <FailedJobsPanel failed retry retry_all /> })
                 })}
             </Transition>
             <Transition>
@@ -274,8 +281,8 @@ fn DeliveryCell(
 fn CrmSyncButton(sync: ServerAction<SyncWithCrm>) -> impl IntoView {
     let outcome = move || match sync.value().get() {
         Some(Ok(counts)) => Some(format!(
-            "Получено сделок: {}, сопоставлено: {}, обновлено: {}, не найдено у нас: {}",
-            counts.fetched, counts.matched, counts.updated, counts.not_found
+            "Получено сделок: {}, сопоставлено: {}, обновлено: {}, не найдено у нас: {}, новых продаж: {}",
+            counts.fetched, counts.matched, counts.updated, counts.not_found, counts.sales_recorded
         )),
         Some(Err(error)) => Some(error.to_string()),
         None => None,

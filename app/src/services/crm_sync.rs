@@ -1,14 +1,19 @@
 //! The sync with AmoCRM, on demand (the button on `/target`, the JSON route, the first
 //! visit of a session) and on schedule: recent deals of the express pipeline are matched to
-//! leads by deal id, then phone, then email. One sync runs at a time.
+//! leads by deal id, then phone, then email, and their states applied like a webhook's
+//! (a won deal whose webhook never came is recorded as a sale on the day it was won). One
+//! sync runs at a time.
 
 use std::collections::HashMap;
 
+use super::crm_deals::{apply_deal_state, Applied, DealState};
 use super::Services;
 use crate::db::crm::{sync_candidates, sync_lead_crm, SyncCandidate};
+use crate::db::team::attribution_rules;
+use crate::domain::attribution::Attributor;
 use crate::error::AppError;
 use crate::models::CrmSyncCounts;
-use crate::providers::amocrm::{same_phone, CrmContact};
+use crate::providers::amocrm::{same_phone, CrmContact, CrmDeal, DealTime};
 use crate::providers::SendError;
 use crate::time::now_ms;
 
@@ -25,7 +30,9 @@ pub async fn sync_recent_deals(services: &Services) -> Result<CrmSyncCounts, App
     let crm = &services.config.crm;
     let since = now_ms() / 1_000 - 24 * 3_600;
     let failed = |error: SendError| AppError::Conflict(error.to_string());
-    let deals = client.recent_deals(crm.express_pipeline_id, since, 500).await.map_err(failed)?;
+    let listed = client.deals_since(crm.express_pipeline_id, DealTime::Updated, since, 500).await.map_err(failed)?;
+    let deals: Vec<(CrmDeal, Vec<i64>)> =
+        listed.iter().map(|listed| (listed.deal, listed.contact_ids.clone())).collect();
     let mut contact_ids: Vec<i64> = deals.iter().flat_map(|(_, contacts)| contacts.iter().copied()).collect();
     contact_ids.sort_unstable();
     contact_ids.dedup();
@@ -44,6 +51,7 @@ pub async fn sync_recent_deals(services: &Services) -> Result<CrmSyncCounts, App
 
     let mut conn = services.db.pool().acquire().await?;
     let candidates = sync_candidates(&mut conn, &deal_ids, &phones, &emails).await?;
+    let attributor = Attributor::new(&attribution_rules(&mut conn).await?);
     drop(conn);
     let mut counts = CrmSyncCounts { fetched: deals.len() as i64, ..CrmSyncCounts::default() };
     let mut taken = std::collections::HashSet::new();
@@ -77,11 +85,31 @@ pub async fn sync_recent_deals(services: &Services) -> Result<CrmSyncCounts, App
             counts.updated += 1;
         }
     }
+    // After the matching: a won deal's sale takes its lead's tags when the deal has none.
+    for listed in &listed {
+        let state = DealState {
+            deal_id: listed.deal.id,
+            pipeline_id: Some(listed.deal.pipeline_id),
+            status_id: listed.deal.status_id,
+            changed_at: listed.deal.updated_at.unwrap_or(now / 1_000),
+            won_at: listed.deal.closed_at,
+            price: listed.deal.price,
+            name: Some(listed.name.clone()),
+            fields: listed.fields.clone(),
+        };
+        if let Applied::Recorded { .. } = apply_deal_state(&mut tx, crm, &attributor, None, &state, now).await? {
+            counts.sales_recorded += 1;
+        }
+    }
     tx.commit().await?;
+    if counts.sales_recorded > 0 {
+        services.waker.wake();
+    }
     tracing::info!(
         fetched = counts.fetched,
         matched = counts.matched,
         updated = counts.updated,
+        sales = counts.sales_recorded,
         "AmoCRM sync finished"
     );
     Ok(counts)

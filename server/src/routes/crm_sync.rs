@@ -20,5 +20,6 @@ pub async fn sync(State(state): State<AppState>, _admin: Admin) -> Result<Json<V
         "matched": counts.matched,
         "updated": counts.updated,
         "notFound": counts.not_found,
+        "salesRecorded": counts.sales_recorded,
     })))
 }

@@ -1,6 +1,7 @@
-//! `GET /api/integrations/all` and `GET /api/integrations/{name}` (`docs/product.md`, "Monitoring API"): the health of
-//! the outbound integrations for admins — configured or in test mode, last success, last
-//! error, queue depth, quota use, token expiry.
+//! `GET /api/integrations/all` and `GET /api/integrations/{name}` (`docs/product.md`,
+//! "Monitoring API"): the health of the outbound integrations for admins — configured or in
+//! test mode, working, degraded or paused (why, next probe), last success, last error,
+//! queue depth, quota use, token expiry; `POST /api/integrations/{name}/check` probes one now.
 
 use axum::extract::{Path, State};
 use axum::Json;
@@ -28,6 +29,19 @@ pub async fn one_integration(
     Ok(Json(json!({ "success": true, "integration": health })))
 }
 
+/// Admins: probes one integration now («Проверить сейчас»); a paused one that passes
+/// resumes, a working one that refuses is paused. Answers what the probe found and the
+/// integration's health after it.
+pub async fn check_integration(
+    State(state): State<AppState>,
+    _admin: Admin,
+    Path(name): Path<String>,
+) -> Result<Json<Value>, AppError> {
+    let message = app::services::health::check_integration(&state.services, &name).await?;
+    let found = health_json(&state).await?.into_iter().find(|health| health["name"] == name.as_str());
+    Ok(Json(json!({ "success": true, "message": message, "integration": found })))
+}
+
 async fn health_json(state: &AppState) -> Result<Vec<Value>, AppError> {
     let integrations: Vec<Value> = integration_health(&state.services)
         .await?
@@ -38,6 +52,10 @@ async fn health_json(state: &AppState) -> Result<Vec<Value>, AppError> {
                 "title": health.title,
                 "configured": health.configured,
                 "mode": if health.configured { "live" } else { "test" },
+                "state": health.state,
+                "pausedAt": health.paused_at,
+                "pauseReason": health.pause_reason,
+                "nextProbeAt": health.next_probe_at,
                 "lastSuccessAt": health.last_success_at,
                 "lastError": health.last_error,
                 "lastErrorAt": health.last_error_at,

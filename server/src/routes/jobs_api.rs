@@ -1,13 +1,14 @@
-//! The failed-jobs JSON API for admins and scripts: list, retry.
+//! The failed-jobs JSON API for admins and scripts: list, retry one, retry all of a kind
+//! or an integration.
 
 use axum::extract::{Path, State};
 use axum::Json;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
 
 use app::error::AppError;
 use app::models::FailedJob;
-use app::services::queue_admin::{failed_jobs, retry_job};
+use app::services::queue_admin::{failed_jobs, retry_job, retry_jobs};
 use app::state::AppState;
 
 use app::access::Admin;
@@ -64,4 +65,24 @@ pub async fn retry_failed_job(
 ) -> Result<Json<Value>, AppError> {
     retry_job(&state.services, job_id).await?;
     Ok(Json(json!({ "success": true, "jobId": job_id })))
+}
+
+/// The body of `POST /api/lead-tracking/jobs/retry`: which failed jobs to queue again.
+#[derive(Debug, Default, Deserialize)]
+pub struct RetrySelection {
+    /// One kind (`send_lead_sms`, …).
+    kind: Option<String>,
+    /// Every kind of one integration (`amocrm`, `resend`, `mobizon`, `telegram`, `facebook`).
+    integration: Option<String>,
+}
+
+/// `POST /api/lead-tracking/jobs/retry` with `{"kind": …}` or `{"integration": …}` (or `{}`
+/// for every failed job): queue them again; answers how many.
+pub async fn retry_failed_jobs(
+    State(state): State<AppState>,
+    _admin: Admin,
+    Json(selection): Json<RetrySelection>,
+) -> Result<Json<Value>, AppError> {
+    let retried = retry_jobs(&state.services, selection.kind.as_deref(), selection.integration.as_deref()).await?;
+    Ok(Json(json!({ "success": true, "retried": retried })))
 }

@@ -2,26 +2,36 @@
 
 use axum::body::Bytes;
 use axum::extract::State;
-use axum::http::HeaderMap;
+use axum::http::{HeaderMap, StatusCode};
 use axum::Json;
 use serde_json::{json, Value};
 
 use app::domain::lead_input::{LeadKind, NewLead};
 use app::error::AppError;
+use app::intake::Accepted;
 use app::state::AppState;
 use app::time::now_ms;
 
 /// `POST /api/landing/proftest`: a quiz submission.
-pub async fn submit_proftest(state: State<AppState>, headers: HeaderMap, body: Bytes) -> Result<Json<Value>, AppError> {
+pub async fn submit_proftest(
+    state: State<AppState>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Result<(StatusCode, Json<Value>), AppError> {
     submit(state, LeadKind::Proftest, &headers, &body).await
 }
 
 /// `POST /api/landing/submit`: an express-course checkout.
-pub async fn submit_express(state: State<AppState>, headers: HeaderMap, body: Bytes) -> Result<Json<Value>, AppError> {
+pub async fn submit_express(
+    state: State<AppState>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Result<(StatusCode, Json<Value>), AppError> {
     submit(state, LeadKind::Express, &headers, &body).await
 }
 
-/// Validates and stores a submission; answers only after the commit.
+/// Validates and stores a submission; answers 200 only after the commit, or 202 with a
+/// receipt once it is on disk in the spool (the database could not take it in time).
 ///
 /// An `Idempotency-Key` header makes retries safe: the same key returns the same lead.
 async fn submit(
@@ -29,16 +39,25 @@ async fn submit(
     kind: LeadKind,
     headers: &HeaderMap,
     body: &[u8],
-) -> Result<Json<Value>, AppError> {
+) -> Result<(StatusCode, Json<Value>), AppError> {
     let value: Value = serde_json::from_slice(body)
         .map_err(|error| AppError::validation("body", format!("тело запроса не является корректным JSON ({error})")))?;
     let lead = NewLead::parse(kind, &value)?;
     let submission_key = idempotency_key(headers)?.map(str::to_owned);
     let source = lead.source.clone();
-    // The writer has logged why a batch failed; here it only becomes a 500.
-    let accepted = state.intake.submit(lead, submission_key, now_ms()).await.map_err(|_| AppError::Internal)?;
-    tracing::info!(lead.id = accepted.lead_id, lead.source = %source, lead.created = accepted.created, "lead accepted");
-    Ok(Json(json!({ "success": true, "leadId": accepted.lead_id })))
+    // Neither the database nor the spool took it: the cause is logged where it happened.
+    let accepted =
+        state.intake.accept(kind, &value, lead, submission_key, now_ms()).await.map_err(|_| AppError::Unavailable)?;
+    match accepted {
+        Accepted::Stored(accepted) => {
+            tracing::info!(lead.id = accepted.lead_id, lead.source = %source, lead.created = accepted.created, "lead accepted");
+            Ok((StatusCode::OK, Json(json!({ "success": true, "leadId": accepted.lead_id }))))
+        }
+        Accepted::Spooled { receipt } => {
+            tracing::info!(lead.source = %source, "lead spooled until the database is back");
+            Ok((StatusCode::ACCEPTED, Json(json!({ "success": true, "queued": true, "receipt": receipt }))))
+        }
+    }
 }
 
 fn idempotency_key(headers: &HeaderMap) -> Result<Option<&str>, AppError> {

@@ -181,7 +181,13 @@ async fn two_processes_on_postgres_refresh_the_oauth_token_once() {
     use crate::helpers::TestDatabase;
 
     let Some(database) = TestDatabase::create(app::db::Engine::Postgres).await else { return };
-    let db = Db::connect(&DatabaseConfig { url: database.url.clone(), max_connections: None }).await.unwrap();
+    let db = Db::connect(&DatabaseConfig {
+        url: database.url.clone(),
+        max_connections: None,
+        acquire_timeout: Duration::from_secs(5),
+    })
+    .await
+    .unwrap();
     db.migrate().await.unwrap();
     let fake = FakeAmoCrm::start().await;
     fake.set_refresh_token("refresh-from-the-grant");

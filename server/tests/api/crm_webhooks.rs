@@ -23,6 +23,24 @@ async fn spawn(engine: app::db::Engine, telegram: &FakeTelegram) -> Option<TestA
     .await
 }
 
+/// Like [`spawn`], with AmoCRM's API at `crm` (to read deals).
+async fn spawn_with_crm(
+    engine: app::db::Engine,
+    telegram: &FakeTelegram,
+    crm: &crate::fakes::amocrm::FakeAmoCrm,
+) -> Option<TestApp> {
+    let (telegram_url, crm_url) = (telegram.url(), crm.url());
+    TestApp::spawn_with(engine, |config| {
+        config.crm.webhook_secret = Some(SecretString::from(SECRET));
+        config.crm.base_url = Some(crm_url);
+        config.crm.access_token = Some(SecretString::from(crate::fakes::amocrm::TOKEN));
+        config.telegram.api_url = telegram_url;
+        config.telegram.bot_token = Some(SecretString::from(BOT_TOKEN));
+        config.telegram.default_chat_id = Some(CHAT.to_owned());
+    })
+    .await
+}
+
 /// A `leads[status]` delivery, form-encoded as AmoCRM sends it.
 fn status_change(deal_id: i64, pipeline_id: i64, status_id: i64, old_status_id: i64, fields: &[(i64, &str)]) -> String {
     let mut pairs = vec![
@@ -205,19 +223,7 @@ with_each_engine!(a_won_deal_without_utm_in_the_delivery_is_attributed_by_the_de
     let crm = crate::fakes::amocrm::FakeAmoCrm::start().await;
     crm.seed(777_006, 142, 1_773_147_600, "+77010000006", "deal6@example.com");
     crm.set_fields(777_006, serde_json::json!([{"field_id": 434_731, "values": [{"value": "fb_muha"}]}]));
-    let (telegram_url, crm_url) = (telegram.url(), crm.url());
-    let Some(app) = TestApp::spawn_with(engine, |config| {
-        config.crm.webhook_secret = Some(SecretString::from(SECRET));
-        config.crm.base_url = Some(crm_url);
-        config.crm.access_token = Some(SecretString::from(crate::fakes::amocrm::TOKEN));
-        config.telegram.api_url = telegram_url;
-        config.telegram.bot_token = Some(SecretString::from(BOT_TOKEN));
-        config.telegram.default_chat_id = Some(CHAT.to_owned());
-    })
-    .await
-    else {
-        return;
-    };
+    let Some(app) = spawn_with_crm(engine, &telegram, &crm).await else { return };
     let won = status_change(777_006, 10_350_882, 142, 1, &[]);
     assert_eq!(deliver(&app, "/api/amocrm/funnel-sale", Some(SECRET), won).await, 200);
     run_all_jobs(&app).await;
@@ -227,4 +233,157 @@ with_each_engine!(a_won_deal_without_utm_in_the_delivery_is_attributed_by_the_de
             .await
             .unwrap();
     assert_eq!(team.as_deref(), Some("Muha"), "the UTM tags were read from the deal in AmoCRM");
+});
+
+/// Unix seconds of an Almaty wall-clock time.
+fn almaty(rfc3339_local: &str) -> i64 {
+    chrono::DateTime::parse_from_rfc3339(&format!("{rfc3339_local}+05:00")).unwrap().timestamp()
+}
+
+with_each_engine!(a_left_won_delivered_before_the_earlier_won_records_no_sale, |engine| {
+    let telegram = FakeTelegram::start().await;
+    let Some(app) = spawn(engine, &telegram).await else { return };
+    let won_at = almaty("2026-03-10T10:00:00");
+    let won = status_change(777_101, 10_350_882, 142, 81_854_618, &[(434_731, "fb_kenesary")])
+        .replace("1773147600", &won_at.to_string());
+    let left =
+        status_change(777_101, 10_350_882, 81_854_618, 142, &[]).replace("1773147600", &(won_at + 3_600).to_string());
+
+    // AmoCRM's retry ladder delivers the earlier change last.
+    assert_eq!(deliver(&app, "/api/amocrm/sales-webhook", Some(SECRET), left).await, 200);
+    run_all_jobs(&app).await;
+    assert_eq!(deliver(&app, "/api/amocrm/sales-webhook", Some(SECRET), won).await, 200);
+    run_all_jobs(&app).await;
+
+    assert_eq!(app.count("SELECT COUNT(*) FROM sale").await, 0, "the deal is no longer won");
+    assert!(telegram.sent().is_empty());
+    let reasons: Vec<Option<String>> =
+        sqlx::query_scalar("SELECT reason FROM crm_event ORDER BY event_id").fetch_all(app.db.pool()).await.unwrap();
+    assert!(reasons[1].as_deref().is_some_and(|reason| reason.contains("старее")), "{reasons:?}");
+
+    // Both processed at once, in whichever order: the deal ends lost, with no sale that counts.
+    let won = status_change(777_102, 10_350_882, 142, 81_854_618, &[]).replace("1773147600", &won_at.to_string());
+    let left = status_change(777_102, 10_350_882, 143, 142, &[]).replace("1773147600", &(won_at + 60).to_string());
+    assert_eq!(deliver(&app, "/api/amocrm/sales-webhook", Some(SECRET), won).await, 200);
+    assert_eq!(deliver(&app, "/api/amocrm/sales-webhook", Some(SECRET), left).await, 200);
+    run_all_jobs(&app).await;
+    assert_eq!(app.count("SELECT COUNT(*) FROM sale WHERE crm_deal_id = 777102 AND cancelled_at IS NULL").await, 0);
+});
+
+/// A `leads[update]` delivery of a deal that is won, sent `at` (unix seconds) when a manager
+/// edits it later.
+fn won_deal_updated(deal_id: i64, at: i64) -> String {
+    form_urlencoded::Serializer::new(String::new())
+        .extend_pairs([
+            ("leads[update][0][id]", deal_id.to_string()),
+            ("leads[update][0][name]", "Сделка".to_owned()),
+            ("leads[update][0][status_id]", "142".to_owned()),
+            ("leads[update][0][pipeline_id]", "10350882".to_owned()),
+            ("leads[update][0][updated_at]", at.to_string()),
+            ("account[id]", "30739638".to_owned()),
+        ])
+        .finish()
+}
+
+with_each_engine!(a_won_deal_learnt_late_is_a_sale_on_the_day_it_was_won, |engine| {
+    let telegram = FakeTelegram::start().await;
+    let crm = crate::fakes::amocrm::FakeAmoCrm::start().await;
+    let won_at = almaty("2026-03-10T23:30:00");
+    crm.seed(777_201, 142, won_at, "+77010000201", "late201@example.com");
+    crm.set_fields(777_201, serde_json::json!([{"field_id": 434_731, "values": [{"value": "fb_muha"}]}]));
+    let recent = app::time::now_ms() / 1_000 - 3_600;
+    crm.seed(777_202, 81_854_618, recent, "+77010000202", "late202@example.com");
+    crm.set_status(777_202, 142, recent);
+    let Some(app) = spawn_with_crm(engine, &telegram, &crm).await else { return };
+    let admin = app.token_for("late.admin", app::models::Role::Admin, None).await;
+
+    // The status webhook never came; three days later a manager edits the deal.
+    let edited = won_deal_updated(777_201, won_at + 3 * 86_400);
+    assert_eq!(deliver(&app, "/api/amocrm/sales-webhook", Some(SECRET), edited).await, 200);
+    run_all_jobs(&app).await;
+    let on_the_day = app.get_json("/api/amocrm/sales-history?start=2026-03-10&end=2026-03-10", Some(&admin)).await;
+    assert_eq!(on_the_day["sales"].as_array().map(Vec::len), Some(1), "{on_the_day}");
+    assert_eq!(on_the_day["sales"][0]["team"], "Muha", "{on_the_day}");
+
+    // Another deal won an hour ago without a webhook: the sync records it.
+    let sync = app.client.post(app.url("/api/lead-tracking/sync")).bearer_auth(&admin).send().await.unwrap();
+    let counts: serde_json::Value = sync.json().await.unwrap();
+    assert_eq!(counts["salesRecorded"], 1, "{counts}");
+    let sold_at: i64 = sqlx::query_scalar("SELECT sold_at FROM sale WHERE crm_deal_id = 777202")
+        .fetch_one(app.db.pool())
+        .await
+        .unwrap();
+    assert_eq!(sold_at, recent * 1_000, "recorded at the time it was won");
+    let again = app.client.post(app.url("/api/lead-tracking/sync")).bearer_auth(&admin).send().await.unwrap();
+    assert_eq!(again.json::<serde_json::Value>().await.unwrap()["salesRecorded"], 0);
+    run_all_jobs(&app).await;
+    assert_eq!(telegram.sent().len(), 2, "each sale announced once");
+});
+
+with_each_engine!(telegram_that_records_a_message_then_times_out_leaves_one_message_and_an_uncertain_sale, |engine| {
+    let telegram = FakeTelegram::start().await;
+    let url = telegram.url();
+    let Some(app) = TestApp::spawn_with(engine, |config| {
+        config.crm.webhook_secret = Some(SecretString::from(SECRET));
+        config.telegram.api_url = url;
+        config.telegram.bot_token = Some(SecretString::from(BOT_TOKEN));
+        config.telegram.default_chat_id = Some(CHAT.to_owned());
+        config.telegram.timeout = Duration::from_millis(500);
+    })
+    .await
+    else {
+        return;
+    };
+    let admin = app.token_for("tg.admin", app::models::Role::Admin, None).await;
+    telegram.hang_next(1);
+    let won = status_change(777_301, 10_350_882, 142, 1, &[(434_731, "fb_kenesary")]);
+    assert_eq!(deliver(&app, "/api/amocrm/funnel-sale", Some(SECRET), won).await, 200);
+    run_all_jobs(&app).await;
+    app.run_jobs_after(Duration::from_secs(3_600)).await;
+
+    assert_eq!(telegram.sent().len(), 1, "the message is in the chat once, never repeated by itself");
+    let state: String = sqlx::query_scalar("SELECT notify_state FROM sale").fetch_one(app.db.pool()).await.unwrap();
+    assert_eq!(state, "uncertain");
+    let listed = app.get_json("/api/jobs/uncertain-notices", Some(&admin)).await;
+    assert_eq!(listed["total"], 1, "{listed}");
+    let history = app.get_json("/api/amocrm/sales-history?start=2026-01-01&end=2026-12-31", Some(&admin)).await;
+    assert_eq!(history["sales"][0]["telegram"], "uncertain", "{history}");
+
+    // The admin finds nothing in the chat and sends it again: a second message, by choice.
+    let sale_id = listed["notices"][0]["sale_id"].as_i64().unwrap();
+    let settle = app.client.post(app.url("/api/jobs/settle-notice")).bearer_auth(&admin);
+    let settled = settle.form(&[("sale_id", sale_id.to_string()), ("send_again", "true".to_owned())]).send().await;
+    assert_eq!(settled.unwrap().status(), 200);
+    run_all_jobs(&app).await;
+    assert_eq!(telegram.sent().len(), 2);
+    let state: String = sqlx::query_scalar("SELECT notify_state FROM sale").fetch_one(app.db.pool()).await.unwrap();
+    assert_eq!(state, "sent");
+});
+
+with_each_engine!(a_bot_removed_from_its_chat_pauses_telegram_until_it_is_back, |engine| {
+    let telegram = FakeTelegram::start().await;
+    let Some(app) = spawn(engine, &telegram).await else { return };
+    telegram.set_kicked(CHAT, true);
+    for deal in 0..3 {
+        let won = status_change(777_400 + deal, 10_350_882, 142, 1, &[]);
+        assert_eq!(deliver(&app, "/api/amocrm/funnel-sale", Some(SECRET), won).await, 200);
+    }
+    run_all_jobs(&app).await;
+    assert!(telegram.sent().is_empty());
+    let reason: String =
+        sqlx::query_scalar("SELECT pause_reason FROM integration_status WHERE integration = 'telegram'")
+            .fetch_one(app.db.pool())
+            .await
+            .unwrap();
+    assert!(reason.contains(CHAT) && reason.contains("403"), "{reason}");
+    let waiting = "SELECT COUNT(*) FROM job WHERE kind = 'notify_sale' AND status = 'queued' AND attempts = 0";
+    assert_eq!(app.count(waiting).await, 3);
+
+    // The probe checks that very chat: still kicked a minute later, back after that.
+    app.run_jobs_after(Duration::from_secs(61)).await;
+    assert!(telegram.sent().is_empty());
+    telegram.set_kicked(CHAT, false);
+    app.run_jobs_after(Duration::from_secs(61 + 121)).await;
+    assert_eq!(telegram.sent().len(), 3, "each sale announced once");
+    assert_eq!(app.count("SELECT COUNT(*) FROM sale WHERE notify_state = 'sent'").await, 3);
 });

@@ -29,6 +29,11 @@ struct Setup {
 
 impl Setup {
     async fn start(engine: app::db::Engine) -> Option<Self> {
+        Self::start_with(engine, |_| {}).await
+    }
+
+    /// Like [`start`](Self::start), with the configuration adjusted by `adjust` after.
+    async fn start_with(engine: app::db::Engine, adjust: impl FnOnce(&mut Config)) -> Option<Self> {
         let (resend, mobizon) = (FakeResend::start().await, FakeMobizon::start().await);
         let (resend_url, mobizon_url) = (resend.url(), mobizon.url());
         let app = TestApp::spawn_with(engine, move |config: &mut Config| {
@@ -43,6 +48,7 @@ impl Setup {
             config.sms.timeout = Duration::from_millis(500);
             config.jobs.retry_base = Duration::from_secs(1);
             config.jobs.max_attempts = 4;
+            adjust(config);
         })
         .await?;
         Some(Self { app, resend, mobizon })
@@ -367,4 +373,39 @@ with_each_engine!(shutdown_stops_claiming_and_lets_running_jobs_finish, |engine|
     assert_eq!(setup.app.count("SELECT COUNT(*) FROM job WHERE kind = 'send_lead_email' AND status = 'done'").await, 3);
     assert_eq!(setup.app.count("SELECT COUNT(*) FROM job WHERE status = 'running'").await, 0);
     assert_eq!(setup.app.count("SELECT COUNT(*) FROM job WHERE kind = 'send_lead_sms' AND status = 'queued'").await, 3);
+});
+
+with_each_engine!(retrying_every_failed_sms_sends_the_ones_never_sent_and_finds_the_one_that_went_out, |engine| {
+    let Some(setup) = Setup::start_with(engine, |config| config.jobs.max_attempts = 1).await else { return };
+    let (app, mobizon) = (&setup.app, &setup.mobizon);
+    let admin = app.token_for("sms.admin", Role::Admin, None).await;
+    // Weeks ago (as far as this test goes) the person got the same text for an earlier lead.
+    app.post_lead("Асель Тестова", "asel@example.com", "+77071234567").await;
+    app.run_jobs_after(DELAY).await;
+    assert_eq!(mobizon.accepted().len(), 1);
+
+    // Their new lead's SMS meets an outage and fails before reaching Mobizon.
+    mobizon.set_mode(Mode::Outage);
+    let unsent = app.post_lead("Асель Тестова", "asel@example.com", "+77071234567").await;
+    app.run_jobs_after(DELAY).await;
+    // Another lead's SMS reaches Mobizon, whose answer never comes back.
+    mobizon.set_mode(Mode::AcceptThenHang);
+    let unseen = app.post_lead("Дана Тестова", "dana@example.com", "+77077654321").await;
+    app.run_jobs_after(DELAY).await;
+    assert_eq!(app.count("SELECT COUNT(*) FROM job WHERE kind = 'send_lead_sms' AND status = 'failed'").await, 2);
+    assert_eq!(mobizon.accepted().len(), 2);
+
+    mobizon.set_mode(Mode::Normal);
+    let retry = app.client.post(app.url("/api/lead-tracking/jobs/retry")).bearer_auth(&admin);
+    let answer: Value = retry.json(&json!({"integration": "mobizon"})).send().await.unwrap().json().await.unwrap();
+    assert_eq!(answer["retried"], 2, "{answer}");
+    app.run_jobs_after(DELAY).await;
+
+    let sent = mobizon.count_by_recipient();
+    assert_eq!(sent.get("77071234567"), Some(&2), "the earlier lead's SMS is not this one's: it is sent");
+    assert_eq!(sent.get("77077654321"), Some(&1), "the one that went out unseen is found, not sent again");
+    for lead_id in [unsent, unseen] {
+        assert_eq!(setup.app.lead_status(lead_id).await["sms"]["status"], "sent");
+    }
+    assert_eq!(app.count("SELECT COUNT(*) FROM job WHERE status = 'failed'").await, 0);
 });

@@ -6,6 +6,7 @@ pub mod amocrm;
 pub mod facebook;
 pub mod mobizon;
 pub mod resend;
+pub mod tcp_proxy;
 pub mod telegram;
 
 use std::collections::HashMap;
@@ -40,6 +41,8 @@ pub enum Mode {
     AcceptThenHang,
     /// Refuses every message as invalid (a permanent error).
     Reject,
+    /// The API key was revoked: every call is refused as the provider refuses a bad key.
+    KeyRevoked,
 }
 
 /// A message a fake accepted.

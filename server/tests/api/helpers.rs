@@ -85,7 +85,8 @@ pub struct TestApp {
     pub credential_lookups: std::sync::Arc<std::sync::atomic::AtomicU64>,
     shutdown: CancellationToken,
     server: Option<tokio::task::JoinHandle<anyhow::Result<()>>>,
-    _database: TestDatabase,
+    /// Dropped with the app, unless a restart hands it on.
+    database: Option<TestDatabase>,
 }
 
 impl TestApp {
@@ -97,6 +98,21 @@ impl TestApp {
     /// Like [`spawn`](Self::spawn), with the configuration adjusted by `configure`.
     pub async fn spawn_with(engine: Engine, configure: impl FnOnce(&mut Config)) -> Option<Self> {
         let database = TestDatabase::create(engine).await?;
+        Some(Self::spawn_on(database, configure).await)
+    }
+
+    /// Stops this app and starts another on its database, as a restarted process would
+    /// (with its configuration adjusted by `configure`).
+    pub async fn restart(mut self, configure: impl FnOnce(&mut Config)) -> Self {
+        self.shut_down().await;
+        let database = self.database.take().expect("the app owns its database");
+        Self::spawn_on(database, configure).await
+    }
+
+    /// Starts the app on `database` (migrated first) with the configuration adjusted by
+    /// `configure`, as `server serve` does: the job runner prepares (paused integrations
+    /// are probed at once) but does not run; tests drive it.
+    async fn spawn_on(database: TestDatabase, configure: impl FnOnce(&mut Config)) -> Self {
         let mut config = Config::for_tests(&database.url);
         config.intake.notify_delay = NOTIFY_DELAY;
         config.intake.cors_allowed_origins = vec!["https://landing.example.com".to_owned()];
@@ -107,6 +123,7 @@ impl TestApp {
         let leptos_options =
             LeptosOptions::builder().output_name("leadtrack").site_addr(SocketAddr::from(([127, 0, 0, 1], 0))).build();
         let state = AppState::new(leptos_options, db.clone(), config);
+        state.jobs.prepare().await;
         let jobs = state.jobs.clone();
         let services = state.services.clone();
         let credential_lookups = state.credential_lookups.clone();
@@ -119,7 +136,7 @@ impl TestApp {
             .cookie_store(true)
             .build()
             .expect("building the HTTP client");
-        Some(Self { address, db, client, jobs, services, credential_lookups, shutdown, server, _database: database })
+        Self { address, db, client, jobs, services, credential_lookups, shutdown, server, database: Some(database) }
     }
 
     /// Sends the shutdown signal and waits until the server has stopped.

@@ -14,5 +14,7 @@ mod helpers;
 mod intake;
 mod leads_api;
 mod migrations;
+mod paused_integrations;
 mod processes;
 mod queue;
+mod spool;

@@ -23,7 +23,13 @@ fn migrations_up_to(engine: Engine, version: i64) -> Migrator {
 
 with_each_engine!(renaming_the_job_statuses_keeps_every_row_and_its_state, |engine| {
     let Some(database) = TestDatabase::create(engine).await else { return };
-    let db = Db::connect(&DatabaseConfig { url: database.url.clone(), max_connections: Some(2) }).await.unwrap();
+    let db = Db::connect(&DatabaseConfig {
+        url: database.url.clone(),
+        max_connections: Some(2),
+        acquire_timeout: std::time::Duration::from_secs(5),
+    })
+    .await
+    .unwrap();
     migrations_up_to(engine, 20261202000010).run(db.pool()).await.unwrap();
     for (key, status) in [("a", "pending"), ("b", "sending"), ("c", "sent"), ("d", "failed"), ("e", "cancelled")] {
         sqlx::query(

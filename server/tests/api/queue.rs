@@ -1,5 +1,6 @@
-//! The job queue's own guarantees: a finished job closes only under its own lease, and a
-//! runner that stops gives back what it claimed but never started.
+//! The job queue's own guarantees: a finished job closes only under its own lease, a
+//! runner that stops gives back what it claimed but never started, and a job that runs
+//! longer than its lease keeps it: only a job whose process is gone is claimed again.
 
 use std::time::{Duration, Instant};
 
@@ -7,9 +8,14 @@ use secrecy::SecretString;
 use tokio_util::sync::CancellationToken;
 
 use app::db::job::{claim_jobs, enqueue_jobs, finish_jobs, Claimable, FinishedJob, NewJob};
-use app::jobs::SendLeadEmail;
-use app::queue::Job;
+use app::jobs::{SendLeadEmail, JOBS};
+use app::queue::runner::JobRunner;
+use app::queue::{Job, JobWaker};
+use app::services::Services;
+use app::supervisor::Supervisor;
+use app::time::now_ms;
 
+use crate::fakes::amocrm::{FakeAmoCrm, TOKEN};
 use crate::fakes::resend::{self, FakeResend};
 use crate::fakes::Mode;
 use crate::helpers::{with_each_engine, TestApp};
@@ -32,7 +38,7 @@ with_each_engine!(a_finished_job_closes_only_while_its_worker_holds_the_lease, |
     let mut conn = app.db.write_connection().await.unwrap();
     enqueue_jobs(&mut conn, &[email_job("first"), email_job("second")], 0).await.unwrap();
     let claimed =
-        claim_jobs(&mut conn, engine, Claimable::Due, "worker-a", SendLeadEmail::KIND, 2, 1, 1_000).await.unwrap();
+        claim_jobs(&mut conn, engine, Claimable::Due, "worker-a", SendLeadEmail::KIND, 2, 1, 1_000, &[]).await.unwrap();
     let [first, second] = [claimed[0].job_id, claimed[1].job_id];
     // Worker A's lease on the second job ran out and worker B claimed it.
     sqlx::query("UPDATE job SET lease_owner = 'worker-b' WHERE job_id = $1")
@@ -106,4 +112,49 @@ with_each_engine!(a_stopping_runner_gives_back_the_jobs_it_claimed_but_had_not_s
         4,
         "the unstarted ones are queued again at once, their claim not counted as an attempt"
     );
+});
+
+with_each_engine!(a_push_that_outlives_its_lease_keeps_it_and_no_other_process_creates_a_second_deal, |engine| {
+    let fake = FakeAmoCrm::start().await;
+    // AmoCRM takes 2.5 s to process a create, and shows the contact only when it is done.
+    fake.slow_creates(Duration::from_millis(2_500));
+    let url = fake.url();
+    let Some(app) = TestApp::spawn_with(engine, move |config| {
+        config.crm.base_url = Some(url);
+        config.crm.access_token = Some(SecretString::from(TOKEN));
+        config.crm.timeout = Duration::from_secs(10);
+        config.jobs.lease = Duration::from_secs(1);
+        config.jobs.poll_interval = Duration::from_millis(50);
+    })
+    .await
+    else {
+        return;
+    };
+    app.post_lead_with(serde_json::json!({"email": "slow@example.com", "phone": "+77013334455"})).await;
+
+    // This process works the queue, its heartbeat renewing the lease; another process with
+    // its own clients looks for due and orphaned jobs all the while.
+    let stop = CancellationToken::new();
+    let runner = app.jobs.start(stop.clone());
+    let other_services = Services::new(app.db.clone(), app.services.config.clone(), JobWaker::default());
+    let config = app.services.config.jobs.clone();
+    let other = JobRunner::new(other_services, &JOBS, config, JobWaker::default(), &Supervisor::default());
+    let pushed = "SELECT COUNT(*) FROM job WHERE kind = 'push_lead_to_crm' AND status = 'done'";
+    let deadline = Instant::now() + Duration::from_secs(20);
+    let mut taken_by_the_other = 0;
+    while app.count(pushed).await == 0 {
+        assert!(Instant::now() < deadline, "the push did not finish within 20 s");
+        taken_by_the_other += other.run_due(now_ms()).await.unwrap();
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    stop.cancel();
+    runner.await.unwrap();
+
+    assert_eq!(taken_by_the_other, 0, "the lease stayed with the process that ran the push");
+    assert_eq!(fake.counts(), (1, 1), "one contact, one deal");
+    let attempts: i64 = sqlx::query_scalar("SELECT runs FROM job WHERE kind = 'push_lead_to_crm'")
+        .fetch_one(app.db.pool())
+        .await
+        .unwrap();
+    assert_eq!(attempts, 1, "claimed once");
 });

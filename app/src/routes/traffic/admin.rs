@@ -12,8 +12,12 @@ use crate::components::error_template::error_template;
 use crate::components::failed_jobs::FailedJobsPanel;
 use crate::components::layout::AppLayout;
 use crate::error::AppError;
+use crate::models::UncertainNotices;
 use crate::models::{AttributionOverview, IntegrationHealth, TeamView};
-use crate::server_fns::jobs::{get_integration_health, list_failed_jobs, RetryFailedJob};
+use crate::server_fns::jobs::{
+    get_integration_health, list_failed_jobs, list_uncertain_notices, CheckIntegration, RetryFailedJob,
+    RetryFailedJobs, SettleUncertainNotice,
+};
 use crate::server_fns::teams::{get_attribution_overview, list_teams, ArchiveTeam, SaveTeam};
 use crate::server_fns::traffic::{RefreshAdAccounts, SaveAdAccount, SaveManualSpend};
 
@@ -29,8 +33,14 @@ pub fn TrafficAdminPage() -> impl IntoView {
     let teams = Resource::new(version, |_| list_teams());
     let overview = Resource::new(version, |_| get_attribution_overview());
     let retry = ServerAction::<RetryFailedJob>::new();
-    let health = Resource::new(move || retry.version().get(), |_| get_integration_health());
-    let failed = Resource::new(move || retry.version().get(), |_| list_failed_jobs());
+    let retry_all = ServerAction::<RetryFailedJobs>::new();
+    let check = ServerAction::<CheckIntegration>::new();
+    let settle = ServerAction::<SettleUncertainNotice>::new();
+    let queue_version =
+        move || (retry.version().get(), retry_all.version().get(), check.version().get(), settle.version().get());
+    let health = Resource::new(queue_version, |_| get_integration_health());
+    let failed = Resource::new(queue_version, |_| list_failed_jobs());
+    let uncertain = Resource::new(queue_version, |_| list_uncertain_notices());
     let save_spend = ServerAction::<SaveManualSpend>::new();
     let save_account = ServerAction::<SaveAdAccount>::new();
     let refresh_accounts = ServerAction::<RefreshAdAccounts>::new();
@@ -78,13 +88,19 @@ pub fn TrafficAdminPage() -> impl IntoView {
             </Transition>
             <Transition>
                 {move || Suspend::new(async move {
-                    health.await.ok().map(|integrations| view! { <IntegrationTable integrations /> })
+                    health.await.ok().map(|integrations| view! { <IntegrationTable integrations check /> })
                 })}
             </Transition>
             <Transition>
                 {move || Suspend::new(async move {
                     let failed = failed.await.ok().filter(|failed| failed.total > 0)?;
-                    Some(view! { <FailedJobsPanel total=failed.total jobs=failed.jobs retry /> })
+                    Some(view! { <FailedJobsPanel failed retry retry_all /> })
+                })}
+            </Transition>
+            <Transition>
+                {move || Suspend::new(async move {
+                    let notices = uncertain.await.ok().filter(|notices| notices.total > 0)?;
+                    Some(view! { <UncertainNoticesPanel notices settle /> })
                 })}
             </Transition>
         </AppLayout>
@@ -253,10 +269,18 @@ fn AttributionPanel(overview: AttributionOverview) -> impl IntoView {
     }
 }
 
-/// Each outbound integration: mode, last success, last error, queue.
+/// Each outbound integration: mode and state, last success, last error, queue; a paused
+/// one says why and when it is probed next, with «Проверить сейчас».
 #[component]
-fn IntegrationTable(integrations: Vec<IntegrationHealth>) -> impl IntoView {
+fn IntegrationTable(integrations: Vec<IntegrationHealth>, check: ServerAction<CheckIntegration>) -> impl IntoView {
     let dash = || "—".to_owned();
+    let paused: Vec<IntegrationHealth> =
+        integrations.iter().filter(|health| health.state == "paused").cloned().collect();
+    let configured: Vec<(String, String)> = integrations
+        .iter()
+        .filter(|health| health.configured && health.state != "paused")
+        .map(|health| (health.name.clone(), health.title.clone()))
+        .collect();
     let rows = integrations
         .into_iter()
         .map(|health| {
@@ -265,12 +289,17 @@ fn IntegrationTable(integrations: Vec<IntegrationHealth>) -> impl IntoView {
                 (Some(error), None) => error,
                 _ => dash(),
             };
+            let state = match health.state.as_str() {
+                "paused" => "приостановлена",
+                "degraded" => "сбои",
+                _ => "работает",
+            };
             let cells = vec![
                 health.title,
                 match (health.configured, health.usage_percent, health.token_expires_local) {
-                    (true, Some(percent), _) => format!("работает · лимит запросов {percent}%"),
-                    (true, None, Some(expires)) => format!("работает · токен до {expires}"),
-                    (true, None, None) => "работает".to_owned(),
+                    (true, Some(percent), _) => format!("{state} · лимит запросов {percent}%"),
+                    (true, None, Some(expires)) => format!("{state} · токен до {expires}"),
+                    (true, None, None) => state.to_owned(),
                     (false, ..) => "тестовый режим".to_owned(),
                 },
                 health.last_success_local.unwrap_or_else(dash),
@@ -281,7 +310,16 @@ fn IntegrationTable(integrations: Vec<IntegrationHealth>) -> impl IntoView {
             TableRow { key: Some(health.name), ..TableRow::plain(cells) }
         })
         .collect();
+    let checked = move || match check.value().get() {
+        Some(Ok(message)) => Some(view! { <p role="status">{message}</p> }.into_any()),
+        Some(Err(error)) => Some(view! { <p class="form-error" role="alert">{error.to_string()}</p> }.into_any()),
+        None => None,
+    };
     view! {
+        <For each=move || paused.clone() key=|health| (health.name.clone(), health.paused_at) let:health>
+            <PausedIntegration health check />
+        </For>
+        {checked}
         <DataTable
             title="Интеграции"
             headers=vec!["Сервис", "Режим", "Последний успех", "Последняя ошибка", "В очереди", "Ошибок"]
@@ -289,5 +327,71 @@ fn IntegrationTable(integrations: Vec<IntegrationHealth>) -> impl IntoView {
             file_name="integrations.csv"
             numeric=vec![4, 5]
         />
+        <div class="integration-checks">
+            <For each=move || configured.clone() key=|(name, _)| name.clone() let:integration>
+                <ActionForm action=check attr:class="inline">
+                    <input type="hidden" name="name" value=integration.0.clone() />
+                    <button type="submit" class="link">{format!("Проверить {}", integration.1)}</button>
+                </ActionForm>
+            </For>
+        </div>
+    }
+}
+
+/// A paused integration: why, since when, when it is probed next, and «Проверить сейчас».
+#[component]
+fn PausedIntegration(health: IntegrationHealth, check: ServerAction<CheckIntegration>) -> impl IntoView {
+    let dash = || "—".to_owned();
+    let details = format!(
+        "С {} задачи ждут в очереди ({}), попытки не тратятся. Следующая проверка: {}.",
+        health.paused_local.unwrap_or_else(dash),
+        health.pending,
+        health.next_probe_local.unwrap_or_else(dash),
+    );
+    let (row, name) = (health.name.clone(), health.name);
+    view! {
+        <section class="paused-integration" role="alert" data-integration=row>
+            <h3>{format!("⏸ {} приостановлена", health.title)}</h3>
+            <p>{health.pause_reason.unwrap_or_default()}</p>
+            <p class="muted">{details}</p>
+            <ActionForm action=check attr:class="inline">
+                <input type="hidden" name="name" value=name />
+                <button type="submit">"Проверить сейчас"</button>
+            </ActionForm>
+        </section>
+    }
+}
+
+/// Sale announcements whose outcome is unknown: the admin looks in the chat and either
+/// sends it again or marks it as there. Never sent again by itself.
+#[component]
+fn UncertainNoticesPanel(notices: UncertainNotices, settle: ServerAction<SettleUncertainNotice>) -> impl IntoView {
+    let UncertainNotices { total, notices } = notices;
+    view! {
+        <section class="failed-jobs uncertain-notices" aria-label="Сообщения о продажах под вопросом">
+            <h2>"Неизвестно, дошло ли сообщение о продаже: " {total}</h2>
+            <p class="muted">"Проверьте чат команды: если сообщения нет — отправьте ещё раз, если есть — отметьте."</p>
+            <ul>
+                <For each=move || notices.clone() key=|notice| notice.sale_id let:notice>
+                    <li data-sale-id=notice.sale_id>
+                        <span class="what">{notice.team_name.clone().unwrap_or_else(|| "Без команды".to_owned())}</span>
+                        <span class="name">{notice.contact_name.clone().unwrap_or_else(|| "—".to_owned())}</span>
+                        <span>{crate::format::tenge(notice.amount)}</span>
+                        <span class="error">{notice.reason.clone().unwrap_or_default()}</span>
+                        <span class="muted nowrap">{notice.at_local.clone().unwrap_or_default()}</span>
+                        <ActionForm action=settle attr:class="inline">
+                            <input type="hidden" name="sale_id" value=notice.sale_id />
+                            <input type="hidden" name="send_again" value="true" />
+                            <button type="submit">"Отправить ещё раз"</button>
+                        </ActionForm>
+                        <ActionForm action=settle attr:class="inline">
+                            <input type="hidden" name="sale_id" value=notice.sale_id />
+                            <input type="hidden" name="send_again" value="false" />
+                            <button type="submit" class="link">"Сообщение есть в чате"</button>
+                        </ActionForm>
+                    </li>
+                </For>
+            </ul>
+        </section>
     }
 }

@@ -1,8 +1,10 @@
-//! A fake AmoCRM API v4 (`docs/providers.md`, AmoCRM): contacts searched by `query` (204 when none),
-//! deals by id (204 when unknown), `leads/complex` and `leads` creates, `PATCH leads/{id}`,
+//! A fake AmoCRM API v4 (`docs/providers.md`, AmoCRM): the account (`GET /api/v4/account`),
+//! contacts searched by `query` (204 when none), deals by id (204 when unknown) and listed
+//! by update or creation time, `leads/complex` and `leads` creates, `PATCH leads/{id}`,
 //! Bearer auth (401 problem+json), problem+json validation errors, 429 with an HTML body
-//! above 7 requests a second, on demand a create that is stored but answered too late, and
-//! OAuth 2.0 (`POST /oauth2/access_token`) with single-use refresh tokens.
+//! above 7 requests a second, and on demand: a create that is stored but answered too late,
+//! a slow create that is stored only when it is answered, a blocked account that answers
+//! 403 to everything; OAuth 2.0 (`POST /oauth2/access_token`) with single-use refresh tokens.
 
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
@@ -26,11 +28,17 @@ pub const REDIRECT_URI: &str = "https://leads.example.com/amocrm/oauth";
 #[derive(Debug, Clone)]
 pub struct FakeDeal {
     pub id: i64,
+    pub name: String,
+    /// Unix seconds.
+    pub created_at: i64,
     /// Unix seconds.
     pub updated_at: i64,
+    /// Unix seconds; set when the deal is won or lost.
+    pub closed_at: Option<i64>,
     pub contact_id: i64,
     pub pipeline_id: i64,
     pub status_id: i64,
+    pub price: i64,
     pub fields: Value,
 }
 
@@ -51,6 +59,14 @@ struct CrmState {
     throttled: usize,
     /// Creates still to be stored and then answered after the client's timeout.
     hang_next_creates: usize,
+    /// How long a create takes to be processed: stored, and answered, only after it.
+    create_takes: Duration,
+    /// The long-lived token it accepts (another one was revoked).
+    long_lived_token: Option<String>,
+    /// The account or our address is blocked: every API call answers 403.
+    blocked: bool,
+    /// Requests refused with 401 or 403.
+    refused: usize,
     /// OAuth: access tokens that work, the one refresh token that does, and counts.
     access_tokens: Vec<String>,
     refresh_token: Option<String>,
@@ -68,9 +84,14 @@ pub struct FakeAmoCrm {
 impl FakeAmoCrm {
     /// Starts the fake on a free port.
     pub async fn start() -> Self {
-        let state = Arc::new(Mutex::new(CrmState { next_id: 30_000_000, ..CrmState::default() }));
+        let state = Arc::new(Mutex::new(CrmState {
+            next_id: 30_000_000,
+            long_lived_token: Some(TOKEN.to_owned()),
+            ..CrmState::default()
+        }));
         let router = Router::new()
             .route("/oauth2/access_token", post(exchange_token))
+            .route("/api/v4/account", get(account))
             .route("/api/v4/contacts", get(search_contacts))
             .route("/api/v4/leads/complex", post(create_complex))
             .route("/api/v4/leads", post(create_leads).get(list_deals))
@@ -93,6 +114,26 @@ impl FakeAmoCrm {
         self.state.lock().unwrap().hang_next_creates = 1;
     }
 
+    /// Makes every create take `duration` before it is stored and answered.
+    pub fn slow_creates(&self, duration: Duration) {
+        self.state.lock().unwrap().create_takes = duration;
+    }
+
+    /// Blocks (403 to everything) or unblocks the account.
+    pub fn set_blocked(&self, blocked: bool) {
+        self.state.lock().unwrap().blocked = blocked;
+    }
+
+    /// Makes `token` the one long-lived token that works (the old one is revoked).
+    pub fn set_long_lived_token(&self, token: &str) {
+        self.state.lock().unwrap().long_lived_token = Some(token.to_owned());
+    }
+
+    /// How many requests were refused with 401 or 403.
+    pub fn refused(&self) -> usize {
+        self.state.lock().unwrap().refused
+    }
+
     /// Adds a deal updated at `updated_at` (unix seconds) with a new contact.
     pub fn seed(&self, deal_id: i64, status_id: i64, updated_at: i64, phone: &str, email: &str) {
         let mut state = self.state.lock().unwrap();
@@ -100,12 +141,26 @@ impl FakeAmoCrm {
         state.contacts.push(FakeContact { id: contact_id, phone: phone.to_owned(), email: email.to_owned() });
         state.deals.push(FakeDeal {
             id: deal_id,
+            name: format!("Сделка {deal_id}"),
+            created_at: updated_at,
             updated_at,
+            closed_at: [142, 143].contains(&status_id).then_some(updated_at),
             contact_id,
             pipeline_id: 10_350_882,
             status_id,
+            price: 0,
             fields: Value::Null,
         });
+    }
+
+    /// Sets a deal's stage as a manager would at `at` (unix seconds): won or lost closes it.
+    pub fn set_status(&self, deal_id: i64, status_id: i64, at: i64) {
+        let mut state = self.state.lock().unwrap();
+        if let Some(deal) = state.deals.iter_mut().find(|deal| deal.id == deal_id) {
+            deal.status_id = status_id;
+            deal.updated_at = at;
+            deal.closed_at = [142, 143].contains(&status_id).then_some(at);
+        }
     }
 
     /// Replaces a deal's custom field values (the API's read format).
@@ -158,11 +213,19 @@ fn problem(status: StatusCode, detail: &str) -> Response {
 /// Auth and the rate limit; `Some(answer)` when the request is refused.
 fn admit(state: &Arc<Mutex<CrmState>>, headers: &HeaderMap) -> Option<Response> {
     let mut state = state.lock().unwrap();
+    if state.blocked {
+        state.refused += 1;
+        return Some(problem(StatusCode::FORBIDDEN, "Access denied"));
+    }
     let bearer = headers
         .get("authorization")
         .and_then(|value| value.to_str().ok())
         .and_then(|value| value.strip_prefix("Bearer "));
-    if !bearer.is_some_and(|token| token == TOKEN || state.access_tokens.iter().any(|issued| issued == token)) {
+    let valid = bearer.is_some_and(|token| {
+        state.long_lived_token.as_deref() == Some(token) || state.access_tokens.iter().any(|issued| issued == token)
+    });
+    if !valid {
+        state.refused += 1;
         return Some(problem(StatusCode::UNAUTHORIZED, "Unauthorized"));
     }
     let now = Instant::now();
@@ -199,6 +262,16 @@ async fn exchange_token(State(state): State<Arc<Mutex<CrmState>>>, Json(body): J
     state.refresh_token = Some(refresh.clone());
     Json(json!({"token_type": "Bearer", "expires_in": 86_400, "server_time": 1_717_401_600,
         "access_token": access, "refresh_token": refresh}))
+    .into_response()
+}
+
+/// `GET /api/v4/account`: the account the token belongs to.
+async fn account(State(state): State<Arc<Mutex<CrmState>>>, headers: HeaderMap) -> Response {
+    if let Some(refused) = admit(&state, &headers) {
+        return refused;
+    }
+    Json(json!({"id": 30_739_638, "name": "Academy KZ", "subdomain": "academy", "country": "KZ",
+        "currency": "KZT", "currency_symbol": "₸", "_links": {"self": {"href": "https://academy.amocrm.ru/api/v4/account"}}}))
     .into_response()
 }
 
@@ -263,16 +336,19 @@ async fn list_deals(
     let pairs = pairs(query);
     let get = |name: &str| pairs.iter().find(|(key, _)| key == name).map(|(_, value)| value.clone());
     let pipeline: Option<i64> = get("filter[pipeline_id][]").and_then(|value| value.parse().ok());
-    let from: i64 = get("filter[updated_at][from]").and_then(|value| value.parse().ok()).unwrap_or(0);
+    let updated_from: i64 = get("filter[updated_at][from]").and_then(|value| value.parse().ok()).unwrap_or(0);
+    let created_from: i64 = get("filter[created_at][from]").and_then(|value| value.parse().ok()).unwrap_or(0);
     let limit: usize = get("limit").and_then(|value| value.parse().ok()).unwrap_or(50).min(250);
     let page: usize = get("page").and_then(|value| value.parse().ok()).unwrap_or(1).max(1);
+    let by_creation = get("order[created_at]").is_some();
     let state = state.lock().unwrap();
     let mut deals: Vec<&FakeDeal> = state
         .deals
         .iter()
-        .filter(|deal| pipeline.is_none_or(|pipeline| deal.pipeline_id == pipeline) && deal.updated_at >= from)
+        .filter(|deal| pipeline.is_none_or(|pipeline| deal.pipeline_id == pipeline))
+        .filter(|deal| deal.updated_at >= updated_from && deal.created_at >= created_from)
         .collect();
-    deals.sort_by_key(|deal| std::cmp::Reverse(deal.updated_at));
+    deals.sort_by_key(|deal| std::cmp::Reverse(if by_creation { deal.created_at } else { deal.updated_at }));
     let start = (page - 1) * limit;
     if start >= deals.len() {
         return StatusCode::NO_CONTENT.into_response();
@@ -281,8 +357,10 @@ async fn list_deals(
     let items: Vec<Value> = deals[start..end]
         .iter()
         .map(|deal| {
-            json!({"id": deal.id, "pipeline_id": deal.pipeline_id, "status_id": deal.status_id,
-            "updated_at": deal.updated_at, "_embedded": {"contacts": [{"id": deal.contact_id, "is_main": true}]}})
+            json!({"id": deal.id, "name": deal.name, "price": deal.price, "pipeline_id": deal.pipeline_id,
+            "status_id": deal.status_id, "created_at": deal.created_at, "updated_at": deal.updated_at,
+            "closed_at": deal.closed_at, "custom_fields_values": deal.fields,
+            "_embedded": {"contacts": [{"id": deal.contact_id, "is_main": true}]}})
         })
         .collect();
     let mut links = json!({"self": {"href": format!("/api/v4/leads?page={page}")}});
@@ -298,8 +376,9 @@ async fn one_deal(State(state): State<Arc<Mutex<CrmState>>>, headers: HeaderMap,
     }
     let state = state.lock().unwrap();
     match state.deals.iter().find(|deal| deal.id == id) {
-        Some(deal) => Json(json!({"id": deal.id, "pipeline_id": deal.pipeline_id, "status_id": deal.status_id,
-            "custom_fields_values": deal.fields}))
+        Some(deal) => Json(json!({"id": deal.id, "name": deal.name, "price": deal.price,
+            "pipeline_id": deal.pipeline_id, "status_id": deal.status_id, "created_at": deal.created_at,
+            "updated_at": deal.updated_at, "closed_at": deal.closed_at, "custom_fields_values": deal.fields}))
         .into_response(),
         None => StatusCode::NO_CONTENT.into_response(),
     }
@@ -313,8 +392,8 @@ fn validation_error() -> Response {
     (StatusCode::BAD_REQUEST, [("content-type", "application/problem+json")], body.to_string()).into_response()
 }
 
-/// Stores a deal (`None` when it lacks a pipeline or stage); waits past the client's
-/// timeout when told to.
+/// Stores a deal (`None` when it lacks a pipeline or stage), after the create's processing
+/// time; waits past the client's timeout when told to.
 async fn store_deal(
     state: &Arc<Mutex<CrmState>>,
     contact: Option<FakeContact>,
@@ -322,6 +401,8 @@ async fn store_deal(
     deal: &Value,
 ) -> Option<i64> {
     let (pipeline_id, status_id) = (deal["pipeline_id"].as_i64()?, deal["status_id"].as_i64()?);
+    let takes = state.lock().unwrap().create_takes;
+    tokio::time::sleep(takes).await;
     let (id, hang) = {
         let mut state = state.lock().unwrap();
         if let Some(contact) = contact {
@@ -329,12 +410,17 @@ async fn store_deal(
         }
         state.next_id += 1;
         let id = state.next_id;
+        let now = app::time::now_ms() / 1_000;
         state.deals.push(FakeDeal {
             id,
-            updated_at: 1_717_488_000,
+            name: deal["name"].as_str().unwrap_or_default().to_owned(),
+            created_at: now,
+            updated_at: now,
+            closed_at: None,
             contact_id,
             pipeline_id,
             status_id,
+            price: deal["price"].as_i64().unwrap_or_default(),
             fields: deal["custom_fields_values"].clone(),
         });
         let hang = state.hang_next_creates > 0;
@@ -372,6 +458,7 @@ async fn create_complex(
         state.next_id += 1;
         state.next_id
     };
+    // The contact exists (and can be found) only once the create has been processed.
     let new_contact = FakeContact { id: contact_id, phone: value_of("PHONE"), email: value_of("EMAIL").to_lowercase() };
     match store_deal(&state, Some(new_contact), contact_id, deal).await {
         Some(id) => Json(
@@ -417,6 +504,7 @@ async fn move_deal(
     };
     if let Some(status) = body["status_id"].as_i64() {
         deal.status_id = status;
+        deal.updated_at = app::time::now_ms() / 1_000;
     }
-    Json(json!({"id": id, "updated_at": 1_717_488_100})).into_response()
+    Json(json!({"id": id, "updated_at": deal.updated_at})).into_response()
 }

@@ -1,6 +1,8 @@
-//! A fake Mobizon: `sendsmsmessage`, `list` and `getsmsstatus` under
-//! `/service/message/…`, form-encoded, answering HTTP 200 with a `code` envelope (errors
-//! included), ids as strings, and a delivery-report webhook body signed as documented.
+//! A fake Mobizon: `message/sendsmsmessage` (each send a single-message campaign named by
+//! `params[name]`), `message/list`, `campaign/list`, `message/getsmsstatus` and
+//! `user/getownbalance`, form-encoded, answering HTTP 200 with a `code` envelope (errors
+//! included, code 8 for a revoked key), ids as strings, list items with the documented
+//! fields only, and a delivery-report webhook body signed as documented.
 
 use std::collections::HashMap;
 use std::time::Duration;
@@ -24,6 +26,8 @@ pub const API_KEY: &str = "kz0000000000000000000000000000000000fake";
 #[derive(Debug, Clone)]
 pub struct ReceivedSms {
     pub id: String,
+    /// Its single-message campaign.
+    pub campaign_id: String,
     pub to: String,
     pub text: String,
     /// `params[name]`: our idempotency key.
@@ -104,6 +108,7 @@ async fn call(
             return StatusCode::GATEWAY_TIMEOUT.into_response();
         }
         Mode::RateLimited => return envelope(30, Value::Null, "Превышен лимит запросов"),
+        Mode::KeyRevoked => return envelope(8, Value::Null, "Login error"),
     }
     let field = |name: &str| form.iter().find(|(key, _)| key == name).map(|(_, value)| value.clone());
     let key = query.get("apiKey").cloned().or_else(|| field("apiKey"));
@@ -134,30 +139,54 @@ fn answer(ledger: &Shared<ReceivedSms, u64>, module: &str, method: &str, form: &
                 return envelope(1, json!({ "recipient": "Неверный номер получателя" }), "Ошибка проверки данных");
             }
             let id = format!("{}", 70_000_000_000u64 + ledger.accepted.len() as u64 + 1);
+            let campaign_id = format!("{}", 60_000_000_000u64 + ledger.accepted.len() as u64 + 1);
             ledger.accepted.push(ReceivedSms {
                 id: id.clone(),
+                campaign_id: campaign_id.clone(),
                 to,
                 text,
                 campaign_name: field("params[name]").unwrap_or_default(),
                 created: format_almaty_seconds(now_ms()),
                 status: "ACCEPTD".to_owned(),
             });
-            envelope(0, json!({ "campaignId": "70000001234", "messageId": id, "status": 2 }), "")
+            envelope(0, json!({ "campaignId": campaign_id, "messageId": id, "status": 2 }), "")
         }
         ("message", "list") => {
             let to = field("criteria[to]");
+            let campaigns: Option<Vec<String>> =
+                field("criteria[campaignIds]").map(|ids| ids.split(',').map(str::to_owned).collect());
             let items: Vec<Value> = ledger
                 .accepted
                 .iter()
-                .rev()
-                .filter(|sms| to.as_ref().is_none_or(|to| *to == sms.to))
+                .filter(|sms| to.as_ref().is_none_or(|to| sms.to.contains(to.as_str())))
+                .filter(|sms| campaigns.as_ref().is_none_or(|ids| ids.contains(&sms.campaign_id)))
                 .map(|sms| {
-                    json!({ "id": sms.id, "campaignId": "70000001234", "from": "ACADEMY", "to": sms.to,
-                                    "text": sms.text, "status": sms.status, "createTs": sms.created })
+                    json!({ "id": sms.id, "campaignId": sms.campaign_id, "segNum": "1", "segUserBuy": "12.0000",
+                        "from": "ACADEMY", "to": sms.to, "text": sms.text, "status": sms.status, "groups": null,
+                        "uuid": format!("uuid-{}", sms.id), "countryA2": "KZ", "operatorName": "Kcell",
+                        "startSendTs": sms.created, "statusUpdateTs": sms.created })
                 })
                 .collect();
             envelope(0, json!({ "items": items, "totalItemCount": items.len().to_string() }), "")
         }
+        ("campaign", "list") => {
+            let recipient = field("criteria[recipient]");
+            let from = field("criteria[createTsFrom]");
+            let items: Vec<Value> = ledger
+                .accepted
+                .iter()
+                .rev()
+                .filter(|sms| recipient.as_ref().is_none_or(|to| sms.to.contains(to.as_str())))
+                .filter(|sms| from.as_ref().is_none_or(|from| sms.created >= *from))
+                .map(|sms| {
+                    json!({ "id": sms.campaign_id, "type": "1", "name": sms.campaign_name, "from": "ACADEMY",
+                        "text": sms.text, "commonStatus": "SENT", "createTs": sms.created,
+                        "startSendTs": sms.created })
+                })
+                .collect();
+            envelope(0, json!({ "items": items, "totalItemCount": items.len().to_string() }), "")
+        }
+        ("user", "getownbalance") => envelope(0, json!({ "balance": "1520.0000", "currency": "KZT" }), ""),
         ("message", "getsmsstatus") => {
             let ids: Vec<String> =
                 form.iter().filter(|(key, _)| key == "ids[]" || key == "ids").map(|(_, id)| id.clone()).collect();

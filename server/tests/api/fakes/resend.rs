@@ -1,6 +1,7 @@
 //! A fake Resend: `POST /emails` with bearer auth, a required `User-Agent`, idempotency
 //! keys (same key and body → the first answer; another body → 409), rate-limit headers,
-//! 429 with `retry-after`, and 422 rejections.
+//! 429 with `retry-after`, 422 rejections; `GET /domains`; and a revoked key (403
+//! `invalid_api_key` when sending, 400 `validation_error` elsewhere, as Resend documents).
 
 use std::collections::HashMap;
 use std::time::Duration;
@@ -9,7 +10,7 @@ use axum::body::Bytes;
 use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
-use axum::routing::post;
+use axum::routing::{get, post};
 use axum::{Json, Router};
 use serde_json::{json, Value};
 
@@ -43,7 +44,10 @@ pub type FakeResend = Fake<ReceivedEmail, Keys>;
 impl FakeResend {
     /// Starts a fake on a free port.
     pub async fn start() -> Self {
-        Self::start_with(|ledger| Router::new().route("/emails", post(send_email)).with_state(ledger)).await
+        Self::start_with(|ledger| {
+            Router::new().route("/emails", post(send_email)).route("/domains", get(list_domains)).with_state(ledger)
+        })
+        .await
     }
 }
 
@@ -71,6 +75,7 @@ async fn send_email(State(ledger): State<Shared<ReceivedEmail, Keys>>, headers: 
                 "Invalid `to` field. The email address is not allowed.",
             )
         }
+        Mode::KeyRevoked => return error(StatusCode::FORBIDDEN, "invalid_api_key", "API key is invalid"),
         Mode::Outage => {
             return error(StatusCode::INTERNAL_SERVER_ERROR, "internal_server_error", "Something went wrong")
         }
@@ -123,6 +128,20 @@ async fn send_email(State(ledger): State<Shared<ReceivedEmail, Keys>>, headers: 
         tokio::time::sleep(Duration::from_secs(30)).await;
     }
     answer
+}
+
+/// `GET /domains`: the account's sending domain; a revoked key is a `validation_error`.
+async fn list_domains(State(ledger): State<Shared<ReceivedEmail, Keys>>, headers: HeaderMap) -> Response {
+    let (mode, _) = begin_request(&ledger);
+    let authorized =
+        headers.get("authorization").and_then(|value| value.to_str().ok()) == Some(&format!("Bearer {API_KEY}"));
+    if mode == Mode::KeyRevoked || !authorized {
+        return error(StatusCode::BAD_REQUEST, "validation_error", "API key is invalid");
+    }
+    let domain = json!({"id": "d91cd9bd-1176-453e-8fc1-35364d380206", "name": "academy.example.com",
+        "status": "verified", "created_at": "2026-01-10 12:00:00.000000+00", "region": "eu-west-1"});
+    (StatusCode::OK, rate_headers(9), Json(json!({"object": "list", "has_more": false, "data": [domain]})))
+        .into_response()
 }
 
 /// Records the email unless its key was seen; the answer Resend gives either way.
