@@ -337,8 +337,10 @@ with_each_engine!(crm_pushes_and_sale_announcements_survive_a_sigkill_without_a_
     let Some(database) = TestDatabase::create(engine).await else { return };
     let (resend, mobizon) = (FakeResend::start().await, FakeMobizon::start().await);
     let (crm, telegram) = (FakeAmoCrm::start().await, FakeTelegram::start().await);
-    // Slow answers keep creates and messages in flight when the process dies.
+    // Slow answers keep creates and messages in flight when the process dies, and AmoCRM's
+    // search shows a new contact only later.
     crm.slow_creates(Duration::from_millis(300));
+    crm.lag_search(Duration::from_secs(60));
     telegram.set_latency(Duration::from_secs(1));
     let env = crm_and_telegram(&crm, &telegram, 6);
     let server = ServerProcess::start_with(&database.url, &resend, &mobizon, &env, Wait::Ready).await;

@@ -47,6 +47,8 @@ struct FakeContact {
     id: i64,
     phone: String,
     email: String,
+    /// When it was stored: the `query` search shows it only after the search lag.
+    stored: Instant,
 }
 
 #[derive(Default)]
@@ -67,6 +69,8 @@ struct CrmState {
     blocked: bool,
     /// Requests refused with 401 or 403.
     refused: usize,
+    /// How long a new contact stays out of `query` searches (AmoCRM's search index lags).
+    search_lag: Duration,
     /// OAuth: access tokens that work, the one refresh token that does, and counts.
     access_tokens: Vec<String>,
     refresh_token: Option<String>,
@@ -119,6 +123,11 @@ impl FakeAmoCrm {
         self.state.lock().unwrap().create_takes = duration;
     }
 
+    /// Keeps new contacts out of `query` searches for `lag`, as AmoCRM's search index does.
+    pub fn lag_search(&self, lag: Duration) {
+        self.state.lock().unwrap().search_lag = lag;
+    }
+
     /// Blocks (403 to everything) or unblocks the account.
     pub fn set_blocked(&self, blocked: bool) {
         self.state.lock().unwrap().blocked = blocked;
@@ -138,7 +147,8 @@ impl FakeAmoCrm {
     pub fn seed(&self, deal_id: i64, status_id: i64, updated_at: i64, phone: &str, email: &str) {
         let mut state = self.state.lock().unwrap();
         let contact_id = deal_id + 1_000_000_000;
-        state.contacts.push(FakeContact { id: contact_id, phone: phone.to_owned(), email: email.to_owned() });
+        let stored = Instant::now() - Duration::from_secs(3_600);
+        state.contacts.push(FakeContact { id: contact_id, phone: phone.to_owned(), email: email.to_owned(), stored });
         state.deals.push(FakeDeal {
             id: deal_id,
             name: format!("Сделка {deal_id}"),
@@ -297,13 +307,17 @@ async fn search_contacts(
         pairs.iter().filter(|(key, _)| key == "filter[id][]").filter_map(|(_, value)| value.parse().ok()).collect();
     let query = pairs.iter().find(|(key, _)| key == "query").map(|(_, value)| value.to_lowercase()).unwrap_or_default();
     let state = state.lock().unwrap();
+    let indexed = |contact: &FakeContact| contact.stored.elapsed() >= state.search_lag;
     let found: Vec<Value> = state
         .contacts
         .iter()
         .filter(|contact| {
             ids.contains(&contact.id)
-                || (!digits(&query).is_empty() && digits(&contact.phone).contains(&digits(&query)) && !query.contains('@'))
-                || (!query.is_empty() && contact.email == query)
+                || (indexed(contact)
+                    && ((!digits(&query).is_empty()
+                        && digits(&contact.phone).contains(&digits(&query))
+                        && !query.contains('@'))
+                        || (!query.is_empty() && contact.email == query)))
         })
         .map(|contact| {
             let deals: Vec<Value> = state
@@ -401,11 +415,14 @@ async fn store_deal(
     deal: &Value,
 ) -> Option<i64> {
     let (pipeline_id, status_id) = (deal["pipeline_id"].as_i64()?, deal["status_id"].as_i64()?);
-    let takes = state.lock().unwrap().create_takes;
-    tokio::time::sleep(takes).await;
-    let (id, hang) = {
+    let (state, deal) = (state.clone(), deal.clone());
+    // AmoCRM finishes a create it started even when the client goes away meanwhile.
+    let processing = tokio::spawn(async move {
+        let takes = state.lock().unwrap().create_takes;
+        tokio::time::sleep(takes).await;
         let mut state = state.lock().unwrap();
-        if let Some(contact) = contact {
+        if let Some(mut contact) = contact {
+            contact.stored = Instant::now();
             state.contacts.push(contact);
         }
         state.next_id += 1;
@@ -426,7 +443,8 @@ async fn store_deal(
         let hang = state.hang_next_creates > 0;
         state.hang_next_creates = state.hang_next_creates.saturating_sub(1);
         (id, hang)
-    };
+    });
+    let (id, hang) = processing.await.ok()?;
     if hang {
         tokio::time::sleep(Duration::from_secs(5)).await;
     }
@@ -459,7 +477,12 @@ async fn create_complex(
         state.next_id
     };
     // The contact exists (and can be found) only once the create has been processed.
-    let new_contact = FakeContact { id: contact_id, phone: value_of("PHONE"), email: value_of("EMAIL").to_lowercase() };
+    let new_contact = FakeContact {
+        id: contact_id,
+        phone: value_of("PHONE"),
+        email: value_of("EMAIL").to_lowercase(),
+        stored: Instant::now(),
+    };
     match store_deal(&state, Some(new_contact), contact_id, deal).await {
         Some(id) => Json(
             json!([{"id": id, "contact_id": contact_id, "company_id": null, "request_id": ["0"], "merged": false}]),
