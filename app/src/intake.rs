@@ -9,12 +9,14 @@
 //! submission goes to the [`spool`] instead — on disk before the answer — and the answer is
 //! a receipt. While anything waits in the spool, new submissions join it (so they are
 //! stored in order), and a replayer stores them as soon as the database takes writes
-//! again, each once: every lead carries a submission key (the caller's `Idempotency-Key`,
-//! else the receipt), and storing a key twice stores nothing.
+//! again, each once. A submission a writer had not taken yet is withdrawn from it, so only
+//! the spool stores it; one a writer had taken is *in doubt* (its batch may commit after
+//! all): the replayer waits until that batch has ended and stores it only if no lead has
+//! its `Idempotency-Key` or, without one, its email, phone and arrival millisecond.
 
 pub mod spool;
 
-use std::collections::{BTreeMap, BTreeSet, HashSet};
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
@@ -26,7 +28,8 @@ use self::spool::{Orphan, Spool, SpooledSubmission};
 
 use crate::db::job::enqueue_jobs;
 use crate::db::lead::{
-    bump_lead_stats, find_lead_by_submission_key, insert_leads, next_lead_ids, remember_sources, LeadToInsert, StatKey,
+    bump_lead_stats, find_lead_by_arrival, find_lead_by_submission_key, insert_leads, next_lead_ids, remember_sources,
+    LeadToInsert, StatKey,
 };
 use crate::db::team::attribution_rules;
 use crate::db::{Db, Engine};
@@ -85,6 +88,8 @@ pub struct IntakeQueue {
     schema_ready: Arc<AtomicBool>,
     /// Wakes the replayer.
     replay: Arc<Notify>,
+    /// Spooled submissions that a writer had taken, by receipt, until they are replayed.
+    in_doubt: Arc<std::sync::Mutex<HashMap<String, Arc<Handoff>>>>,
 }
 
 /// A lead to store, as the writer gets it.
@@ -93,12 +98,51 @@ struct PendingLead {
     lead: NewLead,
     submission_key: Option<String>,
     received_at: i64,
+    /// A spooled submission that a writer may have stored too: stored only if no lead has
+    /// its key or, without one, its email, phone and arrival time.
+    in_doubt: bool,
 }
 
 #[derive(Debug)]
 struct Submission {
     pending: PendingLead,
     reply: oneshot::Sender<Result<AcceptedLead, IntakeFailed>>,
+    handoff: Arc<Handoff>,
+}
+
+/// Whose a submission handed to the writers is: still waiting (the request may withdraw
+/// it and spool it instead), taken by a writer's batch, or that batch has ended.
+#[derive(Debug, Default)]
+struct Handoff(std::sync::atomic::AtomicU8);
+
+impl Handoff {
+    const WAITING: u8 = 0;
+    const TAKEN: u8 = 1;
+    const WITHDRAWN: u8 = 2;
+    const ENDED: u8 = 3;
+
+    /// A writer takes it into a batch; false when the request withdrew it.
+    fn take(&self) -> bool {
+        self.swap_from(Self::WAITING, Self::TAKEN)
+    }
+
+    /// The request takes it back for the spool; false when a writer took it already.
+    fn withdraw(&self) -> bool {
+        self.swap_from(Self::WAITING, Self::WITHDRAWN)
+    }
+
+    /// Its batch committed or failed.
+    fn end(&self) {
+        self.0.store(Self::ENDED, Ordering::Release);
+    }
+
+    fn has_ended(&self) -> bool {
+        self.0.load(Ordering::Acquire) == Self::ENDED
+    }
+
+    fn swap_from(&self, from: u8, to: u8) -> bool {
+        self.0.compare_exchange(from, to, Ordering::AcqRel, Ordering::Acquire).is_ok()
+    }
 }
 
 /// How the intake stores leads.
@@ -138,6 +182,7 @@ impl IntakeQueue {
             spooling: Arc::default(),
             schema_ready: Arc::new(AtomicBool::new(true)),
             replay: Arc::default(),
+            in_doubt: Arc::default(),
         };
         let replayer = Replayer { queue: queue.clone(), notify_delay, waker, from: Arc::default() };
         supervisor.spawn("intake spool replayer", move || replayer.clone().run());
@@ -159,17 +204,23 @@ impl IntakeQueue {
         submission_key: Option<String>,
         received_at: i64,
     ) -> Result<Accepted, IntakeFailed> {
-        let receipt = crate::auth::new_secret()[..24].to_owned();
-        let submission_key = submission_key.unwrap_or_else(|| receipt.clone());
         let direct = self.schema_ready.load(Ordering::Acquire) && !self.spooling.load(Ordering::Acquire);
+        let handoff = Arc::new(Handoff::default());
+        let mut in_doubt = false;
         if direct && !self.db.is_unreachable() {
-            let stored = self.submit(lead, Some(submission_key.clone()), received_at);
+            let stored = self.submit(lead, submission_key.clone(), received_at, handoff.clone());
             match tokio::time::timeout(self.spool_after, stored).await {
                 Ok(Ok(accepted)) => return Ok(Accepted::Stored(accepted)),
                 Ok(Err(IntakeFailed)) => {}
                 Err(_) => tracing::warn!("the database did not take a submission in time; it goes to the spool"),
             }
             self.db.mark_unreachable();
+            // A writer's batch that took it may still commit it (or did, and then failed).
+            in_doubt = !handoff.withdraw();
+        }
+        let receipt = crate::auth::new_secret()[..24].to_owned();
+        if in_doubt {
+            self.in_doubt.lock().expect("the in-doubt map is never poisoned").insert(receipt.clone(), handoff);
         }
         let spooled = SpooledSubmission {
             kind: kind.as_str().to_owned(),
@@ -177,6 +228,7 @@ impl IntakeQueue {
             submission_key,
             received_at,
             receipt: receipt.clone(),
+            in_doubt,
         };
         // Set first: from now on submissions join the spool behind this one.
         self.spooling.store(true, Ordering::Release);
@@ -194,10 +246,11 @@ impl IntakeQueue {
         lead: NewLead,
         submission_key: Option<String>,
         received_at: i64,
+        handoff: Arc<Handoff>,
     ) -> Result<AcceptedLead, IntakeFailed> {
         let (reply, answer) = oneshot::channel();
-        let pending = PendingLead { lead, submission_key, received_at };
-        self.sender.send(Submission { pending, reply }).await.map_err(|_| IntakeFailed)?;
+        let pending = PendingLead { lead, submission_key, received_at, in_doubt: false };
+        self.sender.send(Submission { pending, reply, handoff }).await.map_err(|_| IntakeFailed)?;
         answer.await.map_err(|_| IntakeFailed)?
     }
 
@@ -279,7 +332,17 @@ impl Replayer {
             return Ok(());
         }
         let (submissions, end) = spool.read_own(from).await?;
+        // A writer's batch that took one of these has not ended: it may still commit it.
+        if submissions.iter().any(|spooled| !self.writer_done_with(spooled)) {
+            return Err(DatabaseAway.into());
+        }
         self.store(&submissions).await?;
+        {
+            let mut in_doubt = self.queue.in_doubt.lock().expect("the in-doubt map is never poisoned");
+            for spooled in &submissions {
+                in_doubt.remove(&spooled.receipt);
+            }
+        }
         tracing::info!(leads = submissions.len(), "spooled leads are stored");
         // The database takes writes again: new submissions go to it directly, and what was
         // appended meanwhile is stored by the next round.
@@ -292,6 +355,12 @@ impl Replayer {
             self.queue.replay.notify_one();
         }
         Ok(())
+    }
+
+    /// Whether no writer of this process may still store `spooled`.
+    fn writer_done_with(&self, spooled: &SpooledSubmission) -> bool {
+        let in_doubt = self.queue.in_doubt.lock().expect("the in-doubt map is never poisoned");
+        in_doubt.get(&spooled.receipt).is_none_or(|handoff| handoff.has_ended())
     }
 
     /// Stores spooled submissions in order, a batch per transaction, each at most once. A
@@ -350,8 +419,9 @@ fn pending_of(spooled: &SpooledSubmission) -> Option<PendingLead> {
     match NewLead::parse(kind, &spooled.body) {
         Ok(lead) => Some(PendingLead {
             lead,
-            submission_key: Some(spooled.submission_key.clone()),
+            submission_key: spooled.submission_key.clone(),
             received_at: spooled.received_at,
+            in_doubt: spooled.in_doubt,
         }),
         Err(error) => {
             tracing::error!(error = %error, receipt = %spooled.receipt, "a spooled submission no longer parses; skipped");
@@ -373,10 +443,25 @@ async fn write_batches(
         if receiver.lock().await.recv_many(&mut batch, MAX_BATCH).await == 0 {
             return;
         }
-        let (pending, replies): (Vec<PendingLead>, Vec<_>) =
-            batch.into_iter().map(|submission| (submission.pending, submission.reply)).unzip();
+        // Submissions their request withdrew (they went to the spool) are not stored here.
+        let (pending, replies): (Vec<PendingLead>, Vec<_>) = batch
+            .into_iter()
+            .filter(|submission| submission.handoff.take())
+            .map(|submission| (submission.pending, (submission.reply, submission.handoff)))
+            .unzip();
+        if pending.is_empty() {
+            continue;
+        }
         let leads: Vec<&PendingLead> = pending.iter().collect();
-        match store_batch(&db, &leads, notify_delay).await {
+        let stored = store_batch(&db, &leads, notify_delay).await;
+        let replies: Vec<_> = replies
+            .into_iter()
+            .map(|(reply, handoff)| {
+                handoff.end();
+                reply
+            })
+            .collect();
+        match stored {
             Ok(accepted) => {
                 waker.wake();
                 for (reply, accepted) in replies.into_iter().zip(accepted) {
@@ -401,10 +486,28 @@ async fn write_batches(
 /// Stores a batch in one transaction; the answers are in submission order.
 async fn store_batch(
     db: &Db,
-    batch: &[&PendingLead],
+    submitted: &[&PendingLead],
     notify_delay: Duration,
 ) -> Result<Vec<AcceptedLead>, sqlx::Error> {
     let mut tx = db.begin_write().await?;
+    // An in-doubt submission without a key that its writer's batch stored after all.
+    let mut stored_before = Vec::with_capacity(submitted.len());
+    for pending in submitted {
+        let found = match (pending.in_doubt, &pending.submission_key) {
+            (true, None) => {
+                let (email, phone) = (pending.lead.email.as_str(), pending.lead.phone.as_str());
+                find_lead_by_arrival(&mut tx, email, phone, pending.received_at).await?
+            }
+            _ => None,
+        };
+        stored_before.push(found);
+    }
+    let batch: Vec<&PendingLead> = submitted
+        .iter()
+        .zip(&stored_before)
+        .filter(|(_, found)| found.is_none())
+        .map(|(pending, _)| *pending)
+        .collect();
     let ids = next_lead_ids(&mut tx, db.engine(), batch.len()).await?;
     // Read per batch, in the batch's transaction: a rule changed a moment ago applies.
     let attributor = Attributor::new(&attribution_rules(&mut tx).await?);
@@ -451,8 +554,14 @@ async fn store_batch(
     bump_lead_stats(&mut tx, &deltas).await?;
     remember_sources(&mut tx, &sources, now).await?;
 
-    let mut accepted = Vec::with_capacity(rows.len());
-    for row in &rows {
+    let mut accepted = Vec::with_capacity(submitted.len());
+    let mut rows = rows.iter();
+    for found in stored_before {
+        if let Some(lead_id) = found {
+            accepted.push(AcceptedLead { lead_id, created: false });
+            continue;
+        }
+        let row = rows.next().expect("a row for every submission not stored before");
         if inserted.contains(&row.lead_id) {
             accepted.push(AcceptedLead { lead_id: row.lead_id, created: true });
         } else {

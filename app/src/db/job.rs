@@ -20,11 +20,19 @@ pub struct NewJob {
     pub run_at: i64,
 }
 
-/// Inserts `jobs` in one statement; keys that already exist are skipped.
+/// Rows per insert statement (6 parameters each): SQLite's binding cost grows with the
+/// square of a statement's parameters (see `lead::insert_leads`).
+const JOBS_PER_STATEMENT: usize = 64;
+
+/// Inserts `jobs`, a statement per [`JOBS_PER_STATEMENT`]; keys that already exist are skipped.
 pub async fn enqueue_jobs(conn: &mut AnyConnection, jobs: &[NewJob], now_ms: i64) -> Result<(), sqlx::Error> {
-    if jobs.is_empty() {
-        return Ok(());
+    for chunk in jobs.chunks(JOBS_PER_STATEMENT) {
+        insert_job_rows(conn, chunk, now_ms).await?;
     }
+    Ok(())
+}
+
+async fn insert_job_rows(conn: &mut AnyConnection, jobs: &[NewJob], now_ms: i64) -> Result<(), sqlx::Error> {
     let sql = format!(
         "INSERT INTO job (kind, payload, lead_id, idempotency_key, run_at, created_at, updated_at) VALUES {} \
          ON CONFLICT (idempotency_key) DO NOTHING",

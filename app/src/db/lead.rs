@@ -57,9 +57,20 @@ pub async fn next_lead_ids(conn: &mut AnyConnection, engine: Engine, count: usiz
 /// Inserts leads in one statement and returns the ids actually inserted: a lead whose
 /// `submission_key` was already used is skipped (see [`find_lead_by_submission_key`]).
 pub async fn insert_leads(conn: &mut AnyConnection, leads: &[LeadToInsert<'_>]) -> Result<Vec<i64>, sqlx::Error> {
-    if leads.is_empty() {
-        return Ok(Vec::new());
+    let mut inserted = Vec::with_capacity(leads.len());
+    for chunk in leads.chunks(LEADS_PER_STATEMENT) {
+        inserted.extend(insert_lead_rows(conn, chunk).await?);
     }
+    Ok(inserted)
+}
+
+/// Rows per insert statement. SQLite finds a `$n` parameter by walking the statement's
+/// list of names, so binding costs grow with the square of the parameters: 16 leads (416
+/// parameters) a statement keep that small, and PostgreSQL hardly notices the extra
+/// statements.
+const LEADS_PER_STATEMENT: usize = 16;
+
+async fn insert_lead_rows(conn: &mut AnyConnection, leads: &[LeadToInsert<'_>]) -> Result<Vec<i64>, sqlx::Error> {
     let sql = format!(
         "INSERT INTO lead (lead_id, created_at, updated_at, created_day, kind, source, campaign_slug, submission_key, \
          name, email, email_raw, phone_e164, phone_raw, search_text, payment_method, answers, utm_source, utm_medium, \
@@ -98,7 +109,7 @@ pub async fn insert_leads(conn: &mut AnyConnection, leads: &[LeadToInsert<'_>]) 
             .bind(row.attribution.confidence.as_str())
             .bind(row.attribution.rule.as_str());
     }
-    query.fetch_all(conn).await
+    query.fetch_all(&mut *conn).await
 }
 
 /// Whether a lead with this id exists.
@@ -111,6 +122,22 @@ pub async fn lead_exists(conn: &mut AnyConnection, lead_id: i64) -> Result<bool,
 /// The lead stored earlier under a client's idempotency key.
 pub async fn find_lead_by_submission_key(conn: &mut AnyConnection, key: &str) -> Result<Option<i64>, sqlx::Error> {
     sqlx::query_scalar("SELECT lead_id FROM lead WHERE submission_key = $1").bind(key).fetch_optional(conn).await
+}
+
+/// The lead with this email, phone and arrival time (UTC milliseconds), if one is stored:
+/// a spooled submission that a writer stored after all.
+pub async fn find_lead_by_arrival(
+    conn: &mut AnyConnection,
+    email: &str,
+    phone_e164: &str,
+    created_at: i64,
+) -> Result<Option<i64>, sqlx::Error> {
+    sqlx::query_scalar("SELECT lead_id FROM lead WHERE email = $1 AND phone_e164 = $2 AND created_at = $3 LIMIT 1")
+        .bind(email)
+        .bind(phone_e164)
+        .bind(created_at)
+        .fetch_optional(conn)
+        .await
 }
 
 /// Remembers lead sources for the dashboard filter.

@@ -26,12 +26,15 @@ pub struct SpooledSubmission {
     pub kind: String,
     /// The JSON body as sent; parsed again (it was valid) when it is stored.
     pub body: Value,
-    /// The lead's submission key: the caller's `Idempotency-Key`, else the receipt.
-    pub submission_key: String,
+    /// The caller's `Idempotency-Key`, if it sent one.
+    pub submission_key: Option<String>,
     /// When it arrived, UTC milliseconds: the lead keeps this time.
     pub received_at: i64,
     /// What the landing page was given for it.
     pub receipt: String,
+    /// A writer had taken it when it was spooled: that writer's batch may have stored it.
+    #[serde(default)]
+    pub in_doubt: bool,
 }
 
 /// This process's spool file and where the spool folder is.
@@ -272,9 +275,10 @@ mod tests {
         SpooledSubmission {
             kind: "proftest".into(),
             body: serde_json::json!({"name": format!("Лид {n}"), "email": "lead@example.com", "phone": "+77051234567"}),
-            submission_key: format!("receipt-{n}"),
+            submission_key: (n % 2 == 0).then(|| format!("key-{n}")),
             received_at: 1_764_000_000_000 + n,
             receipt: format!("receipt-{n}"),
+            in_doubt: n == 1,
         }
     }
 

@@ -74,8 +74,8 @@ with_each_engine!(submissions_the_database_cannot_take_in_time_are_spooled_and_s
         assert!(Instant::now() < deadline, "the spool was not stored within 20 s");
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
-    // The writers that were waiting for the lock and the spool's replay may both store a
-    // submission: its key makes the second a no-op.
+    // The writer that was waiting for the lock with the first submission stores it once it
+    // gets through; the replay, which waits for that, must not store it again.
     let (status, answer, _) = post(&app, 9, None).await;
     assert_eq!(status, 200, "back to the database directly: {answer}");
     assert_eq!(app.count("SELECT COUNT(*) FROM lead").await, 5, "every submission stored once");
