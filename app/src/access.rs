@@ -22,7 +22,7 @@ pub struct Viewer(pub Option<CurrentUser>);
 /// Looks the user of `headers` up (the only place that does); counts the look-ups.
 pub async fn resolve_viewer(state: &AppState, headers: &HeaderMap) -> Result<Viewer, AppError> {
     state.credential_lookups.fetch_add(1, Ordering::Relaxed);
-    Ok(Viewer(authenticate(&state.db, headers).await?))
+    Ok(Viewer(authenticate(&state.db, headers, state.config.web.session_idle).await?))
 }
 
 /// The viewer of a request: from its extensions, else looked up (a request that did not

@@ -4,6 +4,7 @@
 //! 256-bit random secrets; the database keeps only their SHA-256, so a leaked table
 //! signs nobody in.
 
+use std::net::IpAddr;
 use std::sync::LazyLock;
 use std::time::Duration;
 
@@ -17,9 +18,10 @@ use rand::RngCore;
 use sha2::{Digest, Sha256};
 
 use crate::db::{credential, user, Db};
+use crate::edge::sign_in_guard::SignInGuard;
 use crate::error::AppError;
 use crate::models::{CurrentUser, Role};
-use crate::time::now_ms;
+use crate::time::{millis, now_ms};
 
 /// The name of the session cookie.
 pub const SESSION_COOKIE: &str = "lt_session";
@@ -76,25 +78,48 @@ pub fn secret_hash(secret: &str) -> String {
     hex::encode(Sha256::digest(secret.as_bytes()))
 }
 
+/// A sign-in attempt: who, from where, with what.
+pub struct SignInAttempt<'a> {
+    pub login: &'a str,
+    pub password: &'a str,
+    pub client: IpAddr,
+}
+
 /// Checks a login and password; on success stores a session and returns its secret.
+///
+/// An address or login still in its delay after failures is refused at once
+/// (`TooManyRequests`), before any query or hash. The password is checked under the
+/// guard's concurrency cap and without holding a database connection, so a flood of
+/// attempts can neither pin the pool nor take every core.
 pub async fn sign_in(
     db: &Db,
-    login: &str,
-    password: &str,
+    guard: &SignInGuard,
+    attempt: SignInAttempt<'_>,
     ttl: Duration,
 ) -> Result<Option<(String, CurrentUser)>, AppError> {
-    let mut conn = db.pool().acquire().await?;
-    let Some(found) = user::find_credentials(&mut conn, login.trim()).await? else {
-        verify_password(DUMMY_HASH.clone(), password.to_owned()).await;
-        return Ok(None);
-    };
-    drop(conn);
-    if !verify_password(found.password_hash, password.to_owned()).await {
-        return Ok(None);
+    let SignInAttempt { login, password, client } = attempt;
+    if let Some(wait) = guard.wait(client, login) {
+        return Err(AppError::TooManyRequests {
+            retry_after_secs: wait.as_secs() + u64::from(wait.subsec_nanos() > 0),
+        });
     }
-    let Some(role) = Role::parse(&found.role) else {
+    let found = {
+        let mut conn = db.pool().acquire().await?;
+        user::find_credentials(&mut conn, login.trim()).await?
+    };
+    let hash = found.as_ref().map_or_else(|| DUMMY_HASH.clone(), |found| found.password_hash.clone());
+    let Some(permit) = guard.password_check().await else {
+        return Err(AppError::TooManyRequests { retry_after_secs: 10 });
+    };
+    // A wrong login costs a hash too, so timing does not tell which logins exist.
+    let verified = verify_password(hash, password.to_owned()).await;
+    drop(permit);
+    let role = found.as_ref().and_then(|found| Role::parse(&found.role));
+    let (Some(found), Some(role), true) = (found, role, verified) else {
+        guard.failed(client, login);
         return Ok(None);
     };
+    guard.succeeded(client, login);
     let secret = new_secret();
     let now = now_ms();
     let expires_at = now + i64::try_from(ttl.as_millis()).unwrap_or(i64::MAX / 2);
@@ -115,24 +140,57 @@ pub async fn sign_out(db: &Db, headers: &HeaderMap) -> Result<(), sqlx::Error> {
     Ok(())
 }
 
-/// The user behind a request: a `Bearer` API token first, then the session cookie.
-pub async fn authenticate(db: &Db, headers: &HeaderMap) -> Result<Option<CurrentUser>, sqlx::Error> {
-    let bearer = headers
+/// How stale a session's or token's recorded last use may be before a request records it
+/// again: one write a minute per active credential, not one per request.
+const LAST_SEEN_RESOLUTION_MS: i64 = 60_000;
+
+/// The user behind a request: a `Bearer` API token first, then the session cookie, whose
+/// session ends after `idle` without use.
+pub async fn authenticate(db: &Db, headers: &HeaderMap, idle: Duration) -> Result<Option<CurrentUser>, sqlx::Error> {
+    let now = now_ms();
+    if let Some(token) = bearer_token(headers) {
+        let hash = secret_hash(token);
+        let found = {
+            let mut conn = db.pool().acquire().await?;
+            user::user_by_api_token(&mut conn, &hash).await?
+        };
+        let Some((user, last_used_at)) = found else { return Ok(None) };
+        if now - last_used_at > LAST_SEEN_RESOLUTION_MS {
+            let mut conn = db.write_connection().await?;
+            credential::touch_api_token(&mut conn, &hash, now).await?;
+        }
+        return Ok(Some(user));
+    }
+    let Some(secret) = session_secret(headers) else { return Ok(None) };
+    let hash = secret_hash(secret);
+    let found = {
+        let mut conn = db.pool().acquire().await?;
+        user::user_by_session(&mut conn, &hash, now, now - millis(idle)).await?
+    };
+    let Some(found) = found else { return Ok(None) };
+    if now - found.last_seen_at > LAST_SEEN_RESOLUTION_MS {
+        let mut conn = db.write_connection().await?;
+        credential::touch_session(&mut conn, &hash, now).await?;
+    }
+    Ok(Some(found.user))
+}
+
+/// Whether the request carries an `Authorization: Bearer` token.
+pub fn has_bearer_token(headers: &HeaderMap) -> bool {
+    bearer_token(headers).is_some()
+}
+
+/// Whether the request carries our session cookie.
+pub fn has_session_cookie(headers: &HeaderMap) -> bool {
+    session_secret(headers).is_some()
+}
+
+fn bearer_token(headers: &HeaderMap) -> Option<&str> {
+    headers
         .get(AUTHORIZATION)
         .and_then(|value| value.to_str().ok())
         .and_then(|value| value.strip_prefix("Bearer "))
-        .map(str::trim);
-    if let Some(token) = bearer {
-        let mut conn = db.pool().acquire().await?;
-        return user::user_by_api_token(&mut conn, &secret_hash(token)).await;
-    }
-    match session_secret(headers) {
-        Some(secret) => {
-            let mut conn = db.pool().acquire().await?;
-            user::user_by_session(&mut conn, &secret_hash(secret), now_ms()).await
-        }
-        None => Ok(None),
-    }
+        .map(str::trim)
 }
 
 /// The value of the session cookie, if the request has one.

@@ -4,6 +4,7 @@
 //! their default; set but invalid ones stop the start with the variable's name.
 
 mod crm;
+mod edge;
 mod email;
 mod env;
 mod facebook;
@@ -14,6 +15,7 @@ mod telegram;
 use std::time::Duration;
 
 pub use crm::CrmConfig;
+pub use edge::EdgeConfig;
 pub use email::EmailConfig;
 use env::{env_parse, env_string};
 pub use facebook::FacebookConfig;
@@ -32,6 +34,8 @@ pub struct Config {
     pub intake: IntakeConfig,
     /// Sign-in and dashboard settings.
     pub web: WebConfig,
+    /// Rate limits, trusted proxies and the HTTP server's limits.
+    pub edge: EdgeConfig,
     /// The background job runner.
     pub jobs: JobsConfig,
     /// Email through Resend.
@@ -64,6 +68,10 @@ pub struct DatabaseConfig {
 pub struct IntakeConfig {
     /// `NOTIFY_DELAY_SECS`: delay from sign-up to the email and SMS (default 600).
     pub notify_delay: Duration,
+    /// `NOTIFY_DEDUP_HOURS`: one recipient gets at most one email and one SMS in this many
+    /// hours; later leads of theirs are stored and pushed, their messages skipped (default
+    /// 24, 0 turns it off).
+    pub notify_dedup: Duration,
     /// `CORS_ALLOWED_ORIGINS`: comma-separated origins of the landing pages (default none).
     pub cors_allowed_origins: Vec<String>,
     /// `INTAKE_MAX_BODY_BYTES`: the largest accepted submission (default 65536).
@@ -80,6 +88,9 @@ pub struct IntakeConfig {
 pub struct WebConfig {
     /// `SESSION_TTL_HOURS`: how long a sign-in lasts (default 336, two weeks).
     pub session_ttl: Duration,
+    /// `SESSION_IDLE_HOURS`: a session unused this long ends (default 72: a weekend away
+    /// keeps it).
+    pub session_idle: Duration,
     /// `COOKIE_SECURE`: mark the session cookie `Secure` (default true in production).
     pub cookie_secure: bool,
     /// `LEADS_REFRESH_SECS`: how often `/target` refreshes itself (default 30).
@@ -116,6 +127,7 @@ impl Config {
             },
             intake: IntakeConfig {
                 notify_delay: Duration::from_secs(env_parse("NOTIFY_DELAY_SECS")?.unwrap_or(600)),
+                notify_dedup: Duration::from_secs(3600 * env_parse::<u64>("NOTIFY_DEDUP_HOURS")?.unwrap_or(24)),
                 cors_allowed_origins: env_string("CORS_ALLOWED_ORIGINS")?
                     .map(|list| {
                         list.split(',')
@@ -130,9 +142,11 @@ impl Config {
             },
             web: WebConfig {
                 session_ttl: Duration::from_secs(3600 * env_parse::<u64>("SESSION_TTL_HOURS")?.unwrap_or(336)),
+                session_idle: Duration::from_secs(3600 * env_parse::<u64>("SESSION_IDLE_HOURS")?.unwrap_or(72)),
                 cookie_secure: env_parse("COOKIE_SECURE")?.unwrap_or(production),
                 leads_refresh_secs: env_parse("LEADS_REFRESH_SECS")?.unwrap_or(30).max(1),
             },
+            edge: EdgeConfig::from_env()?,
             jobs: JobsConfig::from_env()?,
             email: EmailConfig::from_env()?,
             sms: SmsConfig::from_env()?,
@@ -155,6 +169,9 @@ impl Config {
             },
             intake: IntakeConfig {
                 notify_delay: Duration::from_secs(600),
+                // Off: most tests post one synthetic person many times; the policy's own
+                // tests switch it on.
+                notify_dedup: Duration::ZERO,
                 cors_allowed_origins: Vec::new(),
                 max_body_bytes: 64 * 1024,
                 // Long: a loaded test machine must not spool what a test expects stored.
@@ -162,7 +179,15 @@ impl Config {
                 // Each test's own: a spool left behind is stored by whoever finds it.
                 spool_dir: std::env::temp_dir().join(format!("leadtrack-spool-{:016x}", rand::random::<u64>())),
             },
-            web: WebConfig { session_ttl: Duration::from_secs(3600), cookie_secure: false, leads_refresh_secs: 30 },
+            web: WebConfig {
+                session_ttl: Duration::from_secs(3600),
+                session_idle: Duration::from_secs(3600),
+                cookie_secure: false,
+                leads_refresh_secs: 30,
+            },
+            // No intake limit: tests post many leads from one address; the limit's own
+            // tests set it.
+            edge: EdgeConfig { intake_rate_per_minute: 0, ..EdgeConfig::default() },
             jobs: JobsConfig::default(),
             email: EmailConfig::default(),
             sms: SmsConfig::default(),

@@ -14,6 +14,7 @@ pub mod funnel;
 pub mod integration;
 pub mod job;
 pub mod lead;
+pub mod notify_claim;
 pub mod report;
 pub mod sale;
 pub mod spend;

@@ -11,6 +11,7 @@ pub mod funnel;
 pub mod integration;
 pub mod lead_filter;
 pub mod lead_input;
+pub mod notify_policy;
 pub mod period;
 pub mod phone;
 pub mod team_input;

@@ -34,6 +34,9 @@ pub enum AppError {
     /// The database does not answer; try again in a minute (landing pages' leads are kept).
     #[error("база данных временно недоступна — попробуйте через минуту")]
     Unavailable,
+    /// Too many requests from one address or for one login; answered with `Retry-After`.
+    #[error("слишком много попыток — повторите через {retry_after_secs} с")]
+    TooManyRequests { retry_after_secs: u64 },
 }
 
 impl AppError {
@@ -52,6 +55,7 @@ impl AppError {
             Self::Conflict(_) => StatusCode::CONFLICT,
             Self::Internal => StatusCode::INTERNAL_SERVER_ERROR,
             Self::Unavailable => StatusCode::SERVICE_UNAVAILABLE,
+            Self::TooManyRequests { .. } => StatusCode::TOO_MANY_REQUESTS,
         }
     }
 }
@@ -102,7 +106,11 @@ mod ssr {
                 }),
                 _ => serde_json::json!({ "success": false, "error": self.to_string() }),
             };
-            (self.status_code(), axum::Json(body)).into_response()
+            let mut response = (self.status_code(), axum::Json(body)).into_response();
+            if let AppError::TooManyRequests { retry_after_secs } = self {
+                response.headers_mut().insert(http::header::RETRY_AFTER, retry_after_secs.into());
+            }
+            response
         }
     }
 
@@ -111,6 +119,9 @@ mod ssr {
         if let Err(error) = &result {
             if let Some(options) = leptos::prelude::use_context::<leptos_axum::ResponseOptions>() {
                 options.set_status(error.status_code());
+                if let AppError::TooManyRequests { retry_after_secs } = error {
+                    options.insert_header(http::header::RETRY_AFTER, (*retry_after_secs).into());
+                }
             }
         }
         result

@@ -543,8 +543,9 @@ async fn store_batch(
     let mut sources = BTreeSet::new();
     for row in rows.iter().filter(|row| inserted.contains(&row.lead_id)) {
         let (lead_id, notify_at) = (row.lead_id, row.created_at + delay_ms);
-        jobs.push(SendLeadEmail { lead_id }.queued(Some(lead_id), format!("lead-{lead_id}-email"), notify_at));
-        jobs.push(SendLeadSms { lead_id }.queued(Some(lead_id), format!("lead-{lead_id}-sms"), notify_at));
+        let (email, sms) = (SendLeadEmail { lead_id, resend: false }, SendLeadSms { lead_id, resend: false });
+        jobs.push(email.queued(Some(lead_id), format!("lead-{lead_id}-email"), notify_at));
+        jobs.push(sms.queued(Some(lead_id), format!("lead-{lead_id}-sms"), notify_at));
         jobs.push(PushLeadToCrm { lead_id }.queued(Some(lead_id), format!("lead-{lead_id}-crm"), row.created_at));
         deltas.entry(StatKey::of(lead_id, row.day, &row.lead.source)).or_default().total += 1;
         sources.insert(row.lead.source.as_str());

@@ -14,6 +14,8 @@ use crate::server_fns::auth::get_current_user;
 
 /// The whole HTML document, rendered on the server around [`App`].
 pub fn shell(options: LeptosOptions) -> impl IntoView {
+    #[cfg(feature = "ssr")]
+    set_content_security_policy();
     view! {
         <!DOCTYPE html>
         <html lang="ru">
@@ -29,6 +31,25 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
                 <App />
             </body>
         </html>
+    }
+}
+
+/// Scripts only from this site or with this response's nonce (the hydration script is
+/// inline), WebAssembly compiled from our own bundle, no framing, forms only to us.
+#[cfg(feature = "ssr")]
+fn set_content_security_policy() {
+    use http::header::CONTENT_SECURITY_POLICY;
+    use http::HeaderValue;
+
+    let Some(nonce) = leptos::nonce::use_nonce() else { return };
+    let Some(response) = use_context::<leptos_axum::ResponseOptions>() else { return };
+    let policy = format!(
+        "default-src 'self'; script-src 'self' 'nonce-{nonce}' 'wasm-unsafe-eval'; style-src 'self'; \
+         img-src 'self' data:; connect-src 'self'; object-src 'none'; base-uri 'none'; form-action 'self'; \
+         frame-ancestors 'none'"
+    );
+    if let Ok(value) = HeaderValue::from_str(&policy) {
+        response.insert_header(CONTENT_SECURITY_POLICY, value);
     }
 }
 

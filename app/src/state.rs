@@ -8,6 +8,9 @@ use leptos::config::LeptosOptions;
 
 use crate::config::Config;
 use crate::db::Db;
+use crate::edge::intake_limit::IntakeLimit;
+use crate::edge::sign_in_guard::SignInGuard;
+use crate::edge::status_token::StatusTokens;
 use crate::error::AppError;
 use crate::intake::{IntakeQueue, IntakeSettings};
 use crate::jobs::JOBS;
@@ -31,6 +34,12 @@ pub struct AppState {
     pub credential_lookups: Arc<AtomicU64>,
     /// The intake writers and job recorders, restarted after a panic; `/readyz` asks it.
     pub supervisor: Supervisor,
+    /// Submissions per client address (`INTAKE_RATE_PER_MINUTE`).
+    pub intake_limit: Arc<IntakeLimit>,
+    /// Failed sign-ins per address and login, and the password-check permits.
+    pub sign_in_guard: Arc<SignInGuard>,
+    /// The lead status tokens, once the database has given their key.
+    status_tokens: Arc<tokio::sync::OnceCell<StatusTokens>>,
 }
 
 impl AppState {
@@ -48,7 +57,35 @@ impl AppState {
             spool_dir: config.intake.spool_dir.clone(),
         };
         let intake = IntakeQueue::start(db.clone(), &intake_settings, waker, &supervisor);
-        Self { leptos_options, db, config, intake, services, jobs, credential_lookups: Arc::default(), supervisor }
+        let intake_limit =
+            Arc::new(IntakeLimit::new(config.edge.intake_rate_per_minute, config.edge.intake_rate_burst));
+        // Half the cores at most hash passwords: a sign-in flood leaves the rest to intake.
+        let password_checks = std::thread::available_parallelism().map_or(1, |cores| usize::from(cores) / 2);
+        Self {
+            leptos_options,
+            db,
+            config,
+            intake,
+            services,
+            jobs,
+            credential_lookups: Arc::default(),
+            supervisor,
+            intake_limit,
+            sign_in_guard: Arc::new(SignInGuard::new(password_checks)),
+            status_tokens: Arc::default(),
+        }
+    }
+
+    /// The lead status tokens (their key is read from the database once).
+    pub async fn status_tokens(&self) -> Result<&StatusTokens, AppError> {
+        let tokens = self
+            .status_tokens
+            .get_or_try_init(|| async {
+                let mut conn = self.db.pool().acquire().await?;
+                StatusTokens::load(&mut conn).await
+            })
+            .await?;
+        Ok(tokens)
     }
 }
 

@@ -51,6 +51,16 @@ enum Command {
         #[arg(long, default_value_t = 0)]
         rate: u64,
     },
+    /// Flood `POST /api/auth/sign_in` with wrong passwords for new logins, each from a new
+    /// address (the server must trust 127.0.0.1 as a proxy), so every attempt is checked.
+    SignInFlood {
+        #[arg(long, default_value = "http://127.0.0.1:3000")]
+        url: String,
+        #[arg(long, default_value_t = 32)]
+        concurrency: usize,
+        #[arg(long, default_value_t = 10)]
+        seconds: u64,
+    },
     /// Load the AmoCRM sales webhook of a running server with won-deal deliveries.
     Webhooks {
         #[arg(long, default_value = "http://127.0.0.1:3000")]
@@ -120,6 +130,9 @@ fn main() -> anyhow::Result<()> {
             Command::Webhooks { url, token, concurrency, seconds, rate } => {
                 webhooks(&url, &token, concurrency, Duration::from_secs(seconds), rate).await
             }
+            Command::SignInFlood { url, concurrency, seconds } => {
+                sign_in_flood(&url, concurrency, Duration::from_secs(seconds)).await
+            }
             Command::FakeProviders { port } => fake_providers(port).await,
             Command::Scheduler { database_url, timeout } => {
                 scheduler(&database_url, Duration::from_secs(timeout)).await
@@ -141,6 +154,48 @@ async fn intake(url: &str, concurrency: usize, duration: Duration, rate: u64) ->
         ("application/json", body)
     })
     .await
+}
+
+/// Wrong sign-ins as fast as the server answers, each for a new login from a new address;
+/// prints how they were answered.
+async fn sign_in_flood(url: &str, concurrency: usize, duration: Duration) -> anyhow::Result<()> {
+    let endpoint = format!("{}/api/auth/sign_in", url.trim_end_matches('/'));
+    let client = reqwest::Client::builder().pool_max_idle_per_host(concurrency).build()?;
+    let sequence = Arc::new(AtomicU64::new(0));
+    let stop_at = Instant::now() + duration;
+    let workers: Vec<_> = (0..concurrency)
+        .map(|_| {
+            let (client, endpoint, sequence) = (client.clone(), endpoint.clone(), sequence.clone());
+            tokio::spawn(async move {
+                let mut answers = std::collections::BTreeMap::<u16, u64>::new();
+                while Instant::now() < stop_at {
+                    let n = sequence.fetch_add(1, Ordering::Relaxed);
+                    let address = format!("10.{}.{}.{}", (n >> 16) & 255, (n >> 8) & 255, n & 255);
+                    let response = client
+                        .post(&endpoint)
+                        .header("x-forwarded-for", address)
+                        .form(&[("login", format!("flood{n}")), ("password", format!("wrong-password-{n}"))])
+                        .send()
+                        .await;
+                    *answers.entry(response.map_or(0, |response| response.status().as_u16())).or_default() += 1;
+                }
+                answers
+            })
+        })
+        .collect();
+    let mut answers = std::collections::BTreeMap::<u16, u64>::new();
+    for worker in workers {
+        for (status, count) in worker.await? {
+            *answers.entry(status).or_default() += count;
+        }
+    }
+    let total: u64 = answers.values().sum();
+    println!(
+        "sign-in flood: {total} attempts in {:.0} s ({:.0}/s) with {concurrency} connections; answers {answers:?}",
+        duration.as_secs_f64(),
+        total as f64 / duration.as_secs_f64()
+    );
+    Ok(())
 }
 
 /// AmoCRM deliveries of won deals without UTM fields, each a new deal, to the sales webhook.

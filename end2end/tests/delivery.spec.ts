@@ -51,7 +51,7 @@ test("status icons change on an open page as the providers report delivery", asy
   await row.getByRole("button", { name: "Отправить SMS снова" }).click();
   await expect(row.locator('.status[data-status="sent"]')).toHaveCount(2);
 
-  const status = await (await request.get(`/api/landing/leads/${lead.id}/status`)).json();
+  const status = await (await request.get(`/api/landing/leads/${lead.id}/status?token=${lead.statusToken}`)).json();
   await resendEvent(request, lead.id, "email.delivered", `msg_${lead.id}_1`);
   await resendEvent(request, lead.id, "email.opened", `msg_${lead.id}_2`);
   await mobizonReport(request, status.sms.messageId, lead.id);

@@ -9,7 +9,8 @@ use tokio_util::sync::CancellationToken;
 
 use app::auth::{hash_password, new_secret, secret_hash};
 use app::config::Config;
-use app::db::{credential, team, user, Db};
+use app::db::credential::{self, TokenSelection};
+use app::db::{team, user, Db};
 use app::demo::{self, DemoOptions};
 use app::models::Role;
 use app::state::AppState;
@@ -103,8 +104,18 @@ enum UserCommand {
         #[arg(long)]
         team: Option<String>,
     },
-    /// Set a user's password, read from standard input (one line).
+    /// Set a user's password, read from standard input (one line); their sessions end.
     Password {
+        #[arg(long)]
+        login: String,
+    },
+    /// Disable a user: their sessions end, their API tokens stop working, they cannot sign in.
+    Disable {
+        #[arg(long)]
+        login: String,
+    },
+    /// Enable a disabled user again (their old tokens work again unless revoked).
+    Enable {
         #[arg(long)]
         login: String,
     },
@@ -118,6 +129,15 @@ enum TokenCommand {
     Create {
         #[arg(long)]
         login: String,
+    },
+    /// List the API tokens: id, user, created, last used, revoked (never the secret).
+    List,
+    /// Revoke one token by its id, or every token of a user.
+    Revoke {
+        #[arg(long, conflicts_with = "login", required_unless_present = "login")]
+        id: Option<i64>,
+        #[arg(long)]
+        login: Option<String>,
     },
 }
 
@@ -147,7 +167,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             Ok(())
         }
         Command::User { command } => user_command(&db, command).await,
-        Command::Token { command: TokenCommand::Create { login } } => create_token(&db, &login).await,
+        Command::Token { command } => token_command(&db, command).await,
         Command::Facebook { command } => facebook_command(&config, &db, command).await,
         Command::Rate { currency, from, kzt } => set_currency_rate(&db, &currency, from, kzt).await,
         Command::DemoData { leads, days, seed, ads } => {
@@ -258,6 +278,18 @@ async fn user_command(db: &Db, command: UserCommand) -> anyhow::Result<()> {
             user::set_password(&mut conn, found.user_id, &hash).await?;
             println!("Пароль пользователя {} изменён.", found.login);
         }
+        UserCommand::Disable { login } => {
+            if !user::set_disabled(&mut conn, &login, true, now_ms()).await? {
+                bail!("no user {login:?}");
+            }
+            println!("Пользователь {login} отключён, его сессии завершены.");
+        }
+        UserCommand::Enable { login } => {
+            if !user::set_disabled(&mut conn, &login, false, now_ms()).await? {
+                bail!("no user {login:?}");
+            }
+            println!("Пользователь {login} снова включён.");
+        }
         UserCommand::Count => println!("{}", user::count_users(&mut conn).await?),
     }
     Ok(())
@@ -309,12 +341,39 @@ async fn set_currency_rate(db: &Db, currency: &str, from: chrono::NaiveDate, kzt
     Ok(())
 }
 
-async fn create_token(db: &Db, login: &str) -> anyhow::Result<()> {
+async fn token_command(db: &Db, command: TokenCommand) -> anyhow::Result<()> {
     let mut conn = db.pool().acquire().await?;
-    let Some(found) = user::find_credentials(&mut conn, login).await? else { bail!("no user {login:?}") };
-    let token = new_secret();
-    credential::insert_api_token(&mut conn, found.user_id, &secret_hash(&token), now_ms()).await?;
-    println!("{token}");
+    match command {
+        TokenCommand::Create { login } => {
+            let Some(found) = user::find_credentials(&mut conn, &login).await? else { bail!("no user {login:?}") };
+            let token = new_secret();
+            let id = credential::insert_api_token(&mut conn, found.user_id, &secret_hash(&token), now_ms()).await?;
+            // Standard output is the token alone, for scripts; the id goes to the terminal.
+            eprintln!("Токен #{id} для {}.", found.login);
+            println!("{token}");
+        }
+        TokenCommand::List => {
+            let when = |at: Option<i64>| at.map_or_else(|| "—".to_owned(), app::time::format_almaty);
+            println!("id\tпользователь\tсоздан\tиспользован\tотозван");
+            for token in credential::list_api_tokens(&mut conn).await? {
+                let created = when(Some(token.created_at));
+                let (used, revoked) = (when(token.last_used_at), when(token.revoked_at));
+                println!("{}\t{}\t{created}\t{used}\t{revoked}", token.token_id, token.login);
+            }
+        }
+        TokenCommand::Revoke { id, login } => {
+            let selection = match (id, login) {
+                (Some(id), _) => TokenSelection::Id(id),
+                (None, Some(login)) => TokenSelection::Login(login),
+                (None, None) => bail!("give --id or --login"),
+            };
+            let revoked = credential::revoke_api_tokens(&mut conn, &selection, now_ms()).await?;
+            if revoked == 0 {
+                bail!("no live token matches {selection:?}");
+            }
+            println!("Отозвано токенов: {revoked}");
+        }
+    }
     Ok(())
 }
 

@@ -2,6 +2,7 @@
 //! `main.rs` only starts it; the tests drive the same pieces in-process.
 
 pub mod cli;
+pub mod edge;
 pub mod page_guard;
 pub mod routes;
 pub mod shutdown;

@@ -57,8 +57,9 @@ pub async fn require_session(State(state): State<AppState>, mut request: Request
 
 /// The page shown while the database does not answer.
 fn database_unavailable_page() -> Response {
-    let html = "<!DOCTYPE html><html lang=\"ru\"><head><meta charset=\"utf-8\"><meta http-equiv=\"refresh\" content=\"15\">\
-        <title>База данных недоступна</title></head><body style=\"font-family:sans-serif;max-width:40em;margin:4em auto\">\
+    let html =
+        "<!DOCTYPE html><html lang=\"ru\"><head><meta charset=\"utf-8\"><meta http-equiv=\"refresh\" content=\"15\">\
+        <title>База данных недоступна</title></head><body>\
         <h1>База данных временно недоступна</h1>\
         <p>Страница откроется, как только база снова ответит (она обновится сама через 15 секунд).</p>\
         <p>Заявки с лендингов не теряются: сервер сохраняет их на диск и запишет в базу, когда она вернётся.</p>\

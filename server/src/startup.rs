@@ -1,21 +1,34 @@
 //! Building the router and serving it until shutdown.
 
 use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
 
 use anyhow::Context;
-use axum::extract::DefaultBodyLimit;
-use axum::http::{header, HeaderName, HeaderValue, Method};
+use axum::extract::{ConnectInfo, DefaultBodyLimit, Request};
+use axum::http::{header, HeaderName, HeaderValue, Method, StatusCode};
 use axum::routing::{get, post};
 use axum::Router;
+use hyper::body::Incoming;
+use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
+use hyper_util::server::conn::auto;
+use hyper_util::server::graceful::GracefulShutdown;
+use hyper_util::service::TowerToHyperService;
 use leptos_axum::{generate_route_list, LeptosRoutes};
 use tokio::net::TcpListener;
+use tokio::sync::Semaphore;
 use tokio_util::sync::CancellationToken;
+use tower::ServiceExt;
 use tower_http::cors::{AllowOrigin, CorsLayer};
+use tower_http::timeout::TimeoutLayer;
 use tower_http::trace::TraceLayer;
 
+use app::config::EdgeConfig;
+use app::edge::intake_limit::IntakeLimit;
 use app::state::AppState;
 use app::{shell, App};
 
+use crate::edge;
 use crate::page_guard::require_session;
 use crate::routes::{
     crm_sync, crm_webhooks, delivery, health, integrations, jobs_api, landing, leads_api, sales_api, traffic_api,
@@ -25,6 +38,8 @@ use crate::routes::{
 pub struct Application {
     listener: TcpListener,
     router: Router,
+    limits: EdgeConfig,
+    intake_limit: Arc<IntakeLimit>,
 }
 
 impl Application {
@@ -32,7 +47,8 @@ impl Application {
     pub async fn build(state: AppState) -> anyhow::Result<Self> {
         let addr: SocketAddr = state.leptos_options.site_addr;
         let listener = TcpListener::bind(addr).await.with_context(|| format!("binding {addr}"))?;
-        Ok(Self { listener, router: router(state) })
+        let (limits, intake_limit) = (state.config.edge.clone(), state.intake_limit.clone());
+        Ok(Self { listener, router: router(state), limits, intake_limit })
     }
 
     /// The address actually bound.
@@ -40,12 +56,70 @@ impl Application {
         self.listener.local_addr().expect("a bound listener has an address")
     }
 
-    /// Serves until `shutdown` is cancelled, then lets in-flight requests finish.
+    /// Serves until `shutdown` is cancelled, then lets in-flight requests finish for up
+    /// to `SHUTDOWN_GRACE_SECS` before closing what is left.
+    ///
+    /// At most `HTTP_MAX_CONNECTIONS` connections are open at once (more wait in the
+    /// listen queue), and a client gets `HTTP_HEADER_TIMEOUT_SECS` to send its headers.
     pub async fn run_until_stopped(self, shutdown: CancellationToken) -> anyhow::Result<()> {
-        axum::serve(self.listener, self.router)
-            .with_graceful_shutdown(shutdown.cancelled_owned())
-            .await
-            .context("serving HTTP")
+        let Self { listener, router, limits, intake_limit } = self;
+        let mut server = auto::Builder::new(TokioExecutor::new());
+        server.http1().timer(TokioTimer::new()).header_read_timeout(limits.header_timeout);
+        server.http2().timer(TokioTimer::new());
+        let graceful = GracefulShutdown::new();
+        let connections = Arc::new(Semaphore::new(limits.max_connections));
+        let forget_idle = tokio::spawn(forget_idle_clients(intake_limit, shutdown.clone()));
+        loop {
+            let permit = tokio::select! {
+                () = shutdown.cancelled() => break,
+                permit = connections.clone().acquire_owned() => permit.context("the connection limit closed")?,
+            };
+            let (stream, peer) = tokio::select! {
+                () = shutdown.cancelled() => break,
+                accepted = listener.accept() => match accepted {
+                    Ok(accepted) => accepted,
+                    Err(error) => {
+                        // Out of file descriptors and the like: wait instead of spinning.
+                        tracing::warn!(%error, "accepting a connection failed");
+                        tokio::time::sleep(Duration::from_millis(100)).await;
+                        continue;
+                    }
+                },
+            };
+            let _ = stream.set_nodelay(true);
+            let service = router.clone().map_request(move |mut request: Request<Incoming>| {
+                request.extensions_mut().insert(ConnectInfo(peer));
+                request
+            });
+            let connection =
+                server.serve_connection_with_upgrades(TokioIo::new(stream), TowerToHyperService::new(service));
+            let connection = graceful.watch(connection.into_owned());
+            tokio::spawn(async move {
+                // A client that goes away mid-request is its own business.
+                let _ = connection.await;
+                drop(permit);
+            });
+        }
+        drop(listener);
+        forget_idle.abort();
+        if tokio::time::timeout(limits.shutdown_grace, graceful.shutdown()).await.is_err() {
+            tracing::warn!(
+                grace_secs = limits.shutdown_grace.as_secs(),
+                "requests still running at the shutdown deadline were cut off"
+            );
+        }
+        Ok(())
+    }
+}
+
+/// Once a minute, the intake limit forgets clients whose allowance is full again.
+async fn forget_idle_clients(limit: Arc<IntakeLimit>, shutdown: CancellationToken) {
+    let mut every_minute = tokio::time::interval(Duration::from_secs(60));
+    loop {
+        tokio::select! {
+            () = shutdown.cancelled() => return,
+            _ = every_minute.tick() => limit.forget_idle(),
+        }
     }
 }
 
@@ -57,6 +131,7 @@ pub fn router(state: AppState) -> Router {
         .route("/api/landing/proftest", post(landing::submit_proftest))
         .route("/api/landing/submit", post(landing::submit_express))
         .route("/api/landing/leads/{lead_id}/status", get(delivery::lead_status))
+        .layer(axum::middleware::from_fn_with_state(state.clone(), edge::limit_intake))
         .layer(DefaultBodyLimit::max(state.config.intake.max_body_bytes))
         .layer(cors(&state.config.intake.cors_allowed_origins));
 
@@ -89,7 +164,12 @@ pub fn router(state: AppState) -> Router {
             move || shell(leptos_options.clone())
         })
         .fallback(leptos_axum::file_and_error_handler::<AppState, _>(shell))
+        // Layers run outside in: the last added runs first.
         .layer(axum::middleware::from_fn_with_state(state.clone(), require_session))
+        .layer(axum::middleware::from_fn(edge::same_origin))
+        .layer(axum::middleware::from_fn_with_state(state.clone(), edge::client_addr))
+        .layer(TimeoutLayer::with_status_code(StatusCode::REQUEST_TIMEOUT, state.config.edge.request_timeout))
+        .layer(axum::middleware::from_fn_with_state(state.clone(), edge::security_headers))
         // Spans carry the path only: query strings may hold searched emails or phones.
         .layer(TraceLayer::new_for_http().make_span_with(|request: &axum::extract::Request| {
             tracing::info_span!("http", method = %request.method(), path = %request.uri().path())

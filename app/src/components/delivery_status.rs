@@ -13,6 +13,7 @@ pub fn describe(channel: Channel, status: Status) -> (&'static str, &'static str
         (_, Status::Sent) => ("⏱", "wait", "Отправлено"),
         (_, Status::Bounced) => ("✗", "bad", "Не доставлено (отказ)"),
         (_, Status::Error) => ("✗", "bad", "Ошибка"),
+        (_, Status::Skipped) => ("—", "skipped", "Не отправлено по правилам рассылки"),
     }
 }
 

@@ -4,8 +4,9 @@ use std::time::Duration;
 
 use secrecy::SecretString;
 
-use super::env::{env_secret, env_secs, env_string, env_url};
+use super::env::{env_list, env_secret, env_secs, env_string, env_url};
 use super::ConfigError;
+use crate::domain::notify_policy::{SmsAllowance, SmsPolicy};
 
 /// The follow-up SMS (`docs/product.md`, "Email and SMS").
 #[derive(Debug, Clone)]
@@ -23,6 +24,10 @@ pub struct SmsConfig {
     /// `MOBIZON_STATUS_POLL_SECS`: the first delay before asking for a sent SMS's status,
     /// doubled each time until it is final (default 60).
     pub status_poll: Duration,
+    /// `SMS_ALLOWED_NUMBERS`: comma-separated countries whose mobile numbers get an SMS
+    /// (`KZ`, `KG`) and number prefixes (`+99655`); default `KZ`. Other leads are stored
+    /// and pushed to AmoCRM, their SMS is skipped.
+    pub allowed: SmsPolicy,
 }
 
 impl Default for SmsConfig {
@@ -34,6 +39,7 @@ impl Default for SmsConfig {
             webhook_secret: None,
             timeout: Duration::from_secs(15),
             status_poll: Duration::from_secs(60),
+            allowed: SmsPolicy::default(),
         }
     }
 }
@@ -48,6 +54,13 @@ impl SmsConfig {
             webhook_secret: env_secret("MOBIZON_WEBHOOK_SECRET")?,
             timeout: env_secs("MOBIZON_TIMEOUT_SECS")?.unwrap_or(default.timeout),
             status_poll: env_secs("MOBIZON_STATUS_POLL_SECS")?.unwrap_or(default.status_poll),
+            allowed: env_list(
+                "SMS_ALLOWED_NUMBERS",
+                "country codes (KZ) or number prefixes (+99655)",
+                SmsAllowance::parse,
+            )?
+            .map(SmsPolicy::new)
+            .unwrap_or(default.allowed),
         })
     }
 }

@@ -113,14 +113,65 @@ pub async fn record_sent(
     .bind(DeliveryStatus::Pending.as_str())
     .fetch_optional(&mut *conn)
     .await?;
-    if let Some((created_day, source)) = was_pending {
-        let key = StatKey::of(lead_id, created_day, &source);
-        deltas.entry(key).or_default().add(&DeliveryStatus::Pending.count_delta(DeliveryStatus::Sent, channel));
+    if let Some(row) = was_pending {
+        count_left_pending(deltas, lead_id, row, DeliveryStatus::Sent, channel);
         return Ok(());
     }
     set_message_id(conn, lead_id, channel, message_id).await?;
     let report = StatusReport { lead_id, channel, status: DeliveryStatus::Sent, at: now_ms, error: None };
     apply_status_deferring_counts(conn, &report, now_ms, deltas).await.map(drop)
+}
+
+/// The column naming the lead a skipped duplicate on `channel` defers to.
+fn duplicate_column(channel: Channel) -> &'static str {
+    match channel {
+        Channel::Email => "email_duplicate_of",
+        Channel::Sms => "sms_duplicate_of",
+    }
+}
+
+/// Moves a `pending` message on `channel` to `skipped` with the policy's `reason` and, for
+/// a duplicate, the lead whose message went out; adds the counter changes to `deltas`.
+pub async fn record_skipped(
+    conn: &mut AnyConnection,
+    lead_id: i64,
+    channel: Channel,
+    reason: &str,
+    duplicate_of: Option<i64>,
+    now_ms: i64,
+    deltas: &mut BTreeMap<StatKey, LeadStats>,
+) -> Result<(), sqlx::Error> {
+    let (status_column, at_column, error_column, _) = columns(channel);
+    let duplicate_column = duplicate_column(channel);
+    let was_pending: Option<(i64, String)> = sqlx::query_as(&format!(
+        "UPDATE lead SET {status_column} = $1, {at_column} = $2, {error_column} = $3, {duplicate_column} = $4, \
+         updated_at = $2 WHERE lead_id = $5 AND {status_column} = $6 RETURNING created_day, source"
+    ))
+    .bind(DeliveryStatus::Skipped.as_str())
+    .bind(now_ms)
+    .bind(reason)
+    .bind(duplicate_of)
+    .bind(lead_id)
+    .bind(DeliveryStatus::Pending.as_str())
+    .fetch_optional(&mut *conn)
+    .await?;
+    if let Some(row) = was_pending {
+        count_left_pending(deltas, lead_id, row, DeliveryStatus::Skipped, channel);
+    }
+    Ok(())
+}
+
+/// Adds to `deltas` a message of the lead (its `created_day` and `source`) that moved from
+/// `pending` to `next`.
+fn count_left_pending(
+    deltas: &mut BTreeMap<StatKey, LeadStats>,
+    lead_id: i64,
+    (created_day, source): (i64, String),
+    next: DeliveryStatus,
+    channel: Channel,
+) {
+    let key = StatKey::of(lead_id, created_day, &source);
+    deltas.entry(key).or_default().add(&DeliveryStatus::Pending.count_delta(next, channel));
 }
 
 /// Stores the provider's id of the lead's message on `channel`.
@@ -148,6 +199,7 @@ pub async fn reset_status(
     now_ms: i64,
 ) -> Result<(), sqlx::Error> {
     let (status_column, at_column, error_column, _) = columns(channel);
+    let duplicate_column = duplicate_column(channel);
     let current: Option<CurrentStatus> =
         sqlx::query_as(&format!("SELECT created_day, source, {status_column} AS status FROM lead WHERE lead_id = $1"))
             .bind(lead_id)
@@ -156,8 +208,8 @@ pub async fn reset_status(
     let Some(current) = current else { return Ok(()) };
     let before = DeliveryStatus::parse(channel, &current.status).unwrap_or(DeliveryStatus::Pending);
     sqlx::query(&format!(
-        "UPDATE lead SET {status_column} = 'pending', {at_column} = NULL, {error_column} = NULL, updated_at = $1 \
-         WHERE lead_id = $2"
+        "UPDATE lead SET {status_column} = 'pending', {at_column} = NULL, {error_column} = NULL, \
+         {duplicate_column} = NULL, updated_at = $1 WHERE lead_id = $2"
     ))
     .bind(now_ms)
     .bind(lead_id)
@@ -248,10 +300,12 @@ pub struct LeadDelivery {
     pub email_status_at: Option<i64>,
     pub email_error: Option<String>,
     pub email_message_id: Option<String>,
+    pub email_duplicate_of: Option<i64>,
     pub sms_status: String,
     pub sms_status_at: Option<i64>,
     pub sms_error: Option<String>,
     pub sms_message_id: Option<String>,
+    pub sms_duplicate_of: Option<i64>,
     pub crm_deal_id: Option<i64>,
 }
 
@@ -259,7 +313,8 @@ pub struct LeadDelivery {
 pub async fn lead_delivery(conn: &mut AnyConnection, lead_id: i64) -> Result<Option<LeadDelivery>, sqlx::Error> {
     sqlx::query_as(
         "SELECT lead_id, name, source, created_at, email_status, email_status_at, email_error, email_message_id, \
-         sms_status, sms_status_at, sms_error, sms_message_id, crm_deal_id FROM lead WHERE lead_id = $1",
+         email_duplicate_of, sms_status, sms_status_at, sms_error, sms_message_id, sms_duplicate_of, crm_deal_id \
+         FROM lead WHERE lead_id = $1",
     )
     .bind(lead_id)
     .fetch_optional(conn)

@@ -186,15 +186,17 @@ pub async fn bump_lead_stats(
         return Ok(());
     }
     let sql = format!(
-        "INSERT INTO lead_stat_daily (day, source, bucket, total, in_crm, email_sent, email_opened, sms_sent, sms_delivered) \
-         VALUES {} ON CONFLICT (day, source, bucket) DO UPDATE SET \
+        "INSERT INTO lead_stat_daily (day, source, bucket, total, in_crm, email_sent, email_opened, sms_sent, sms_delivered, \
+         email_skipped, sms_skipped) VALUES {} ON CONFLICT (day, source, bucket) DO UPDATE SET \
          total = lead_stat_daily.total + excluded.total, \
          in_crm = lead_stat_daily.in_crm + excluded.in_crm, \
          email_sent = lead_stat_daily.email_sent + excluded.email_sent, \
          email_opened = lead_stat_daily.email_opened + excluded.email_opened, \
          sms_sent = lead_stat_daily.sms_sent + excluded.sms_sent, \
-         sms_delivered = lead_stat_daily.sms_delivered + excluded.sms_delivered",
-        values_placeholders(deltas.len(), 9, |_| None)
+         sms_delivered = lead_stat_daily.sms_delivered + excluded.sms_delivered, \
+         email_skipped = lead_stat_daily.email_skipped + excluded.email_skipped, \
+         sms_skipped = lead_stat_daily.sms_skipped + excluded.sms_skipped",
+        values_placeholders(deltas.len(), 11, |_| None)
     );
     let mut query = sqlx::query(&sql);
     for (key, delta) in deltas {
@@ -207,7 +209,9 @@ pub async fn bump_lead_stats(
             .bind(delta.email_sent)
             .bind(delta.email_opened)
             .bind(delta.sms_sent)
-            .bind(delta.sms_delivered);
+            .bind(delta.sms_delivered)
+            .bind(delta.email_skipped)
+            .bind(delta.sms_skipped);
     }
     query.execute(conn).await.map(drop)
 }
@@ -216,8 +220,8 @@ pub async fn bump_lead_stats(
 pub async fn rebuild_lead_stats(conn: &mut AnyConnection) -> Result<(), sqlx::Error> {
     sqlx::query("DELETE FROM lead_stat_daily").execute(&mut *conn).await?;
     sqlx::query(&format!(
-        "INSERT INTO lead_stat_daily (day, source, bucket, total, in_crm, email_sent, email_opened, sms_sent, sms_delivered) \
-         SELECT created_day, source, lead_id % {STAT_BUCKETS}, COUNT(*), {} FROM lead GROUP BY created_day, source, lead_id % {STAT_BUCKETS}",
+        "INSERT INTO lead_stat_daily (day, source, bucket, total, in_crm, email_sent, email_opened, sms_sent, sms_delivered, \
+         email_skipped, sms_skipped) SELECT created_day, source, lead_id % {STAT_BUCKETS}, COUNT(*), {} FROM lead GROUP BY created_day, source, lead_id % {STAT_BUCKETS}",
         STAT_SUMS
     ))
     .execute(&mut *conn)
@@ -231,13 +235,15 @@ pub async fn rebuild_lead_stats(conn: &mut AnyConnection) -> Result<(), sqlx::Er
     .map(drop)
 }
 
-/// The five conditional counts of the cards, in [`LeadStats`] order after `total`.
+/// The seven conditional counts of the cards, in [`LeadStats`] order after `total`.
 const STAT_SUMS: &str = "\
     CAST(COALESCE(SUM(CASE WHEN crm_deal_id IS NOT NULL THEN 1 ELSE 0 END), 0) AS BIGINT), \
     CAST(COALESCE(SUM(CASE WHEN email_status IN ('sent', 'delivered', 'opened', 'clicked') THEN 1 ELSE 0 END), 0) AS BIGINT), \
     CAST(COALESCE(SUM(CASE WHEN email_status IN ('opened', 'clicked') THEN 1 ELSE 0 END), 0) AS BIGINT), \
     CAST(COALESCE(SUM(CASE WHEN sms_status IN ('sent', 'delivered') THEN 1 ELSE 0 END), 0) AS BIGINT), \
-    CAST(COALESCE(SUM(CASE WHEN sms_status = 'delivered' THEN 1 ELSE 0 END), 0) AS BIGINT)";
+    CAST(COALESCE(SUM(CASE WHEN sms_status = 'delivered' THEN 1 ELSE 0 END), 0) AS BIGINT), \
+    CAST(COALESCE(SUM(CASE WHEN email_status = 'skipped' THEN 1 ELSE 0 END), 0) AS BIGINT), \
+    CAST(COALESCE(SUM(CASE WHEN sms_status = 'skipped' THEN 1 ELSE 0 END), 0) AS BIGINT)";
 
 #[derive(FromRow)]
 struct LeadListRow {
@@ -251,9 +257,11 @@ struct LeadListRow {
     email_status: String,
     email_status_at: Option<i64>,
     email_error: Option<String>,
+    email_duplicate_of: Option<i64>,
     sms_status: String,
     sms_status_at: Option<i64>,
     sms_error: Option<String>,
+    sms_duplicate_of: Option<i64>,
     crm_deal_id: Option<i64>,
     team_name: Option<String>,
     attribution_confidence: Option<String>,
@@ -275,9 +283,11 @@ impl From<LeadListRow> for LeadListItem {
             email_status: DeliveryStatus::parse(Channel::Email, &row.email_status).unwrap_or_default(),
             email_status_at_local: row.email_status_at.map(format_almaty),
             email_error: row.email_error,
+            email_duplicate_of: row.email_duplicate_of,
             sms_status: DeliveryStatus::parse(Channel::Sms, &row.sms_status).unwrap_or_default(),
             sms_status_at_local: row.sms_status_at.map(format_almaty),
             sms_error: row.sms_error,
+            sms_duplicate_of: row.sms_duplicate_of,
             crm_deal_id: row.crm_deal_id,
             team: row.team_name,
             attribution_confidence: row.attribution_confidence.as_deref().and_then(Confidence::parse),
@@ -329,8 +339,8 @@ pub async fn lead_page(db: &Db, filter: &LeadFilter, start: PageStart, limit: i6
         }
     };
     let sql = format!(
-        "SELECT lead_id, name, email, phone_e164, source, utm_source, utm_campaign, email_status, email_status_at, email_error, sms_status, sms_status_at, sms_error, \
-         crm_deal_id, (SELECT name FROM team WHERE team.team_id = lead.team_id) AS team_name, \
+        "SELECT lead_id, name, email, phone_e164, source, utm_source, utm_campaign, email_status, email_status_at, email_error, email_duplicate_of, \
+         sms_status, sms_status_at, sms_error, sms_duplicate_of, crm_deal_id, (SELECT name FROM team WHERE team.team_id = lead.team_id) AS team_name, \
          attribution_confidence, attribution_rule, created_at, updated_at FROM lead{} ORDER BY lead_id {order} LIMIT ${}",
         conditions.sql(),
         conditions.next_placeholder()
@@ -362,20 +372,23 @@ pub async fn lead_stats(db: &Db, filter: &LeadFilter) -> Result<LeadStats, sqlx:
         let conditions = filter_conditions(filter, "day");
         let sum = |column: &str| format!("CAST(COALESCE(SUM({column}), 0) AS BIGINT)");
         let sql = format!(
-            "SELECT {}, {}, {}, {}, {}, {} FROM lead_stat_daily{}",
+            "SELECT {}, {}, {}, {}, {}, {}, {}, {} FROM lead_stat_daily{}",
             sum("total"),
             sum("in_crm"),
             sum("email_sent"),
             sum("email_opened"),
             sum("sms_sent"),
             sum("sms_delivered"),
+            sum("email_skipped"),
+            sum("sms_skipped"),
             conditions.sql()
         );
         (sql, conditions)
     };
-    let (total, in_crm, email_sent, email_opened, sms_sent, sms_delivered): (i64, i64, i64, i64, i64, i64) =
+    type Counts = (i64, i64, i64, i64, i64, i64, i64, i64);
+    let (total, in_crm, email_sent, email_opened, sms_sent, sms_delivered, email_skipped, sms_skipped): Counts =
         conditions.bind_to(sqlx::query_as(&sql)).fetch_one(db.pool()).await?;
-    Ok(LeadStats { total, in_crm, email_sent, email_opened, sms_sent, sms_delivered })
+    Ok(LeadStats { total, in_crm, email_sent, email_opened, sms_sent, sms_delivered, email_skipped, sms_skipped })
 }
 
 /// Every source seen so far, alphabetically.
@@ -393,6 +406,9 @@ fn filter_conditions(filter: &LeadFilter, day_column: &str) -> Conditions {
         }
         Some(Search::Email(email)) => {
             conditions.and("email = ?", Bind::Text(email.clone()));
+        }
+        Some(Search::LeadId(id)) => {
+            conditions.and("lead_id = ?", Bind::Int(*id));
         }
         Some(Search::Text(text)) => {
             let escaped = text.replace('\\', "\\\\").replace('%', "\\%").replace('_', "\\_");

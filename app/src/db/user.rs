@@ -54,14 +54,15 @@ pub async fn insert_user(
     .await
 }
 
-/// Replaces a user's password.
+/// Replaces a user's password and ends every session of theirs (whoever knew the old
+/// one is signed out); API tokens stay.
 pub async fn set_password(conn: &mut AnyConnection, user_id: i64, password_hash: &str) -> Result<(), sqlx::Error> {
     sqlx::query("UPDATE app_user SET password_hash = $1 WHERE user_id = $2")
         .bind(password_hash)
         .bind(user_id)
-        .execute(conn)
-        .await
-        .map(drop)
+        .execute(&mut *conn)
+        .await?;
+    sqlx::query("DELETE FROM user_session WHERE user_id = $1").bind(user_id).execute(conn).await.map(drop)
 }
 
 /// An enabled user by login, with the password hash.
@@ -80,31 +81,74 @@ pub async fn count_users(conn: &mut AnyConnection) -> Result<i64, sqlx::Error> {
     sqlx::query_scalar("SELECT COUNT(*) FROM app_user").fetch_one(conn).await
 }
 
-/// The enabled user holding an unexpired session with this token hash.
+/// A live session's user and when the session was last used.
+pub struct SessionUser {
+    pub user: CurrentUser,
+    /// UTC milliseconds.
+    pub last_seen_at: i64,
+}
+
+/// The enabled user holding a session with this token hash that has not expired and was
+/// used after `idle_since`.
 pub async fn user_by_session(
     conn: &mut AnyConnection,
     token_hash: &str,
     now_ms: i64,
-) -> Result<Option<CurrentUser>, sqlx::Error> {
-    let row: Option<UserRow> = sqlx::query_as(
-        "SELECT u.user_id, u.login, u.role, u.team_id FROM user_session s JOIN app_user u ON u.user_id = s.user_id \
-         WHERE s.token_hash = $1 AND s.expires_at > $2 AND u.disabled_at IS NULL",
+    idle_since: i64,
+) -> Result<Option<SessionUser>, sqlx::Error> {
+    let row: Option<(i64, String, String, Option<i64>, i64)> = sqlx::query_as(
+        "SELECT u.user_id, u.login, u.role, u.team_id, COALESCE(s.last_seen_at, s.created_at) \
+         FROM user_session s JOIN app_user u ON u.user_id = s.user_id \
+         WHERE s.token_hash = $1 AND s.expires_at > $2 AND COALESCE(s.last_seen_at, s.created_at) > $3 \
+         AND u.disabled_at IS NULL",
     )
     .bind(token_hash)
     .bind(now_ms)
+    .bind(idle_since)
     .fetch_optional(conn)
     .await?;
-    Ok(row.and_then(UserRow::into_current_user))
+    Ok(row.and_then(|(user_id, login, role, team_id, last_seen_at)| {
+        let user = UserRow { user_id, login, role, team_id }.into_current_user()?;
+        Some(SessionUser { user, last_seen_at })
+    }))
 }
 
-/// The enabled user holding an unrevoked API token with this hash.
-pub async fn user_by_api_token(conn: &mut AnyConnection, token_hash: &str) -> Result<Option<CurrentUser>, sqlx::Error> {
-    let row: Option<UserRow> = sqlx::query_as(
-        "SELECT u.user_id, u.login, u.role, u.team_id FROM api_token t JOIN app_user u ON u.user_id = t.user_id \
+/// Disables a user (or enables one again); a disabled user's sessions are deleted and
+/// their API tokens stop working. Returns whether the login exists.
+pub async fn set_disabled(
+    conn: &mut AnyConnection,
+    login: &str,
+    disabled: bool,
+    now_ms: i64,
+) -> Result<bool, sqlx::Error> {
+    let user_id: Option<i64> =
+        sqlx::query_scalar("UPDATE app_user SET disabled_at = $1 WHERE lower(login) = lower($2) RETURNING user_id")
+            .bind(disabled.then_some(now_ms))
+            .bind(login)
+            .fetch_optional(&mut *conn)
+            .await?;
+    let Some(user_id) = user_id else { return Ok(false) };
+    if disabled {
+        sqlx::query("DELETE FROM user_session WHERE user_id = $1").bind(user_id).execute(conn).await?;
+    }
+    Ok(true)
+}
+
+/// The enabled user holding an unrevoked API token with this hash, and when the token
+/// was last used (UTC milliseconds; 0 if never).
+pub async fn user_by_api_token(
+    conn: &mut AnyConnection,
+    token_hash: &str,
+) -> Result<Option<(CurrentUser, i64)>, sqlx::Error> {
+    let row: Option<(i64, String, String, Option<i64>, i64)> = sqlx::query_as(
+        "SELECT u.user_id, u.login, u.role, u.team_id, COALESCE(t.last_used_at, 0) \
+         FROM api_token t JOIN app_user u ON u.user_id = t.user_id \
          WHERE t.token_hash = $1 AND t.revoked_at IS NULL AND u.disabled_at IS NULL",
     )
     .bind(token_hash)
     .fetch_optional(conn)
     .await?;
-    Ok(row.and_then(UserRow::into_current_user))
+    Ok(row.and_then(|(user_id, login, role, team_id, last_used_at)| {
+        Some((UserRow { user_id, login, role, team_id }.into_current_user()?, last_used_at))
+    }))
 }

@@ -5,6 +5,11 @@
 
 use std::collections::BTreeMap;
 
+/// The most segments a key may have. AmoCRM's deepest is
+/// `leads[status][0][custom_fields][0][values][0][value]` (eight); deeper keys are not
+/// AmoCRM's and are refused before any tree is built.
+const MAX_KEY_DEPTH: usize = 10;
+
 /// A nested form value: a string or a map of keys (numeric keys stay strings here).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum FormValue {
@@ -72,6 +77,8 @@ pub enum WebhookError {
     NotAForm(String),
     #[error("сделка без числового id: {0}")]
     MissingId(String),
+    #[error("ключ вложен глубже {MAX_KEY_DEPTH} уровней: так AmoCRM не пишет")]
+    TooDeep,
 }
 
 /// Parses a delivery into its deal changes (several entities and indexes may come at once).
@@ -128,42 +135,48 @@ fn parse_form(body: &[u8]) -> Result<FormValue, WebhookError> {
     }
     let mut root = BTreeMap::new();
     for (key, value) in form_urlencoded::parse(text.as_bytes()) {
-        let path = key_path(&key).ok_or_else(|| WebhookError::NotAForm(format!("ключ {key:?}")))?;
+        let path = key_path(&key)?;
         insert(&mut root, &path, value.into_owned())?;
     }
     Ok(FormValue::Map(root))
 }
 
-/// `leads[status][0][id]` → `["leads", "status", "0", "id"]`.
-fn key_path(key: &str) -> Option<Vec<String>> {
+/// `leads[status][0][id]` → `["leads", "status", "0", "id"]`; a loop, never deeper than
+/// [`MAX_KEY_DEPTH`] segments.
+fn key_path(key: &str) -> Result<Vec<String>, WebhookError> {
+    let malformed = || WebhookError::NotAForm(format!("ключ {:?}", key.chars().take(80).collect::<String>()));
     let (head, mut rest) = match key.find('[') {
         Some(at) => (&key[..at], &key[at..]),
         None => (key, ""),
     };
     if head.is_empty() {
-        return None;
+        return Err(malformed());
     }
     let mut path = vec![head.to_owned()];
     while !rest.is_empty() {
-        let inner = rest.strip_prefix('[')?;
-        let end = inner.find(']')?;
+        if path.len() == MAX_KEY_DEPTH {
+            return Err(WebhookError::TooDeep);
+        }
+        let inner = rest.strip_prefix('[').ok_or_else(malformed)?;
+        let end = inner.find(']').ok_or_else(malformed)?;
         path.push(inner[..end].to_owned());
         rest = &inner[end + 1..];
     }
-    Some(path)
+    Ok(path)
 }
 
-fn insert(map: &mut BTreeMap<String, FormValue>, path: &[String], value: String) -> Result<(), WebhookError> {
-    let (first, rest) = path.split_first().expect("paths are never empty");
-    if rest.is_empty() {
-        map.insert(first.clone(), FormValue::Text(value));
-        return Ok(());
+/// Puts `value` at `path`, walking down with a loop (the depth is bounded by [`key_path`]).
+fn insert(root: &mut BTreeMap<String, FormValue>, path: &[String], value: String) -> Result<(), WebhookError> {
+    let (last, parents) = path.split_last().expect("paths are never empty");
+    let mut map = root;
+    for key in parents {
+        map = match map.entry(key.clone()).or_insert_with(|| FormValue::Map(BTreeMap::new())) {
+            FormValue::Map(inner) => inner,
+            FormValue::Text(_) => return Err(WebhookError::NotAForm(format!("ключ {key:?} и значение, и список"))),
+        };
     }
-    let entry = map.entry(first.clone()).or_insert_with(|| FormValue::Map(BTreeMap::new()));
-    match entry {
-        FormValue::Map(inner) => insert(inner, rest, value),
-        FormValue::Text(_) => Err(WebhookError::NotAForm(format!("ключ {first:?} и значение, и список"))),
-    }
+    map.insert(last.clone(), FormValue::Text(value));
+    Ok(())
 }
 
 #[cfg(test)]
@@ -204,5 +217,9 @@ mod tests {
         assert!(matches!(parse_deal_changes(b"leads[status][0][id]=abc"), Err(WebhookError::MissingId(_))));
         assert!(matches!(parse_deal_changes(b"leads=1&leads[status][0][id]=1"), Err(WebhookError::NotAForm(_))));
         assert_eq!(parse_deal_changes(b"account[id]=1").unwrap(), Vec::new());
+        let deep = format!("leads{}=1", "[x]".repeat(20_000));
+        assert_eq!(parse_deal_changes(deep.as_bytes()), Err(WebhookError::TooDeep));
+        let deepest = "leads[status][0][custom_fields][0][values][0][value][x][y]=1&leads[status][0][id]=5";
+        assert_eq!(parse_deal_changes(deepest.as_bytes()).unwrap().len(), 1, "ten segments are read");
     }
 }

@@ -24,6 +24,8 @@ impl DeliveryStatus {
             Self::Bounced => 35,
             Self::Opened => 40,
             Self::Clicked => 50,
+            // Decided before sending; no report about a message never sent can follow.
+            Self::Skipped => 60,
         }
     }
 
@@ -39,11 +41,13 @@ impl DeliveryStatus {
             Channel::Email => LeadStats {
                 email_sent: i64::from(sent),
                 email_opened: i64::from(matches!(self, Self::Opened | Self::Clicked)),
+                email_skipped: i64::from(self == Self::Skipped),
                 ..LeadStats::default()
             },
             Channel::Sms => LeadStats {
                 sms_sent: i64::from(sent),
                 sms_delivered: i64::from(self == Self::Delivered),
+                sms_skipped: i64::from(self == Self::Skipped),
                 ..LeadStats::default()
             },
         }
@@ -59,6 +63,8 @@ impl DeliveryStatus {
             email_opened: after.email_opened - before.email_opened,
             sms_sent: after.sms_sent - before.sms_sent,
             sms_delivered: after.sms_delivered - before.sms_delivered,
+            email_skipped: after.email_skipped - before.email_skipped,
+            sms_skipped: after.sms_skipped - before.sms_skipped,
         }
     }
 }
@@ -103,6 +109,18 @@ mod tests {
         assert!(Pending.is_overtaken_by(Error));
         assert!(!Delivered.is_overtaken_by(Error));
         assert!(Delivered.is_overtaken_by(Bounced));
+    }
+
+    #[test]
+    fn a_skipped_message_stays_skipped_and_counts_apart() {
+        assert!(Pending.is_overtaken_by(Skipped));
+        for later in [Sent, Error, Delivered, Opened, Clicked] {
+            assert!(!Skipped.is_overtaken_by(later), "{later}");
+        }
+        let delta = Pending.count_delta(Skipped, Channel::Sms);
+        assert_eq!((delta.sms_sent, delta.sms_skipped, delta.email_skipped), (0, 1, 0));
+        let delta = Skipped.count_delta(Pending, Channel::Email);
+        assert_eq!(delta.email_skipped, -1, "an admin's resend takes it back");
     }
 
     #[test]

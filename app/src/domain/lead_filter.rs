@@ -17,6 +17,8 @@ pub enum Search {
     Email(String),
     /// Any other lower-cased text, looked for inside names, emails and phone digits.
     Text(String),
+    /// `#123`: one lead by its number (a skipped message links to the lead messaged).
+    LeadId(i64),
 }
 
 /// Validated filters: what the leads table and its cards are restricted to.
@@ -64,6 +66,9 @@ fn normalise_search(text: &str) -> Option<Search> {
     if text.is_empty() {
         return None;
     }
+    if let Some(id) = text.strip_prefix('#').and_then(|id| id.parse().ok()) {
+        return Some(Search::LeadId(id));
+    }
     if text.contains('@') {
         return Some(match Email::parse(&text) {
             Ok(email) => Search::Email(email.as_str().to_owned()),
@@ -97,6 +102,8 @@ mod tests {
         assert_eq!(normalise_search("7051234567"), Some(Search::Phone("+77051234567".into())));
         assert_eq!(normalise_search(" Lead@Example.com "), Some(Search::Email("lead@example.com".into())));
         assert_eq!(normalise_search("+7 705 123"), text("7705123"));
+        assert_eq!(normalise_search(" #42 "), Some(Search::LeadId(42)));
+        assert_eq!(normalise_search("#4x"), text("#4x"));
         assert_eq!(normalise_search("lead@"), text("lead@"));
         assert_eq!(normalise_search(" Айгерим "), text("айгерим"));
         assert_eq!(normalise_search("  "), None);

@@ -51,6 +51,14 @@ const KAZAKH_MOBILE_PREFIXES: &[&str] = &[
     "777", "778", "785",
 ];
 
+/// Whether an E.164 number is a Kazakh mobile (+7 7xx, see [`KAZAKH_MOBILE_PREFIXES`]).
+pub fn is_kazakh_mobile(phone_e164: &str) -> bool {
+    phone_e164
+        .strip_prefix("+7")
+        .filter(|national| national.len() == 10 && national.bytes().all(|b| b.is_ascii_digit()))
+        .is_some_and(|national| KAZAKH_MOBILE_PREFIXES.contains(&&national[..3]))
+}
+
 /// Recognises the common case, a Kazakh mobile number in any of its spellings, without
 /// libphonenumber, whose parser costs about 100 µs a call on the intake's hot path.
 /// Anything else is left to libphonenumber.

@@ -3,7 +3,9 @@
 use serde::{Deserialize, Serialize};
 use sqlx::AnyConnection;
 
-use super::send_lead_email::{lead_recipient, record_error, record_sent, Sent};
+use super::send_lead_email::{
+    claim_or_skip, lead_recipient, record_error, record_sent, record_skipped, Notified, Sent, Skipped,
+};
 use super::{lanes, CheckSmsStatus, CounterDeltas};
 use crate::db::delivery::reset_status;
 use crate::db::job::{enqueue_jobs, ClaimedJob};
@@ -18,6 +20,9 @@ use crate::time::{millis, now_ms};
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct SendLeadSms {
     pub lead_id: i64,
+    /// An admin asked to send it again: the deduplication window does not apply.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub resend: bool,
 }
 
 /// The SMS Mobizon accepted and whether to poll its delivery (not for the outbox).
@@ -30,7 +35,7 @@ pub struct SmsSent {
 
 impl Job for SendLeadSms {
     type Context = Services;
-    type Output = SmsSent;
+    type Output = Notified<SmsSent>;
 
     const KIND: &'static str = "send_lead_sms";
     const DESCRIPTION: &'static str = "SMS";
@@ -39,6 +44,14 @@ impl Job for SendLeadSms {
 
     async fn run(self, job: &ClaimedJob, services: &Services) -> Result<Step<Self>, JobFailure> {
         let lead = lead_recipient(&services.db, self.lead_id).await?;
+        if let Err(reason) = services.config.sms.allowed.check(&lead.phone_e164) {
+            return Ok(Step::Done(Notified::Skipped(Skipped { lead_id: self.lead_id, reason, duplicate_of: None })));
+        }
+        if let Some(skipped) =
+            claim_or_skip(services, Channel::Sms, &lead.phone_e164, self.lead_id, self.resend).await?
+        {
+            return Ok(Step::Done(Notified::Skipped(skipped)));
+        }
         let product_url = &services.config.email.product_url;
         let message = follow_up_sms(&lead.name, &lead.phone_e164, product_url, &job.idempotency_key);
         // Mobizon cannot deduplicate: before any run after the first (a retry, an admin's
@@ -56,20 +69,27 @@ impl Job for SendLeadSms {
             let check = CheckSmsStatus { lead_id: self.lead_id, message_id: message_id.clone(), checks: 0, sent_at };
             (check, sent_at + millis(services.config.sms.status_poll))
         });
-        Ok(Step::Done(SmsSent { sent: Sent { lead_id: self.lead_id, message_id }, status_check }))
+        Ok(Step::Done(Notified::Sent(SmsSent { sent: Sent { lead_id: self.lead_id, message_id }, status_check })))
     }
 
-    fn reference(output: &SmsSent) -> Option<&str> {
-        Some(&output.sent.message_id)
+    fn reference(output: &Notified<SmsSent>) -> Option<&str> {
+        match output {
+            Notified::Sent(sms) => Some(&sms.sent.message_id),
+            Notified::Skipped(_) => None,
+        }
     }
 
     async fn commit(
-        output: &SmsSent,
+        output: &Notified<SmsSent>,
         _job: &ClaimedJob,
         conn: &mut AnyConnection,
         batch: &mut CounterDeltas,
         now: i64,
     ) -> Result<(), sqlx::Error> {
+        let output = match output {
+            Notified::Sent(sms) => sms,
+            Notified::Skipped(skipped) => return record_skipped(conn, Channel::Sms, skipped, batch, now).await,
+        };
         record_sent(conn, Channel::Sms, &output.sent, batch, now).await?;
         if let Some((check, run_at)) = &output.status_check {
             let key = format!("lead-{}-sms-status-{}", check.lead_id, check.message_id);

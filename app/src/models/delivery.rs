@@ -39,6 +39,9 @@ pub enum DeliveryStatus {
     Opened,
     /// The recipient followed a link (email only).
     Clicked,
+    /// Not sent, by the notification policy: a number SMS may not go to, or a recipient
+    /// already written to within the window. Final.
+    Skipped,
 }
 
 impl DeliveryStatus {
@@ -52,6 +55,7 @@ impl DeliveryStatus {
             "bounced" => Self::Bounced,
             "opened" => Self::Opened,
             "clicked" => Self::Clicked,
+            "skipped" => Self::Skipped,
             _ => return None,
         };
         status.exists_on(channel).then_some(status)
@@ -67,6 +71,7 @@ impl DeliveryStatus {
             Self::Bounced => "bounced",
             Self::Opened => "opened",
             Self::Clicked => "clicked",
+            Self::Skipped => "skipped",
         }
     }
 

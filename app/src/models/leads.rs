@@ -40,13 +40,19 @@ pub struct LeadListItem {
     pub email_status: DeliveryStatus,
     /// When the email reached its status, `dd.mm.yyyy hh:mm` Almaty time.
     pub email_status_at_local: Option<String>,
-    /// The provider's explanation of an email error or bounce.
+    /// The provider's explanation of an email error or bounce, or why it was skipped.
     pub email_error: Option<String>,
+    /// A skipped duplicate email: the lead whose email went to the same address.
+    #[serde(default)]
+    pub email_duplicate_of: Option<i64>,
     pub sms_status: DeliveryStatus,
     /// When the SMS reached its status, `dd.mm.yyyy hh:mm` Almaty time.
     pub sms_status_at_local: Option<String>,
-    /// The provider's explanation of an SMS error.
+    /// The provider's explanation of an SMS error, or why it was skipped.
     pub sms_error: Option<String>,
+    /// A skipped duplicate SMS: the lead whose SMS went to the same number.
+    #[serde(default)]
+    pub sms_duplicate_of: Option<i64>,
     pub crm_deal_id: Option<i64>,
     /// The team attribution gave the lead.
     pub team: Option<String>,
@@ -81,6 +87,12 @@ pub struct LeadStats {
     pub email_opened: i64,
     pub sms_sent: i64,
     pub sms_delivered: i64,
+    /// Emails not sent by the notification policy (a recipient already written to).
+    #[serde(default)]
+    pub email_skipped: i64,
+    /// SMS not sent by the notification policy (a number outside it, or a duplicate).
+    #[serde(default)]
+    pub sms_skipped: i64,
 }
 
 impl LeadStats {
@@ -92,6 +104,8 @@ impl LeadStats {
         self.email_opened += other.email_opened;
         self.sms_sent += other.sms_sent;
         self.sms_delivered += other.sms_delivered;
+        self.email_skipped += other.email_skipped;
+        self.sms_skipped += other.sms_skipped;
     }
 }
 

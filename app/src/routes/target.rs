@@ -141,6 +141,8 @@ pub fn TargetPage() -> impl IntoView {
                                     <StatCard label="Email открыт" value=stats.email_opened />
                                     <StatCard label="SMS отправлено" value=stats.sms_sent />
                                     <StatCard label="SMS доставлено" value=stats.sms_delivered />
+                                    <StatCard label="Email пропущено" value=stats.email_skipped />
+                                    <StatCard label="SMS пропущено" value=stats.sms_skipped />
                                 </section>
                             },
                         )
@@ -256,6 +258,8 @@ fn DeliveryCell(
     status: Status,
     at: Option<String>,
     error: Option<String>,
+    /// A skipped duplicate: the lead that was messaged instead.
+    duplicate_of: Option<i64>,
     resend: ServerAction<ResendLeadMessage>,
 ) -> impl IntoView {
     let (name, label) = match channel {
@@ -265,6 +269,14 @@ fn DeliveryCell(
     view! {
         <td class="nowrap">
             <DeliveryStatus channel status at error />
+            {duplicate_of
+                .map(|other| {
+                    view! {
+                        <a class="duplicate-of" href=format!("/target?q=%23{other}") title="Лид, которому сообщение ушло">
+                            {format!("#{other}")}
+                        </a>
+                    }
+                })}
             <ActionForm action=resend attr:class="inline resend">
                 <input type="hidden" name="lead_id" value=lead_id />
                 <input type="hidden" name="channel" value=name />
@@ -344,6 +356,7 @@ fn LeadRow(lead: LeadListItem, crm_base_url: Option<String>, resend: ServerActio
                 status=lead.email_status
                 at=lead.email_status_at_local
                 error=lead.email_error
+                duplicate_of=lead.email_duplicate_of
                 resend
             />
             <DeliveryCell
@@ -352,6 +365,7 @@ fn LeadRow(lead: LeadListItem, crm_base_url: Option<String>, resend: ServerActio
                 status=lead.sms_status
                 at=lead.sms_status_at_local
                 error=lead.sms_error
+                duplicate_of=lead.sms_duplicate_of
                 resend
             />
             <td>{deal.unwrap_or_else(|| view! { <span class="muted">"—"</span> }.into_any())}</td>

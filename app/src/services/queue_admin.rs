@@ -114,8 +114,8 @@ pub async fn resend_message(services: &Services, lead_id: i64, channel: Channel)
     let now = now_ms();
     let key = format!("lead-{lead_id}-{}-resend-{now}", channel.as_str());
     let job = match channel {
-        Channel::Email => SendLeadEmail { lead_id }.queued(Some(lead_id), key, now),
-        Channel::Sms => SendLeadSms { lead_id }.queued(Some(lead_id), key, now),
+        Channel::Email => SendLeadEmail { lead_id, resend: true }.queued(Some(lead_id), key, now),
+        Channel::Sms => SendLeadSms { lead_id, resend: true }.queued(Some(lead_id), key, now),
     };
     let mut tx = services.db.begin_write().await?;
     if !lead_exists(&mut tx, lead_id).await? {

@@ -13,6 +13,7 @@ use axum::Json;
 use serde_json::json;
 
 use app::auth::secret_matches;
+use app::domain::crm_webhook::{parse_deal_changes, WebhookError};
 use app::error::AppError;
 use app::services::webhooks::accept_crm_delivery;
 use app::state::AppState;
@@ -31,6 +32,12 @@ pub async fn crm_webhook(
     let given = params.get("token").map(String::as_str).unwrap_or_default();
     if !secret_matches(secret, given) {
         return Err(AppError::Unauthorized);
+    }
+    // Keys nested deeper than AmoCRM writes are no delivery of AmoCRM's: refused before
+    // anything is stored. Other malformed bodies are stored as rejected and answered 200,
+    // so that AmoCRM stops retrying them.
+    if let Err(error @ WebhookError::TooDeep) = parse_deal_changes(&body) {
+        return Err(AppError::validation("body", error.to_string()));
     }
     accept_crm_delivery(&state.services, uri.path(), &body).await?;
     Ok(Json(json!({ "ok": true })).into_response())

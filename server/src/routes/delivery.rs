@@ -6,9 +6,10 @@
 //! Every report, whichever way it comes, only ever moves a status forward.
 
 use axum::body::Bytes;
-use axum::extract::{Path, State};
+use axum::extract::{Path, Query, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
+use axum::Extension;
 use axum::Json;
 use serde::Deserialize;
 use serde_json::{json, Value};
@@ -25,10 +26,35 @@ use app::services::webhooks::{accept_delivery_report, Accepted};
 use app::state::AppState;
 use app::time::now_ms;
 
-use app::access::Admin;
+use app::access::{Admin, Viewer};
+use app::models::Role;
 
-/// `GET /api/landing/leads/:id/status`: a lead's email and SMS status, without contact data.
-pub async fn lead_status(State(state): State<AppState>, Path(lead_id): Path<i64>) -> Result<Json<Value>, AppError> {
+/// Who may read a lead's status: the `statusToken` intake gave for it.
+#[derive(Debug, Deserialize)]
+pub struct StatusAccess {
+    token: Option<String>,
+}
+
+/// `GET /api/landing/leads/:id/status`: a lead's email and SMS status, without contact
+/// data, for the holder of its `statusToken` (`?token=` or `X-Status-Token`) or an admin.
+/// A wrong token is answered as an unknown lead.
+pub async fn lead_status(
+    State(state): State<AppState>,
+    Path(lead_id): Path<i64>,
+    Query(access): Query<StatusAccess>,
+    viewer: Option<Extension<Viewer>>,
+    headers: HeaderMap,
+) -> Result<Json<Value>, AppError> {
+    let is_admin = viewer.is_some_and(|Extension(viewer)| viewer.0.is_some_and(|user| user.role == Role::Admin));
+    if !is_admin {
+        let header = headers.get("x-status-token").and_then(|value| value.to_str().ok());
+        let token = access.token.as_deref().or(header).ok_or_else(|| {
+            AppError::validation("token", "нужен statusToken из ответа на заявку (?token= или X-Status-Token)")
+        })?;
+        if !state.status_tokens().await?.verify(lead_id, token) {
+            return Err(AppError::NotFound);
+        }
+    }
     let mut conn = state.db.pool().acquire().await?;
     let lead = lead_delivery(&mut conn, lead_id).await?.ok_or(AppError::NotFound)?;
     Ok(Json(json!({
@@ -37,9 +63,9 @@ pub async fn lead_status(State(state): State<AppState>, Path(lead_id): Path<i64>
         "source": lead.source,
         "createdAt": lead.created_at,
         "email": { "status": lead.email_status, "at": lead.email_status_at, "error": lead.email_error,
-                   "messageId": lead.email_message_id },
+                   "messageId": lead.email_message_id, "duplicateOf": lead.email_duplicate_of },
         "sms": { "status": lead.sms_status, "at": lead.sms_status_at, "error": lead.sms_error,
-                 "messageId": lead.sms_message_id },
+                 "messageId": lead.sms_message_id, "duplicateOf": lead.sms_duplicate_of },
         "crmDealId": lead.crm_deal_id,
     })))
 }
@@ -122,15 +148,14 @@ pub async fn mobizon_webhook(State(state): State<AppState>, body: Bytes) -> Resp
     let text = |value: &Value| id_of(value).unwrap_or_default();
     let (event_id, attempt, created) =
         (text(&event["eventId"]), text(&event["attempt"]), text(&event["eventCreateTs"]));
-    let signed = match &state.config.sms.webhook_secret {
-        Some(secret) => {
-            verify_webhook_sign(secret, &event_id, &attempt, &created, event["sign"].as_str().unwrap_or_default())
-        }
-        // Without a secret Mobizon sends no sign; only development accepts that.
-        None => !state.config.production,
+    // Closed until its secret is configured, in development too: anyone could post
+    // delivery reports otherwise.
+    let Some(secret) = &state.config.sms.webhook_secret else {
+        return refuse("mobizon", StatusCode::UNAUTHORIZED, "MOBIZON_WEBHOOK_SECRET is not configured");
     };
-    if !signed {
-        return refuse("mobizon", StatusCode::UNAUTHORIZED, "the sign does not match or no secret is configured");
+    let sign = event["sign"].as_str().unwrap_or_default();
+    if !verify_webhook_sign(secret, &event_id, &attempt, &created, sign) {
+        return refuse("mobizon", StatusCode::UNAUTHORIZED, "the sign does not match");
     }
     match mobizon::read_report(&event) {
         ReportReading::Ignored(what) => ignored(&what),

@@ -51,7 +51,11 @@ async fn submit(
     match accepted {
         Accepted::Stored(accepted) => {
             tracing::info!(lead.id = accepted.lead_id, lead.source = %source, lead.created = accepted.created, "lead accepted");
-            Ok((StatusCode::OK, Json(json!({ "success": true, "leadId": accepted.lead_id }))))
+            let status_token = state.status_tokens().await?.token(accepted.lead_id);
+            Ok((
+                StatusCode::OK,
+                Json(json!({ "success": true, "leadId": accepted.lead_id, "statusToken": status_token })),
+            ))
         }
         Accepted::Spooled { receipt } => {
             tracing::info!(lead.source = %source, "lead spooled until the database is back");

@@ -18,22 +18,22 @@ use crate::helpers::{on_both_engines, with_each_engine, TestApp};
 
 const RESEND_SECRET: &str = "whsec_cmVzZW5kLWZha2Utd2ViaG9vay1zZWNyZXQtMDAwMQ==";
 const MOBIZON_SECRET: &str = "mobizon-webhook-secret";
-const DELAY: Duration = Duration::from_secs(2);
+pub(crate) const DELAY: Duration = Duration::from_secs(2);
 
 /// Both fakes and an app configured to use them, with short timeouts and retries.
-struct Setup {
-    app: TestApp,
-    resend: FakeResend,
-    mobizon: FakeMobizon,
+pub(crate) struct Setup {
+    pub(crate) app: TestApp,
+    pub(crate) resend: FakeResend,
+    pub(crate) mobizon: FakeMobizon,
 }
 
 impl Setup {
-    async fn start(engine: app::db::Engine) -> Option<Self> {
+    pub(crate) async fn start(engine: app::db::Engine) -> Option<Self> {
         Self::start_with(engine, |_| {}).await
     }
 
     /// Like [`start`](Self::start), with the configuration adjusted by `adjust` after.
-    async fn start_with(engine: app::db::Engine, adjust: impl FnOnce(&mut Config)) -> Option<Self> {
+    pub(crate) async fn start_with(engine: app::db::Engine, adjust: impl FnOnce(&mut Config)) -> Option<Self> {
         let (resend, mobizon) = (FakeResend::start().await, FakeMobizon::start().await);
         let (resend_url, mobizon_url) = (resend.url(), mobizon.url());
         let app = TestApp::spawn_with(engine, move |config: &mut Config| {

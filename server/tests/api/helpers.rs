@@ -131,9 +131,12 @@ impl TestApp {
         let address = application.local_addr();
         let shutdown = CancellationToken::new();
         let server = Some(tokio::spawn(application.run_until_stopped(shutdown.clone())));
+        // A browser sends its page's origin with every change; the same-origin rule needs it.
+        let origin = reqwest::header::HeaderValue::from_str(&format!("http://{address}")).unwrap();
         let client = reqwest::Client::builder()
             .redirect(reqwest::redirect::Policy::none())
             .cookie_store(true)
+            .default_headers(reqwest::header::HeaderMap::from_iter([(reqwest::header::ORIGIN, origin)]))
             .build()
             .expect("building the HTTP client");
         Self { address, db, client, jobs, services, credential_lookups, shutdown, server, database: Some(database) }
@@ -145,6 +148,11 @@ impl TestApp {
         if let Some(server) = self.server.take() {
             server.await.expect("the server task").expect("the server stops cleanly");
         }
+    }
+
+    /// The URL of this app's database, for a second process on it.
+    pub fn database_url(&self) -> String {
+        self.database.as_ref().expect("the app owns its database").url.clone()
     }
 
     /// `http://127.0.0.1:<port><path>`.
@@ -205,9 +213,17 @@ impl TestApp {
         response.json::<Value>().await.unwrap()["leadId"].as_i64().expect("a lead id")
     }
 
-    /// The lead's status as `GET /api/landing/leads/:id/status` answers it.
+    /// The lead's `statusToken`, as intake answered it.
+    pub async fn status_token(&self, lead_id: i64) -> String {
+        let mut conn = self.db.pool().acquire().await.unwrap();
+        app::edge::status_token::StatusTokens::load(&mut conn).await.unwrap().token(lead_id)
+    }
+
+    /// The lead's status as `GET /api/landing/leads/:id/status` answers its token's holder.
     pub async fn lead_status(&self, lead_id: i64) -> Value {
-        let response = self.client.get(self.url(&format!("/api/landing/leads/{lead_id}/status"))).send().await.unwrap();
+        let token = self.status_token(lead_id).await;
+        let path = format!("/api/landing/leads/{lead_id}/status?token={token}");
+        let response = self.client.get(self.url(&path)).send().await.unwrap();
         assert_eq!(response.status(), 200);
         response.json().await.unwrap()
     }

@@ -21,15 +21,19 @@ fn migrations_up_to(engine: Engine, version: i64) -> Migrator {
     Migrator { migrations: Cow::Owned(kept), ..Migrator::DEFAULT }
 }
 
-with_each_engine!(renaming_the_job_statuses_keeps_every_row_and_its_state, |engine| {
-    let Some(database) = TestDatabase::create(engine).await else { return };
-    let db = Db::connect(&DatabaseConfig {
+/// A pool on the test database, not migrated yet.
+async fn connect(database: &TestDatabase) -> Db {
+    let config = DatabaseConfig {
         url: database.url.clone(),
         max_connections: Some(2),
         acquire_timeout: std::time::Duration::from_secs(5),
-    })
-    .await
-    .unwrap();
+    };
+    Db::connect(&config).await.unwrap()
+}
+
+with_each_engine!(renaming_the_job_statuses_keeps_every_row_and_its_state, |engine| {
+    let Some(database) = TestDatabase::create(engine).await else { return };
+    let db = connect(&database).await;
     migrations_up_to(engine, 20261202000010).run(db.pool()).await.unwrap();
     for (key, status) in [("a", "pending"), ("b", "sending"), ("c", "sent"), ("d", "failed"), ("e", "cancelled")] {
         sqlx::query(
@@ -72,4 +76,34 @@ with_each_engine!(renaming_the_job_statuses_keeps_every_row_and_its_state, |engi
         sqlx::query_scalar("SELECT status FROM job WHERE job_id = $1").bind(new_id).fetch_one(db.pool()).await.unwrap();
     assert_eq!(status, "queued");
     db.close().await;
+});
+
+with_each_engine!(recipients_already_written_to_keep_their_claims_after_the_policy_migration, |engine| {
+    let Some(database) = TestDatabase::create(engine).await else { return };
+    let db = connect(&database).await;
+    migrations_up_to(engine, 20261203000014).run(db.pool()).await.unwrap();
+    // Two leads of one person, the later one messaged; a third lead never messaged.
+    for (id, email, message) in
+        [(1, "same@example.com", Some("m1")), (2, "same@example.com", Some("m2")), (3, "new@example.com", None)]
+    {
+        sqlx::query(
+            "INSERT INTO lead (lead_id, created_at, created_day, updated_at, name, email, email_raw, phone_e164, \
+             phone_raw, source, kind, search_text, email_message_id, email_status_at) VALUES ($1, $2, 20261203, $2, \
+             'Лид', $3, $3, '+77050000000', '+77050000000', 'proftest', 'proftest', 'лид', $4, $2)",
+        )
+        .bind(id)
+        .bind(1_000 * id)
+        .bind(email)
+        .bind(message)
+        .execute(db.pool())
+        .await
+        .unwrap();
+    }
+    db.migrate().await.unwrap();
+    let claims: Vec<(String, String, i64, i64)> =
+        sqlx::query_as("SELECT channel, recipient, lead_id, claimed_at FROM notification_claim ORDER BY channel")
+            .fetch_all(db.pool())
+            .await
+            .unwrap();
+    assert_eq!(claims, [("email".to_owned(), "same@example.com".to_owned(), 2, 2_000)]);
 });

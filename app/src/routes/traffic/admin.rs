@@ -161,7 +161,10 @@ fn TeamRow(team: TeamView, save: ServerAction<SaveTeam>, archive: ServerAction<A
     view! {
         <tr data-team-id=team.team_id class:archived=team.archived>
             <td>
-                <span class="swatch" style=format!("background:{}", team.color)></span>
+                // An SVG fill, not a style attribute: the page's CSP allows no inline style.
+                <svg class="swatch" viewBox="0 0 12 12" aria-hidden="true">
+                    <rect width="12" height="12" rx="2" fill=team.color.clone() />
+                </svg>
                 {team.emoji.clone()}
                 " "
                 <strong class="team-name">{team.name.clone()}</strong>

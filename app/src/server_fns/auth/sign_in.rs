@@ -12,7 +12,9 @@ pub async fn sign_in(login: String, password: String, next: Option<String>) -> R
     use http::header::SET_COOKIE;
     use http::HeaderValue;
 
-    use crate::auth::{self, session_cookie};
+    use crate::auth::{self, session_cookie, SignInAttempt};
+    use crate::edge::client_addr::ClientAddr;
+    use crate::edge::local_path::local_redirect;
     use crate::error::respond_with;
     use crate::state::app_state;
 
@@ -26,8 +28,12 @@ pub async fn sign_in(login: String, password: String, next: Option<String>) -> R
             }
             let state = app_state()?;
             let ttl = state.config.web.session_ttl;
+            let client = use_context::<http::request::Parts>()
+                .and_then(|parts| parts.extensions.get::<ClientAddr>().copied())
+                .ok_or_else(|| AppError::internal("signing in", anyhow::anyhow!("no client address")))?;
+            let attempt = SignInAttempt { login: &login, password: &password, client: client.0 };
             let (secret, user) =
-                auth::sign_in(&state.db, &login, &password, ttl).await?.ok_or(AppError::Unauthorized)?;
+                auth::sign_in(&state.db, &state.sign_in_guard, attempt, ttl).await?.ok_or(AppError::Unauthorized)?;
             let cookie = session_cookie(&secret, ttl, state.config.web.cookie_secure);
             let response = expect_context::<leptos_axum::ResponseOptions>();
             response.insert_header(
@@ -38,8 +44,9 @@ pub async fn sign_in(login: String, password: String, next: Option<String>) -> R
             tracing::info!(user.id = user.user_id, "signed in");
             // Only local paths: an open redirect would help phishing.
             let target = next
-                .filter(|path| path.starts_with('/') && !path.starts_with("//"))
-                .unwrap_or_else(|| user.role.start_page().into());
+                .as_deref()
+                .and_then(local_redirect)
+                .map_or_else(|| user.role.start_page().to_owned(), str::to_owned);
             leptos_axum::redirect(&target);
             Ok(())
         }
