@@ -17,6 +17,7 @@ use hyper_util::service::TowerToHyperService;
 use leptos_axum::{generate_route_list, LeptosRoutes};
 use tokio::net::TcpListener;
 use tokio::sync::Semaphore;
+use tokio::task::JoinSet;
 use tokio_util::sync::CancellationToken;
 use tower::ServiceExt;
 use tower_http::cors::{AllowOrigin, CorsLayer};
@@ -69,7 +70,9 @@ impl Application {
         let graceful = GracefulShutdown::new();
         let connections = Arc::new(Semaphore::new(limits.max_connections));
         let forget_idle = tokio::spawn(forget_idle_clients(intake_limit, shutdown.clone()));
+        let mut open = JoinSet::new();
         loop {
+            while open.try_join_next().is_some() {}
             let permit = tokio::select! {
                 () = shutdown.cancelled() => break,
                 permit = connections.clone().acquire_owned() => permit.context("the connection limit closed")?,
@@ -94,7 +97,7 @@ impl Application {
             let connection =
                 server.serve_connection_with_upgrades(TokioIo::new(stream), TowerToHyperService::new(service));
             let connection = graceful.watch(connection.into_owned());
-            tokio::spawn(async move {
+            open.spawn(async move {
                 // A client that goes away mid-request is its own business.
                 let _ = connection.await;
                 drop(permit);
@@ -108,6 +111,8 @@ impl Application {
                 "requests still running at the shutdown deadline were cut off"
             );
         }
+        // Whatever is left is closed now, not when the process exits.
+        open.shutdown().await;
         Ok(())
     }
 }

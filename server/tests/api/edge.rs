@@ -348,3 +348,70 @@ with_each_engine!(the_cli_disables_users_and_revokes_tokens, |engine| {
     assert!(cli(&["token", "revoke", "--login", "ops"], "").await.unwrap().contains("Отозвано токенов: 1"));
     assert_eq!(with_token().await, 401, "revoked");
 });
+
+/// Reads from `stream` until the server closes it (or `within` passes); returns what came.
+async fn read_until_closed(stream: &mut tokio::net::TcpStream, within: Duration) -> Option<String> {
+    use tokio::io::AsyncReadExt;
+
+    let mut answer = Vec::new();
+    tokio::time::timeout(within, stream.read_to_end(&mut answer)).await.ok()?.ok()?;
+    Some(String::from_utf8_lossy(&answer).into_owned())
+}
+
+with_each_engine!(slow_clients_are_cut_off_and_connections_are_capped, |engine| {
+    use tokio::io::AsyncWriteExt;
+    use tokio::net::TcpStream;
+
+    let Some(app) = TestApp::spawn_with(engine, |config| {
+        config.edge.header_timeout = Duration::from_millis(500);
+        config.edge.request_timeout = Duration::from_millis(800);
+        config.edge.max_connections = 2;
+    })
+    .await
+    else {
+        return;
+    };
+    // Headers that never end: the connection is closed.
+    let mut slow_headers = TcpStream::connect(app.address).await.unwrap();
+    slow_headers.write_all(b"GET /healthz HTTP/1.1\r\nHost: x\r\n").await.unwrap();
+    let answer = read_until_closed(&mut slow_headers, Duration::from_secs(5)).await;
+    assert!(answer.is_some(), "closed after the header timeout");
+
+    // A body that never arrives: 408.
+    let mut slow_body = TcpStream::connect(app.address).await.unwrap();
+    let head = "POST /api/landing/proftest HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 100\r\n\r\n{";
+    slow_body.write_all(head.as_bytes()).await.unwrap();
+    let answer = read_until_closed(&mut slow_body, Duration::from_secs(5)).await.expect("answered and closed");
+    assert!(answer.starts_with("HTTP/1.1 408"), "{answer}");
+    assert_eq!(app.count("SELECT COUNT(*) FROM lead").await, 0);
+
+    // Two open connections fill the cap: a third waits until one goes.
+    let held = [TcpStream::connect(app.address).await.unwrap(), TcpStream::connect(app.address).await.unwrap()];
+    let plain = reqwest::Client::builder().timeout(Duration::from_millis(300)).build().unwrap();
+    assert!(plain.get(app.url("/healthz")).send().await.is_err(), "no third connection is served");
+    drop(held);
+    let served = reqwest::Client::new().get(app.url("/healthz")).send().await.unwrap();
+    assert_eq!(served.status(), 200);
+});
+
+with_each_engine!(shutdown_waits_for_requests_only_until_its_deadline, |engine| {
+    use tokio::io::AsyncWriteExt;
+
+    let Some(mut app) = TestApp::spawn_with(engine, |config| {
+        config.edge.request_timeout = Duration::from_secs(60);
+        config.edge.shutdown_grace = Duration::from_millis(500);
+    })
+    .await
+    else {
+        return;
+    };
+    // A request whose body is still on its way when the shutdown comes.
+    let mut in_flight = tokio::net::TcpStream::connect(app.address).await.unwrap();
+    let head = "POST /api/landing/proftest HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 100\r\n\r\n{";
+    in_flight.write_all(head.as_bytes()).await.unwrap();
+    let health = app.client.get(app.url("/healthz")).send().await.unwrap();
+    assert_eq!(health.status(), 200, "the server has taken the connection");
+    let stopped = tokio::time::timeout(Duration::from_secs(5), app.shut_down()).await;
+    assert!(stopped.is_ok(), "the shutdown did not wait for the stalled request beyond its deadline");
+    assert!(read_until_closed(&mut in_flight, Duration::from_secs(5)).await.is_some(), "its connection was closed");
+});
