@@ -18,6 +18,7 @@ use rand::RngCore;
 use sha2::{Digest, Sha256};
 
 use crate::db::{credential, user, Db};
+use crate::edge::retry_after_secs;
 use crate::edge::sign_in_guard::SignInGuard;
 use crate::error::AppError;
 use crate::models::{CurrentUser, Role};
@@ -99,18 +100,17 @@ pub async fn sign_in(
 ) -> Result<Option<(String, CurrentUser)>, AppError> {
     let SignInAttempt { login, password, client } = attempt;
     if let Some(wait) = guard.wait(client, login) {
-        return Err(AppError::TooManyRequests {
-            retry_after_secs: wait.as_secs() + u64::from(wait.subsec_nanos() > 0),
-        });
+        return Err(AppError::TooManyRequests { retry_after_secs: retry_after_secs(wait) });
     }
     let found = {
         let mut conn = db.pool().acquire().await?;
         user::find_credentials(&mut conn, login.trim()).await?
     };
     let hash = found.as_ref().map_or_else(|| DUMMY_HASH.clone(), |found| found.password_hash.clone());
-    let Some(permit) = guard.password_check().await else {
-        return Err(AppError::TooManyRequests { retry_after_secs: 10 });
-    };
+    let permit = guard
+        .password_check()
+        .await
+        .map_err(|wait| AppError::TooManyRequests { retry_after_secs: retry_after_secs(wait) })?;
     // A wrong login costs a hash too, so timing does not tell which logins exist.
     let verified = verify_password(hash, password.to_owned()).await;
     drop(permit);

@@ -9,3 +9,8 @@ pub mod intake_limit;
 pub mod local_path;
 pub mod sign_in_guard;
 pub mod status_token;
+
+/// A wait as the whole seconds a `Retry-After` header gives (rounded up, at least 1).
+pub fn retry_after_secs(wait: std::time::Duration) -> u64 {
+    (wait.as_secs() + u64::from(wait.subsec_nanos() > 0)).max(1)
+}

@@ -60,6 +60,9 @@ enum Command {
         concurrency: usize,
         #[arg(long, default_value_t = 10)]
         seconds: u64,
+        /// Attempts per second to offer (0: as fast as the server answers).
+        #[arg(long, default_value_t = 0)]
+        rate: u64,
     },
     /// Load the AmoCRM sales webhook of a running server with won-deal deliveries.
     Webhooks {
@@ -130,8 +133,8 @@ fn main() -> anyhow::Result<()> {
             Command::Webhooks { url, token, concurrency, seconds, rate } => {
                 webhooks(&url, &token, concurrency, Duration::from_secs(seconds), rate).await
             }
-            Command::SignInFlood { url, concurrency, seconds } => {
-                sign_in_flood(&url, concurrency, Duration::from_secs(seconds)).await
+            Command::SignInFlood { url, concurrency, seconds, rate } => {
+                sign_in_flood(&url, concurrency, Duration::from_secs(seconds), rate).await
             }
             Command::FakeProviders { port } => fake_providers(port).await,
             Command::Scheduler { database_url, timeout } => {
@@ -156,13 +159,14 @@ async fn intake(url: &str, concurrency: usize, duration: Duration, rate: u64) ->
     .await
 }
 
-/// Wrong sign-ins as fast as the server answers, each for a new login from a new address;
-/// prints how they were answered.
-async fn sign_in_flood(url: &str, concurrency: usize, duration: Duration) -> anyhow::Result<()> {
+/// Wrong sign-ins, each for a new login from a new address, at `rate` a second (or as fast
+/// as the server answers); prints how they were answered.
+async fn sign_in_flood(url: &str, concurrency: usize, duration: Duration, rate: u64) -> anyhow::Result<()> {
     let endpoint = format!("{}/api/auth/sign_in", url.trim_end_matches('/'));
     let client = reqwest::Client::builder().pool_max_idle_per_host(concurrency).build()?;
     let sequence = Arc::new(AtomicU64::new(0));
-    let stop_at = Instant::now() + duration;
+    let start = Instant::now();
+    let stop_at = start + duration;
     let workers: Vec<_> = (0..concurrency)
         .map(|_| {
             let (client, endpoint, sequence) = (client.clone(), endpoint.clone(), sequence.clone());
@@ -170,6 +174,10 @@ async fn sign_in_flood(url: &str, concurrency: usize, duration: Duration) -> any
                 let mut answers = std::collections::BTreeMap::<u16, u64>::new();
                 while Instant::now() < stop_at {
                     let n = sequence.fetch_add(1, Ordering::Relaxed);
+                    if rate > 0 {
+                        tokio::time::sleep_until((start + Duration::from_secs_f64(n as f64 / rate as f64)).into())
+                            .await;
+                    }
                     let address = format!("10.{}.{}.{}", (n >> 16) & 255, (n >> 8) & 255, n & 255);
                     let response = client
                         .post(&endpoint)

@@ -10,6 +10,7 @@ use axum::response::{IntoResponse, Response};
 
 use app::auth::{has_bearer_token, has_session_cookie};
 use app::edge::client_addr::ClientAddr;
+use app::edge::retry_after_secs;
 use app::error::AppError;
 use app::state::AppState;
 
@@ -30,7 +31,7 @@ pub async fn limit_intake(State(state): State<AppState>, request: Request, next:
     if request.method() == Method::POST {
         if let Some(ClientAddr(addr)) = request.extensions().get::<ClientAddr>().copied() {
             if let Err(wait) = state.intake_limit.check(addr) {
-                let retry_after_secs = wait.as_secs() + u64::from(wait.subsec_nanos() > 0);
+                let retry_after_secs = retry_after_secs(wait);
                 tracing::warn!(retry_after_secs, "intake rate limit reached");
                 return intake_refusal(retry_after_secs);
             }

@@ -1,15 +1,23 @@
 //! Brute-force protection of the sign-in: a growing delay after failures, per client
-//! address and per login, and a cap on password checks running at once.
+//! address and per login, and a cap on password checks — how many run at once and how
+//! many start a second.
 //!
-//! A refused attempt costs nothing: it is answered before any database query or hash.
+//! A refused attempt costs nothing: it is answered before any database query or hash. The
+//! rate cap is what holds a flood from ever new addresses and logins (which no per-key
+//! delay catches) to a small share of one core, so lead intake keeps its latency; during
+//! such a flood people signing in may be asked to retry after a second, while everyone
+//! already signed in keeps working.
 //! The counts live in the process; with several processes each keeps its own, which
 //! multiplies an attacker's allowance by the number of processes and no more.
 
 use std::collections::HashMap;
 use std::net::IpAddr;
+use std::num::NonZeroU32;
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
+use governor::clock::{Clock, DefaultClock};
+use governor::{DefaultDirectRateLimiter, Quota, RateLimiter};
 use tokio::sync::{Semaphore, SemaphorePermit};
 
 /// Failures from one address before the delay starts (an office behind one address
@@ -23,6 +31,10 @@ const MAX_DELAY: Duration = Duration::from_secs(15 * 60);
 const PRUNE_ABOVE: usize = 10_000;
 /// How long a password check waits for its turn before the attempt is refused.
 const HASH_QUEUE_WAIT: Duration = Duration::from_secs(10);
+/// Password checks started a second at most, and at once: an Argon2 check takes about
+/// 20 ms of a core here, so a flood costs at most a sixth of one.
+const CHECKS_PER_SECOND: u32 = 8;
+const CHECKS_BURST: u32 = 16;
 
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 enum Key {
@@ -53,13 +65,20 @@ impl Failures {
 pub struct SignInGuard {
     failures: Mutex<HashMap<Key, Failures>>,
     checks: Semaphore,
+    check_rate: DefaultDirectRateLimiter,
 }
 
 impl SignInGuard {
     /// At most `concurrent_checks` password hashes at once (Argon2 takes about 19 MiB
     /// and a core's worth of time each).
     pub fn new(concurrent_checks: usize) -> Self {
-        Self { failures: Mutex::default(), checks: Semaphore::new(concurrent_checks.max(1)) }
+        let rate = NonZeroU32::new(CHECKS_PER_SECOND).expect("a positive rate");
+        let burst = NonZeroU32::new(CHECKS_BURST).expect("a positive burst");
+        Self {
+            failures: Mutex::default(),
+            checks: Semaphore::new(concurrent_checks.max(1)),
+            check_rate: RateLimiter::direct(Quota::per_second(rate).allow_burst(burst)),
+        }
     }
 
     /// How long `addr` or `login` must still wait before trying again, if at all.
@@ -103,10 +122,17 @@ impl SignInGuard {
         failures.remove(&login_key(login));
     }
 
-    /// A turn to check a password; `None` when the queue did not move for
+    /// A turn to check a password; `Err` with how long to wait when checks are starting
+    /// faster than [`CHECKS_PER_SECOND`] or the queue did not move for
     /// [`HASH_QUEUE_WAIT`] (a flood is going on).
-    pub async fn password_check(&self) -> Option<SemaphorePermit<'_>> {
-        tokio::time::timeout(HASH_QUEUE_WAIT, self.checks.acquire()).await.ok()?.ok()
+    pub async fn password_check(&self) -> Result<SemaphorePermit<'_>, Duration> {
+        if let Err(not_until) = self.check_rate.check() {
+            return Err(not_until.wait_time_from(DefaultClock::default().now()));
+        }
+        match tokio::time::timeout(HASH_QUEUE_WAIT, self.checks.acquire()).await {
+            Ok(Ok(permit)) => Ok(permit),
+            _ => Err(HASH_QUEUE_WAIT),
+        }
     }
 }
 
@@ -140,6 +166,16 @@ mod tests {
         }
         assert_eq!(guard.wait_at(addr, "admin", start), Some(MAX_DELAY), "capped");
         assert_eq!(guard.wait_at(addr, "admin", start + MAX_DELAY), None);
+    }
+
+    #[tokio::test]
+    async fn password_checks_start_at_a_capped_rate() {
+        let guard = SignInGuard::new(4);
+        for _ in 0..CHECKS_BURST {
+            assert!(guard.password_check().await.is_ok());
+        }
+        let wait = guard.password_check().await.unwrap_err();
+        assert!(wait > Duration::ZERO && wait <= Duration::from_secs(1), "{wait:?}");
     }
 
     #[test]
