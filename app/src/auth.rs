@@ -102,15 +102,16 @@ pub async fn sign_in(
     if let Some(wait) = guard.wait(client, login) {
         return Err(AppError::TooManyRequests { retry_after_secs: retry_after_secs(wait) });
     }
+    // The turn comes first: an attempt over the rate costs neither a query nor a hash.
+    let permit = guard
+        .password_check()
+        .await
+        .map_err(|wait| AppError::TooManyRequests { retry_after_secs: retry_after_secs(wait) })?;
     let found = {
         let mut conn = db.pool().acquire().await?;
         user::find_credentials(&mut conn, login.trim()).await?
     };
     let hash = found.as_ref().map_or_else(|| DUMMY_HASH.clone(), |found| found.password_hash.clone());
-    let permit = guard
-        .password_check()
-        .await
-        .map_err(|wait| AppError::TooManyRequests { retry_after_secs: retry_after_secs(wait) })?;
     // A wrong login costs a hash too, so timing does not tell which logins exist.
     let verified = verify_password(hash, password.to_owned()).await;
     drop(permit);
