@@ -136,7 +136,7 @@ pub fn router(state: AppState) -> Router {
         .route("/api/landing/proftest", post(landing::submit_proftest))
         .route("/api/landing/submit", post(landing::submit_express))
         .route("/api/landing/leads/{lead_id}/status", get(delivery::lead_status))
-        .layer(axum::middleware::from_fn_with_state(state.clone(), edge::limit_intake))
+        .layer(axum::middleware::from_fn_with_state(state.intake_limit.clone(), edge::limit_intake))
         .layer(DefaultBodyLimit::max(state.config.intake.max_body_bytes))
         .layer(cors(&state.config.intake.cors_allowed_origins));
 
@@ -172,9 +172,12 @@ pub fn router(state: AppState) -> Router {
         // Layers run outside in: the last added runs first.
         .layer(axum::middleware::from_fn_with_state(state.clone(), require_session))
         .layer(axum::middleware::from_fn(edge::same_origin))
-        .layer(axum::middleware::from_fn_with_state(state.clone(), edge::client_addr))
+        .layer(axum::middleware::from_fn_with_state(
+            Arc::new(state.config.edge.trusted_proxies.clone()),
+            edge::client_addr,
+        ))
         .layer(TimeoutLayer::with_status_code(StatusCode::REQUEST_TIMEOUT, state.config.edge.request_timeout))
-        .layer(axum::middleware::from_fn_with_state(state.clone(), edge::security_headers))
+        .layer(axum::middleware::from_fn_with_state(edge::Production(state.config.production), edge::security_headers))
         // Spans carry the path only: query strings may hold searched emails or phones.
         .layer(TraceLayer::new_for_http().make_span_with(|request: &axum::extract::Request| {
             tracing::info_span!("http", method = %request.method(), path = %request.uri().path())
