@@ -3,6 +3,7 @@
 //! Every variable is documented on its field and in `.env.example`. Unset variables take
 //! their default; set but invalid ones stop the start with the variable's name.
 
+pub mod check;
 mod crm;
 mod edge;
 mod email;
@@ -106,8 +107,16 @@ pub struct ConfigError {
 }
 
 impl Config {
-    /// Reads the whole configuration from the process environment.
+    /// Reads the whole configuration from the process environment; production refuses
+    /// the development outbox (see [`Config::read_env`] for reading without that check).
     pub fn from_env() -> Result<Self, ConfigError> {
+        let allow_outbox = env_parse("ALLOW_DEV_SENDERS")?.unwrap_or(false);
+        Self::read_env()?.refuse_unsafe(allow_outbox)
+    }
+
+    /// Reads the configuration as it is, unsafe or not (`server check-config` lists what
+    /// is wrong with it instead of stopping at the first refusal).
+    pub fn read_env() -> Result<Self, ConfigError> {
         let production = match env_string("APP_ENV")?.as_deref() {
             None | Some("development") => false,
             Some("production") => true,
@@ -154,7 +163,6 @@ impl Config {
             crm: CrmConfig::from_env()?,
             telegram: TelegramConfig::from_env()?,
         })
-        .and_then(|config| config.refuse_unsafe(env_parse("ALLOW_DEV_SENDERS")?.unwrap_or(false)))
     }
 
     /// A development configuration for tests on the database at `url`: every provider in

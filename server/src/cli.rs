@@ -33,6 +33,9 @@ enum Command {
     Serve,
     /// Apply the database migrations and exit.
     Migrate,
+    /// Check the environment for production: list what is missing or unsafe, whether the
+    /// database answers; exit 1 if anything must be fixed.
+    CheckConfig,
     /// Manage users.
     User {
         #[command(subcommand)]
@@ -149,8 +152,11 @@ enum RoleArg {
 
 /// Runs one command to completion.
 pub async fn run(cli: Cli) -> anyhow::Result<()> {
-    let config = Config::from_env()?;
     let command = cli.command.unwrap_or(Command::Serve);
+    if let Command::CheckConfig = command {
+        return check_config().await;
+    }
+    let config = Config::from_env()?;
     if let Command::Serve = command {
         // The server starts whether or not the database answers: leads go to the spool.
         let db = Db::connect_lazy(&config.database)?;
@@ -161,7 +167,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
     let db = Db::connect(&config.database).await?;
     db.migrate().await?;
     let result = match command {
-        Command::Serve => unreachable!("served above"),
+        Command::Serve | Command::CheckConfig => unreachable!("handled above"),
         Command::Migrate => {
             tracing::info!("migrations are up to date");
             Ok(())
@@ -374,6 +380,41 @@ async fn token_command(db: &Db, command: TokenCommand) -> anyhow::Result<()> {
             println!("Отозвано токенов: {revoked}");
         }
     }
+    Ok(())
+}
+
+/// `server check-config`: every finding, then whether the database answers.
+async fn check_config() -> anyhow::Result<()> {
+    use app::config::check::{production_findings, Severity};
+
+    let config = Config::read_env().context("the environment cannot be read")?;
+    let allow_outbox = std::env::var("ALLOW_DEV_SENDERS").is_ok_and(|value| value.trim() == "true");
+    let mut blocking = 0;
+    for finding in production_findings(&config, allow_outbox) {
+        let label = match finding.severity {
+            Severity::Missing => "нет",
+            Severity::Unsafe => "опасно",
+            Severity::Note => "заметка",
+        };
+        blocking += usize::from(finding.severity != Severity::Note);
+        println!("{label:>8}  {}: {}", finding.variable, finding.message);
+    }
+    let mut database = config.database.clone();
+    database.acquire_timeout = std::time::Duration::from_secs(5);
+    match Db::connect(&database).await {
+        Ok(db) => {
+            println!("{:>8}  DATABASE_URL: the database answers", "ок");
+            db.close().await;
+        }
+        Err(error) => {
+            blocking += 1;
+            println!("{:>8}  DATABASE_URL: the database does not answer ({error:#})", "нет");
+        }
+    }
+    if blocking > 0 {
+        bail!("{blocking} setting(s) to fix before production");
+    }
+    println!("Готово к работе в production.");
     Ok(())
 }
 

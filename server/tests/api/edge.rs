@@ -415,3 +415,42 @@ with_each_engine!(shutdown_waits_for_requests_only_until_its_deadline, |engine| 
     assert!(stopped.is_ok(), "the shutdown did not wait for the stalled request beyond its deadline");
     assert!(read_until_closed(&mut in_flight, Duration::from_secs(5)).await.is_some(), "its connection was closed");
 });
+
+with_each_engine!(check_config_lists_what_production_lacks_and_passes_a_complete_setup, |engine| {
+    use std::process::Command;
+
+    let Some(app) = TestApp::spawn(engine).await else { return };
+    let check = |extra: &[(&str, &str)]| {
+        let mut command = Command::new(env!("CARGO_BIN_EXE_server"));
+        command.arg("check-config").env_clear().env("DATABASE_URL", app.database_url()).env("APP_ENV", "production");
+        for (name, value) in extra {
+            command.env(name, value);
+        }
+        command.output().expect("running check-config")
+    };
+    let bare = check(&[]);
+    assert!(!bare.status.success(), "a bare production environment is not ready");
+    let listed = String::from_utf8(bare.stdout).unwrap();
+    for variable in ["RESEND_API_KEY", "MOBIZON_WEBHOOK_SECRET", "AMOCRM_WEBHOOK_SECRET", "CORS_ALLOWED_ORIGINS"] {
+        assert!(listed.contains(variable), "{variable} in {listed}");
+    }
+    assert!(listed.contains("the database answers"), "{listed}");
+
+    let complete = [
+        ("RESEND_API_KEY", "re_x"),
+        ("RESEND_WEBHOOK_SECRET", "whsec_eA=="),
+        ("MOBIZON_API_KEY", "x"),
+        ("MOBIZON_WEBHOOK_SECRET", "x"),
+        ("AMOCRM_BASE_URL", "https://academy.amocrm.ru"),
+        ("AMOCRM_ACCESS_TOKEN", "x"),
+        ("AMOCRM_WEBHOOK_SECRET", "x"),
+        ("TELEGRAM_BOT_TOKEN", "1:x"),
+        ("CORS_ALLOWED_ORIGINS", "https://landing.example.com"),
+    ];
+    let ready = check(&complete);
+    let listed = String::from_utf8(ready.stdout).unwrap();
+    assert!(ready.status.success(), "{listed}{}", String::from_utf8_lossy(&ready.stderr));
+    assert!(!listed.contains("опасно") && listed.contains("TRUSTED_PROXIES"), "notes stay: {listed}");
+    let unsafe_cookie = check(&[complete.as_slice(), &[("COOKIE_SECURE", "false")]].concat());
+    assert!(!unsafe_cookie.status.success());
+});

@@ -1,0 +1,127 @@
+//! `server check-config`: what in a configuration is missing or unsafe for production.
+
+use super::Config;
+
+/// How much a finding matters.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Severity {
+    /// Production cannot work as documented without it.
+    Missing,
+    /// Set, but in a way that exposes or loses something in production.
+    Unsafe,
+    /// Worth knowing; not wrong in itself.
+    Note,
+}
+
+/// One thing to look at, with the variable that fixes it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Finding {
+    pub severity: Severity,
+    pub variable: &'static str,
+    pub message: &'static str,
+}
+
+/// Everything about `config` that a production deployment should fix or know, judged as
+/// production whatever `APP_ENV` says; `allow_outbox` is `ALLOW_DEV_SENDERS`.
+pub fn production_findings(config: &Config, allow_outbox: bool) -> Vec<Finding> {
+    use Severity::{Missing, Note, Unsafe};
+
+    let mut findings = Vec::new();
+    let mut add = |when: bool, severity, variable, message| {
+        if when {
+            findings.push(Finding { severity, variable, message });
+        }
+    };
+    add(!config.production, Note, "APP_ENV", "not production: checked as if it were");
+    add(
+        config.email.api_key.is_none() && !allow_outbox,
+        Missing,
+        "RESEND_API_KEY",
+        "emails would go to the outbox table",
+    );
+    add(config.sms.api_key.is_none() && !allow_outbox, Missing, "MOBIZON_API_KEY", "SMS would go to the outbox table");
+    add(allow_outbox, Unsafe, "ALLOW_DEV_SENDERS", "messages without provider keys are silently kept in the outbox");
+    add(config.email.webhook_secret.is_none(), Missing, "RESEND_WEBHOOK_SECRET", "email statuses cannot arrive");
+    add(config.sms.webhook_secret.is_none(), Missing, "MOBIZON_WEBHOOK_SECRET", "SMS delivery reports are refused");
+    let crm_credentials = config.crm.access_token.is_some() || config.crm.refresh_token.is_some();
+    add(!crm_credentials, Missing, "AMOCRM_ACCESS_TOKEN", "leads are not pushed to AmoCRM (or AMOCRM_REFRESH_TOKEN)");
+    add(config.crm.base_url.is_none(), Missing, "AMOCRM_BASE_URL", "no AmoCRM account to push to");
+    add(config.crm.webhook_secret.is_none(), Missing, "AMOCRM_WEBHOOK_SECRET", "sales from AmoCRM cannot arrive");
+    add(config.telegram.bot_token.is_none(), Missing, "TELEGRAM_BOT_TOKEN", "sales are not announced");
+    add(
+        config.facebook.access_token.is_none(),
+        Note,
+        "FACEBOOK_ACCESS_TOKEN",
+        "no ad spend: the funnel shows no costs",
+    );
+    add(
+        config.intake.cors_allowed_origins.is_empty(),
+        Missing,
+        "CORS_ALLOWED_ORIGINS",
+        "landing pages cannot post from browsers",
+    );
+    add(!config.web.cookie_secure, Unsafe, "COOKIE_SECURE", "session cookies would travel over plain HTTP");
+    add(
+        config.edge.intake_rate_per_minute == 0,
+        Unsafe,
+        "INTAKE_RATE_PER_MINUTE",
+        "no limit on submissions per address",
+    );
+    add(config.intake.notify_dedup.is_zero(), Unsafe, "NOTIFY_DEDUP_HOURS", "a repeated submission is messaged again");
+    add(
+        config.edge.trusted_proxies == Default::default(),
+        Note,
+        "TRUSTED_PROXIES",
+        "empty: behind a reverse proxy every client would share the proxy's address",
+    );
+    add(
+        config.database.url.starts_with("sqlite:"),
+        Note,
+        "DATABASE_URL",
+        "SQLite: run one server process; use PostgreSQL for more",
+    );
+    findings
+}
+
+#[cfg(test)]
+mod tests {
+    use secrecy::SecretString;
+
+    use super::*;
+
+    #[test]
+    fn a_development_configuration_lists_what_production_needs() {
+        let config = Config::for_tests("sqlite://test.db");
+        let findings = production_findings(&config, false);
+        let missing: Vec<&str> =
+            findings.iter().filter(|f| f.severity == Severity::Missing).map(|f| f.variable).collect();
+        for variable in ["RESEND_API_KEY", "MOBIZON_API_KEY", "MOBIZON_WEBHOOK_SECRET", "AMOCRM_WEBHOOK_SECRET"] {
+            assert!(missing.contains(&variable), "{variable} in {missing:?}");
+        }
+        let unsafe_ones: Vec<&str> =
+            findings.iter().filter(|f| f.severity == Severity::Unsafe).map(|f| f.variable).collect();
+        assert!(unsafe_ones.contains(&"COOKIE_SECURE") && unsafe_ones.contains(&"INTAKE_RATE_PER_MINUTE"));
+    }
+
+    #[test]
+    fn a_complete_production_configuration_has_only_notes() {
+        let secret = || Some(SecretString::from("s"));
+        let mut config = Config::for_tests("postgres://db/leads");
+        config.production = true;
+        config.email.api_key = secret();
+        config.email.webhook_secret = secret();
+        config.sms.api_key = secret();
+        config.sms.webhook_secret = secret();
+        config.crm.access_token = secret();
+        config.crm.base_url = Some("https://academy.amocrm.ru".to_owned());
+        config.crm.webhook_secret = secret();
+        config.telegram.bot_token = secret();
+        config.facebook.access_token = secret();
+        config.intake.cors_allowed_origins = vec!["https://landing.example.com".to_owned()];
+        config.web.cookie_secure = true;
+        config.edge = super::super::EdgeConfig::default();
+        config.intake.notify_dedup = std::time::Duration::from_secs(24 * 3600);
+        let findings = production_findings(&config, false);
+        assert!(findings.iter().all(|f| f.severity == Severity::Note), "{findings:?}");
+    }
+}
