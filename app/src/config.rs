@@ -29,6 +29,9 @@ pub use telegram::TelegramConfig;
 pub struct Config {
     /// `APP_ENV`: `development` (default) or `production`; production refuses unsafe settings.
     pub production: bool,
+    /// `ALLOW_DEV_SENDERS`: production may keep messages in the development outbox when a
+    /// provider key is missing (default false).
+    pub allow_dev_senders: bool,
     /// Database connection settings.
     pub database: DatabaseConfig,
     /// Lead intake settings.
@@ -110,8 +113,7 @@ impl Config {
     /// Reads the whole configuration from the process environment; production refuses
     /// the development outbox (see [`Config::read_env`] for reading without that check).
     pub fn from_env() -> Result<Self, ConfigError> {
-        let allow_outbox = env_parse("ALLOW_DEV_SENDERS")?.unwrap_or(false);
-        Self::read_env()?.refuse_unsafe(allow_outbox)
+        Self::read_env()?.refuse_unsafe()
     }
 
     /// Reads the configuration as it is, unsafe or not (`server check-config` lists what
@@ -129,6 +131,7 @@ impl Config {
         };
         Ok(Self {
             production,
+            allow_dev_senders: env_parse("ALLOW_DEV_SENDERS")?.unwrap_or(false),
             database: DatabaseConfig {
                 url: env_string("DATABASE_URL")?.unwrap_or_else(|| "sqlite://data/leadtrack.db?mode=rwc".to_owned()),
                 max_connections: env_parse("DATABASE_MAX_CONNECTIONS")?,
@@ -170,6 +173,7 @@ impl Config {
     pub fn for_tests(url: &str) -> Self {
         Self {
             production: false,
+            allow_dev_senders: false,
             database: DatabaseConfig {
                 url: url.to_owned(),
                 max_connections: Some(4),
@@ -207,8 +211,8 @@ impl Config {
 
     /// Production must not silently drop messages into the development outbox, unless
     /// `ALLOW_DEV_SENDERS` says so.
-    fn refuse_unsafe(self, allow_outbox: bool) -> Result<Self, ConfigError> {
-        if self.production && !allow_outbox {
+    fn refuse_unsafe(self) -> Result<Self, ConfigError> {
+        if self.production && !self.allow_dev_senders {
             if self.email.api_key.is_none() {
                 return Err(ConfigError {
                     name: "RESEND_API_KEY",
@@ -243,11 +247,12 @@ mod tests {
 
     #[test]
     fn production_refuses_the_development_outbox_unless_allowed() {
-        let refused = config(true, false).refuse_unsafe(false).unwrap_err();
+        let refused = config(true, false).refuse_unsafe().unwrap_err();
         assert_eq!(refused.name, "RESEND_API_KEY");
-        assert!(config(true, false).refuse_unsafe(true).is_ok(), "explicitly allowed");
-        assert!(config(true, true).refuse_unsafe(false).is_ok(), "real providers");
-        assert!(config(false, false).refuse_unsafe(false).is_ok(), "development");
+        let allowed = Config { allow_dev_senders: true, ..config(true, false) };
+        assert!(allowed.refuse_unsafe().is_ok(), "explicitly allowed");
+        assert!(config(true, true).refuse_unsafe().is_ok(), "real providers");
+        assert!(config(false, false).refuse_unsafe().is_ok(), "development");
     }
 
     #[test]

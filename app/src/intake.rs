@@ -14,6 +14,7 @@
 //! all): the replayer waits until that batch has ended and stores it only if no lead has
 //! its `Idempotency-Key` or, without one, its email, phone and arrival millisecond.
 
+pub mod notifications;
 pub mod spool;
 
 use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
@@ -24,9 +25,13 @@ use std::time::Duration;
 use serde_json::Value;
 use tokio::sync::{mpsc, oneshot, Mutex, Notify};
 
+use self::notifications::{settle, Outgoing};
 use self::spool::{Orphan, Spool, SpooledSubmission};
 
-use crate::db::job::enqueue_jobs;
+pub use self::notifications::NotifyRules;
+
+use crate::db::delivery::record_skipped;
+use crate::db::job::{enqueue_jobs, NewJob};
 use crate::db::lead::{
     bump_lead_stats, find_lead_by_arrival, find_lead_by_submission_key, insert_leads, next_lead_ids, remember_sources,
     LeadToInsert, StatKey,
@@ -34,6 +39,7 @@ use crate::db::lead::{
 use crate::db::team::attribution_rules;
 use crate::db::{Db, Engine};
 use crate::domain::attribution::{Attribution, Attributor, UtmTags};
+use crate::domain::delivery::Channel;
 use crate::domain::lead_input::{LeadKind, NewLead};
 use crate::jobs::{PushLeadToCrm, SendLeadEmail, SendLeadSms};
 use crate::models::LeadStats;
@@ -154,24 +160,26 @@ pub struct IntakeSettings {
     pub spool_after: Duration,
     /// Where the spool files live.
     pub spool_dir: std::path::PathBuf,
+    /// Which messages of new leads go out.
+    pub notify: NotifyRules,
 }
 
 impl IntakeQueue {
     /// Starts the writers under `supervisor` (one on SQLite, which writes one transaction
     /// at a time; two on PostgreSQL) and the spool's replayer. The writers finish the
     /// queued work and stop once every handle is dropped.
-    pub fn start(db: Db, settings: &IntakeSettings, waker: JobWaker, supervisor: &Supervisor) -> Self {
+    pub fn start(db: Db, settings: IntakeSettings, waker: JobWaker, supervisor: &Supervisor) -> Self {
         let (sender, receiver) = mpsc::channel(QUEUE_CAPACITY);
         let receiver = Arc::new(Mutex::new(receiver));
         let writers = match db.engine() {
             Engine::Sqlite => 1,
             Engine::Postgres => 2,
         };
-        let notify_delay = settings.notify_delay;
+        let settings = Arc::new(settings);
         for _ in 0..writers {
-            let (db, receiver, waker) = (db.clone(), receiver.clone(), waker.clone());
+            let (db, receiver, settings, waker) = (db.clone(), receiver.clone(), settings.clone(), waker.clone());
             supervisor.spawn("intake writer", move || {
-                write_batches(db.clone(), receiver.clone(), notify_delay, waker.clone())
+                write_batches(db.clone(), receiver.clone(), settings.clone(), waker.clone())
             });
         }
         let queue = Self {
@@ -184,7 +192,7 @@ impl IntakeQueue {
             replay: Arc::default(),
             in_doubt: Arc::default(),
         };
-        let replayer = Replayer { queue: queue.clone(), notify_delay, waker, from: Arc::default() };
+        let replayer = Replayer { queue: queue.clone(), settings, waker, from: Arc::default() };
         supervisor.spawn("intake spool replayer", move || replayer.clone().run());
         queue
     }
@@ -284,7 +292,7 @@ impl IntakeQueue {
 #[derive(Debug, Clone)]
 struct Replayer {
     queue: IntakeQueue,
-    notify_delay: Duration,
+    settings: Arc<IntakeSettings>,
     waker: JobWaker,
     /// How far into this process's file everything is stored.
     from: Arc<std::sync::atomic::AtomicU64>,
@@ -397,7 +405,7 @@ impl Replayer {
     /// Stores one batch; `Err(Some(error))` when the database refused it (a statement
     /// error, not an outage), `Err(None)` when it is unavailable or did not answer in time.
     async fn store_batch(&self, leads: &[&PendingLead]) -> Result<(), Option<sqlx::Error>> {
-        match tokio::time::timeout(REPLAY_TIMEOUT, store_batch(&self.queue.db, leads, self.notify_delay)).await {
+        match tokio::time::timeout(REPLAY_TIMEOUT, store_batch(&self.queue.db, leads, &self.settings)).await {
             Ok(Ok(_)) => Ok(()),
             Ok(Err(error)) if !crate::db::is_unavailable(&error) => Err(Some(error)),
             Ok(Err(_)) | Err(_) => Err(None),
@@ -435,7 +443,7 @@ fn pending_of(spooled: &SpooledSubmission) -> Option<PendingLead> {
 async fn write_batches(
     db: Db,
     receiver: Arc<Mutex<mpsc::Receiver<Submission>>>,
-    notify_delay: Duration,
+    settings: Arc<IntakeSettings>,
     waker: JobWaker,
 ) {
     loop {
@@ -453,7 +461,7 @@ async fn write_batches(
             continue;
         }
         let leads: Vec<&PendingLead> = pending.iter().collect();
-        let stored = store_batch(&db, &leads, notify_delay).await;
+        let stored = store_batch(&db, &leads, &settings).await;
         let replies: Vec<_> = replies
             .into_iter()
             .map(|(reply, handoff)| {
@@ -487,7 +495,7 @@ async fn write_batches(
 async fn store_batch(
     db: &Db,
     submitted: &[&PendingLead],
-    notify_delay: Duration,
+    settings: &IntakeSettings,
 ) -> Result<Vec<AcceptedLead>, sqlx::Error> {
     let mut tx = db.begin_write().await?;
     // An in-doubt submission without a key that its writer's batch stored after all.
@@ -536,21 +544,29 @@ async fn store_batch(
         })
         .collect();
     let inserted: HashSet<i64> = insert_leads(&mut tx, &rows).await?.into_iter().collect();
+    let new_rows: Vec<&LeadToInsert<'_>> = rows.iter().filter(|row| inserted.contains(&row.lead_id)).collect();
 
-    let delay_ms = i64::try_from(notify_delay.as_millis()).unwrap_or(i64::MAX / 2);
-    let mut jobs = Vec::with_capacity(3 * inserted.len());
+    let now = batch.iter().map(|submission| submission.received_at).max().unwrap_or_default();
+    let new_leads: Vec<(i64, &NewLead)> = new_rows.iter().map(|row| (row.lead_id, row.lead)).collect();
+    let outgoing = settle(&mut tx, &settings.notify, &new_leads, now).await?;
+    let delay_ms = i64::try_from(settings.notify_delay.as_millis()).unwrap_or(i64::MAX / 2);
+    let mut jobs = Vec::with_capacity(3 * new_rows.len());
     let mut deltas: BTreeMap<StatKey, LeadStats> = BTreeMap::new();
     let mut sources = BTreeSet::new();
-    for row in rows.iter().filter(|row| inserted.contains(&row.lead_id)) {
+    for (row, (email, sms)) in new_rows.iter().zip(outgoing) {
         let (lead_id, notify_at) = (row.lead_id, row.created_at + delay_ms);
-        let (email, sms) = (SendLeadEmail { lead_id, resend: false }, SendLeadSms { lead_id, resend: false });
-        jobs.push(email.queued(Some(lead_id), format!("lead-{lead_id}-email"), notify_at));
-        jobs.push(sms.queued(Some(lead_id), format!("lead-{lead_id}-sms"), notify_at));
-        jobs.push(PushLeadToCrm { lead_id }.queued(Some(lead_id), format!("lead-{lead_id}-crm"), row.created_at));
         deltas.entry(StatKey::of(lead_id, row.day, &row.lead.source)).or_default().total += 1;
+        for (channel, outgoing) in [(Channel::Email, email), (Channel::Sms, sms)] {
+            match outgoing {
+                Outgoing::Send => jobs.push(message_job(channel, lead_id, notify_at)),
+                Outgoing::Skip { reason, duplicate_of } => {
+                    record_skipped(&mut tx, lead_id, channel, &reason, duplicate_of, now, &mut deltas).await?;
+                }
+            }
+        }
+        jobs.push(PushLeadToCrm { lead_id }.queued(Some(lead_id), format!("lead-{lead_id}-crm"), row.created_at));
         sources.insert(row.lead.source.as_str());
     }
-    let now = batch.iter().map(|submission| submission.received_at).max().unwrap_or_default();
     enqueue_jobs(&mut tx, &jobs, now).await?;
     bump_lead_stats(&mut tx, &deltas).await?;
     remember_sources(&mut tx, &sources, now).await?;
@@ -573,4 +589,16 @@ async fn store_batch(
     }
     tx.commit().await?;
     Ok(accepted)
+}
+
+/// The job sending a new lead's message on `channel`, due at `run_at`.
+fn message_job(channel: Channel, lead_id: i64, run_at: i64) -> NewJob {
+    match channel {
+        Channel::Email => {
+            SendLeadEmail { lead_id, resend: false }.queued(Some(lead_id), format!("lead-{lead_id}-email"), run_at)
+        }
+        Channel::Sms => {
+            SendLeadSms { lead_id, resend: false }.queued(Some(lead_id), format!("lead-{lead_id}-sms"), run_at)
+        }
+    }
 }

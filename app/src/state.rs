@@ -12,7 +12,7 @@ use crate::edge::intake_limit::IntakeLimit;
 use crate::edge::sign_in_guard::SignInGuard;
 use crate::edge::status_token::StatusTokens;
 use crate::error::AppError;
-use crate::intake::{IntakeQueue, IntakeSettings};
+use crate::intake::{IntakeQueue, IntakeSettings, NotifyRules};
 use crate::jobs::JOBS;
 use crate::queue::runner::JobRunner;
 use crate::queue::JobWaker;
@@ -55,8 +55,9 @@ impl AppState {
             notify_delay: config.intake.notify_delay,
             spool_after: config.intake.spool_after,
             spool_dir: config.intake.spool_dir.clone(),
+            notify: NotifyRules { dedup_window: config.intake.notify_dedup, sms_allowed: config.sms.allowed.clone() },
         };
-        let intake = IntakeQueue::start(db.clone(), &intake_settings, waker, &supervisor);
+        let intake = IntakeQueue::start(db.clone(), intake_settings, waker, &supervisor);
         let intake_limit =
             Arc::new(IntakeLimit::new(config.edge.intake_rate_per_minute, config.edge.intake_rate_burst));
         // Half the cores at most hash passwords: a sign-in flood leaves the rest to intake.

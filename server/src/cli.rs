@@ -388,9 +388,8 @@ async fn check_config() -> anyhow::Result<()> {
     use app::config::check::{production_findings, Severity};
 
     let config = Config::read_env().context("the environment cannot be read")?;
-    let allow_outbox = std::env::var("ALLOW_DEV_SENDERS").is_ok_and(|value| value.trim() == "true");
     let mut blocking = 0;
-    for finding in production_findings(&config, allow_outbox) {
+    for finding in production_findings(&config) {
         let label = match finding.severity {
             Severity::Missing => "нет",
             Severity::Unsafe => "опасно",

@@ -22,10 +22,11 @@ pub struct Finding {
 }
 
 /// Everything about `config` that a production deployment should fix or know, judged as
-/// production whatever `APP_ENV` says; `allow_outbox` is `ALLOW_DEV_SENDERS`.
-pub fn production_findings(config: &Config, allow_outbox: bool) -> Vec<Finding> {
+/// production whatever `APP_ENV` says.
+pub fn production_findings(config: &Config) -> Vec<Finding> {
     use Severity::{Missing, Note, Unsafe};
 
+    let allow_outbox = config.allow_dev_senders;
     let mut findings = Vec::new();
     let mut add = |when: bool, severity, variable, message| {
         if when {
@@ -92,7 +93,7 @@ mod tests {
     #[test]
     fn a_development_configuration_lists_what_production_needs() {
         let config = Config::for_tests("sqlite://test.db");
-        let findings = production_findings(&config, false);
+        let findings = production_findings(&config);
         let missing: Vec<&str> =
             findings.iter().filter(|f| f.severity == Severity::Missing).map(|f| f.variable).collect();
         for variable in ["RESEND_API_KEY", "MOBIZON_API_KEY", "MOBIZON_WEBHOOK_SECRET", "AMOCRM_WEBHOOK_SECRET"] {
@@ -121,7 +122,7 @@ mod tests {
         config.web.cookie_secure = true;
         config.edge = super::super::EdgeConfig::default();
         config.intake.notify_dedup = std::time::Duration::from_secs(24 * 3600);
-        let findings = production_findings(&config, false);
+        let findings = production_findings(&config);
         assert!(findings.iter().all(|f| f.severity == Severity::Note), "{findings:?}");
     }
 }

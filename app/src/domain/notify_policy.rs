@@ -2,7 +2,10 @@
 //!
 //! Intake accepts any valid number — the lead is stored and pushed to AmoCRM whatever it
 //! is — but an SMS costs money and goes out under the academy's name, so it is sent only
-//! to numbers the policy allows: by default Kazakhstan's mobile numbers.
+//! to numbers the policy allows: by default Kazakhstan's mobile numbers. And one person
+//! who submits three times within `NOTIFY_DEDUP_HOURS` gets one email and one SMS.
+
+use std::time::Duration;
 
 use phonenumber::country::Id as Country;
 use phonenumber::metadata::DATABASE;
@@ -71,6 +74,12 @@ impl SmsPolicy {
             Err(format!("номер {phone_e164} не входит в разрешённые для SMS (SMS_ALLOWED_NUMBERS)"))
         }
     }
+}
+
+/// Why a message is not sent: within `window` its recipient is written to by lead `holder`.
+pub fn duplicate_reason(holder: i64, window: Duration) -> String {
+    let hours = window.as_secs() / 3600;
+    format!("повтор: этому получателю уже пишем по лиду #{holder} (не чаще раза в {hours} ч, NOTIFY_DEDUP_HOURS)")
 }
 
 #[cfg(test)]

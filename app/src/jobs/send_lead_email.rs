@@ -6,39 +6,23 @@ use sqlx::AnyConnection;
 use super::{lanes, CounterDeltas};
 use crate::db::delivery::{self, apply_status_deferring_counts, recipient, reset_status, Recipient};
 use crate::db::job::ClaimedJob;
-use crate::db::notify_claim::{claim_recipient, release_claim};
+use crate::db::notify_claim::{release_claim, take_claim};
 use crate::db::Db;
 use crate::domain::delivery::{Channel, DeliveryStatus, StatusReport};
 use crate::domain::integration::Integration;
 use crate::messages::quiz_result_email;
 use crate::queue::{Job, JobFailure, Lane, Step};
 use crate::services::Services;
-use crate::time::{millis, now_ms};
+use crate::time::now_ms;
 
 /// Send the quiz-result email to a lead.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct SendLeadEmail {
     pub lead_id: i64,
-    /// An admin asked to send it again: the deduplication window does not apply.
+    /// An admin asked to send it again: it goes even to a recipient written to within
+    /// the deduplication window, and the window starts anew from it.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub resend: bool,
-}
-
-/// What a message job did: sent it, or skipped it by the notification policy.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Notified<S> {
-    Sent(S),
-    Skipped(Skipped),
-}
-
-/// A message the policy did not send, and why.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Skipped {
-    pub lead_id: i64,
-    /// In Russian, shown with the status.
-    pub reason: String,
-    /// A duplicate: the lead whose message went to the same recipient.
-    pub duplicate_of: Option<i64>,
 }
 
 /// A message the provider accepted, with the provider's id of it.
@@ -50,7 +34,7 @@ pub struct Sent {
 
 impl Job for SendLeadEmail {
     type Context = Services;
-    type Output = Notified<Sent>;
+    type Output = Sent;
 
     const KIND: &'static str = "send_lead_email";
     const DESCRIPTION: &'static str = "Email";
@@ -59,8 +43,8 @@ impl Job for SendLeadEmail {
 
     async fn run(self, job: &ClaimedJob, services: &Services) -> Result<Step<Self>, JobFailure> {
         let lead = lead_recipient(&services.db, self.lead_id).await?;
-        if let Some(skipped) = claim_or_skip(services, Channel::Email, &lead.email, self.lead_id, self.resend).await? {
-            return Ok(Step::Done(Notified::Skipped(skipped)));
+        if self.resend {
+            claim_for_resend(services, Channel::Email, self.lead_id).await?;
         }
         let message = quiz_result_email(
             self.lead_id,
@@ -71,27 +55,21 @@ impl Job for SendLeadEmail {
         );
         // Resend keeps the key for a day: a repeated attempt returns the first send's id.
         let message_id = services.email.send(&message).await?;
-        Ok(Step::Done(Notified::Sent(Sent { lead_id: self.lead_id, message_id })))
+        Ok(Step::Done(Sent { lead_id: self.lead_id, message_id }))
     }
 
-    fn reference(output: &Notified<Sent>) -> Option<&str> {
-        match output {
-            Notified::Sent(sent) => Some(&sent.message_id),
-            Notified::Skipped(_) => None,
-        }
+    fn reference(output: &Sent) -> Option<&str> {
+        Some(&output.message_id)
     }
 
     async fn commit(
-        output: &Notified<Sent>,
+        output: &Sent,
         _job: &ClaimedJob,
         conn: &mut AnyConnection,
         batch: &mut CounterDeltas,
         now: i64,
     ) -> Result<(), sqlx::Error> {
-        match output {
-            Notified::Sent(sent) => record_sent(conn, Channel::Email, sent, batch, now).await,
-            Notified::Skipped(skipped) => record_skipped(conn, Channel::Email, skipped, batch, now).await,
-        }
+        record_sent(conn, Channel::Email, output, batch, now).await
     }
 
     async fn on_parked(
@@ -109,32 +87,13 @@ impl Job for SendLeadEmail {
     }
 }
 
-/// Claims `recipient` for this lead before its message on `channel` is sent (see
-/// [`claim_recipient`]); `Some` when another lead wrote to them within
-/// `NOTIFY_DEDUP_HOURS`. An admin's resend always claims.
-pub(super) async fn claim_or_skip(
-    services: &Services,
-    channel: Channel,
-    recipient: &str,
-    lead_id: i64,
-    resend: bool,
-) -> Result<Option<Skipped>, JobFailure> {
-    let window = services.config.intake.notify_dedup;
-    if window.is_zero() && !resend {
-        return Ok(None);
-    }
-    let now = now_ms();
-    let window_start = if resend { i64::MAX } else { now - millis(window) };
+/// Before an admin's resend on `channel` goes out, gives the lead its recipient's claim
+/// (see [`take_claim`]). The intake settled everything else: a message whose job runs
+/// without `resend` was claimed for when its lead was stored.
+pub(super) async fn claim_for_resend(services: &Services, channel: Channel, lead_id: i64) -> Result<(), JobFailure> {
     let mut conn = services.db.write_connection().await?;
-    let Some(other) = claim_recipient(&mut conn, channel, recipient, lead_id, now, window_start).await? else {
-        return Ok(None);
-    };
-    let hours = window.as_secs() / 3600;
-    Ok(Some(Skipped {
-        lead_id,
-        reason: format!("повтор: за последние {hours} ч этому получателю уже написали по лиду #{other}"),
-        duplicate_of: Some(other),
-    }))
+    take_claim(&mut conn, channel, lead_id, now_ms()).await?;
+    Ok(())
 }
 
 /// The lead a message goes to; a lead that is gone fails the job for good.
@@ -152,18 +111,6 @@ pub(super) async fn record_sent(
     now: i64,
 ) -> Result<(), sqlx::Error> {
     delivery::record_sent(conn, sent.lead_id, channel, &sent.message_id, now, &mut batch.0).await
-}
-
-/// Moves the lead's status on `channel` to `skipped` with the reason.
-pub(super) async fn record_skipped(
-    conn: &mut AnyConnection,
-    channel: Channel,
-    skipped: &Skipped,
-    batch: &mut CounterDeltas,
-    now: i64,
-) -> Result<(), sqlx::Error> {
-    let Skipped { lead_id, reason, duplicate_of } = skipped;
-    delivery::record_skipped(conn, *lead_id, channel, reason, *duplicate_of, now, &mut batch.0).await
 }
 
 /// Moves the lead's status on `channel` to `error` with the job's last error, and gives

@@ -3,11 +3,9 @@
 use serde::{Deserialize, Serialize};
 use sqlx::AnyConnection;
 
-use super::send_lead_email::{
-    claim_or_skip, lead_recipient, record_error, record_sent, record_skipped, Notified, Sent, Skipped,
-};
+use super::send_lead_email::{claim_for_resend, lead_recipient, record_error, record_sent, Sent};
 use super::{lanes, CheckSmsStatus, CounterDeltas};
-use crate::db::delivery::reset_status;
+use crate::db::delivery::{record_skipped, reset_status};
 use crate::db::job::{enqueue_jobs, ClaimedJob};
 use crate::domain::delivery::Channel;
 use crate::domain::integration::Integration;
@@ -20,9 +18,23 @@ use crate::time::{millis, now_ms};
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct SendLeadSms {
     pub lead_id: i64,
-    /// An admin asked to send it again: the deduplication window does not apply.
+    /// An admin asked to send it again: it goes even to a recipient written to within
+    /// the deduplication window, and the window starts anew from it.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub resend: bool,
+}
+
+/// What the SMS job did: sent it, or skipped it because the number is outside
+/// `SMS_ALLOWED_NUMBERS` (the intake skips those; an admin's resend or a policy changed
+/// since the lead arrived can still meet one).
+#[derive(Debug, Clone)]
+pub enum Notified {
+    Sent(SmsSent),
+    Skipped {
+        lead_id: i64,
+        /// In Russian, shown with the status.
+        reason: String,
+    },
 }
 
 /// The SMS Mobizon accepted and whether to poll its delivery (not for the outbox).
@@ -35,7 +47,7 @@ pub struct SmsSent {
 
 impl Job for SendLeadSms {
     type Context = Services;
-    type Output = Notified<SmsSent>;
+    type Output = Notified;
 
     const KIND: &'static str = "send_lead_sms";
     const DESCRIPTION: &'static str = "SMS";
@@ -45,12 +57,10 @@ impl Job for SendLeadSms {
     async fn run(self, job: &ClaimedJob, services: &Services) -> Result<Step<Self>, JobFailure> {
         let lead = lead_recipient(&services.db, self.lead_id).await?;
         if let Err(reason) = services.config.sms.allowed.check(&lead.phone_e164) {
-            return Ok(Step::Done(Notified::Skipped(Skipped { lead_id: self.lead_id, reason, duplicate_of: None })));
+            return Ok(Step::Done(Notified::Skipped { lead_id: self.lead_id, reason }));
         }
-        if let Some(skipped) =
-            claim_or_skip(services, Channel::Sms, &lead.phone_e164, self.lead_id, self.resend).await?
-        {
-            return Ok(Step::Done(Notified::Skipped(skipped)));
+        if self.resend {
+            claim_for_resend(services, Channel::Sms, self.lead_id).await?;
         }
         let product_url = &services.config.email.product_url;
         let message = follow_up_sms(&lead.name, &lead.phone_e164, product_url, &job.idempotency_key);
@@ -72,15 +82,15 @@ impl Job for SendLeadSms {
         Ok(Step::Done(Notified::Sent(SmsSent { sent: Sent { lead_id: self.lead_id, message_id }, status_check })))
     }
 
-    fn reference(output: &Notified<SmsSent>) -> Option<&str> {
+    fn reference(output: &Notified) -> Option<&str> {
         match output {
             Notified::Sent(sms) => Some(&sms.sent.message_id),
-            Notified::Skipped(_) => None,
+            Notified::Skipped { .. } => None,
         }
     }
 
     async fn commit(
-        output: &Notified<SmsSent>,
+        output: &Notified,
         _job: &ClaimedJob,
         conn: &mut AnyConnection,
         batch: &mut CounterDeltas,
@@ -88,7 +98,9 @@ impl Job for SendLeadSms {
     ) -> Result<(), sqlx::Error> {
         let output = match output {
             Notified::Sent(sms) => sms,
-            Notified::Skipped(skipped) => return record_skipped(conn, Channel::Sms, skipped, batch, now).await,
+            Notified::Skipped { lead_id, reason } => {
+                return record_skipped(conn, *lead_id, Channel::Sms, reason, None, now, &mut batch.0).await;
+            }
         };
         record_sent(conn, Channel::Sms, &output.sent, batch, now).await?;
         if let Some((check, run_at)) = &output.status_check {

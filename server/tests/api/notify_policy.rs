@@ -9,6 +9,7 @@ use app::domain::notify_policy::{SmsAllowance, SmsPolicy};
 use app::models::Role;
 
 use crate::delivery::{Setup, DELAY};
+use crate::fakes::Mode;
 use crate::helpers::with_each_engine;
 
 const DAY: Duration = Duration::from_secs(24 * 3600);
@@ -74,7 +75,12 @@ with_each_engine!(three_submissions_by_one_person_are_three_leads_with_one_email
         let email = ["same@example.com", "Same@Example.com", " same@example.com "][attempt - 1];
         leads.push(setup.app.post_lead(&format!("Лид {attempt}"), email, phone).await);
     }
-    // All three fall due together and run in one batch, side by side.
+    // Settled when stored: the repeats are skipped at once, and only the first has jobs.
+    let repeat = setup.app.lead_status(leads[2]).await;
+    assert_eq!((&repeat["email"]["status"], &repeat["sms"]["status"]), (&"skipped".into(), &"skipped".into()));
+    assert_eq!(repeat["email"]["duplicateOf"], leads[0], "{repeat}");
+    let message_jobs = "SELECT COUNT(*) FROM job WHERE kind IN ('send_lead_email', 'send_lead_sms')";
+    assert_eq!(setup.app.count(message_jobs).await, 2, "one email and one SMS job");
     send_due(&setup).await;
 
     assert_eq!(setup.app.count("SELECT COUNT(*) FROM lead").await, 3);
@@ -82,14 +88,13 @@ with_each_engine!(three_submissions_by_one_person_are_three_leads_with_one_email
     assert_eq!(setup.mobizon.accepted().len(), 1, "one SMS");
     let statuses: Vec<Value> = futures_util::future::join_all(leads.iter().map(|&id| setup.app.lead_status(id))).await;
     for channel in ["email", "sms"] {
-        // The two jobs of a lead run in separate lanes: each channel has its own winner.
         let sent: Vec<i64> = leads
             .iter()
             .zip(&statuses)
             .filter(|(_, status)| status[channel]["status"] == "sent")
             .map(|(id, _)| *id)
             .collect();
-        assert_eq!(sent.len(), 1, "{channel}: {statuses:?}");
+        assert_eq!(sent, [leads[0]], "{channel}: {statuses:?}");
         for status in statuses.iter().filter(|status| status[channel]["status"] != "sent") {
             assert_eq!(status[channel]["status"], "skipped", "{status}");
             assert_eq!(status[channel]["duplicateOf"], sent[0], "{status}");
@@ -149,4 +154,50 @@ with_each_engine!(the_window_ends_and_an_admin_resend_is_not_a_duplicate, |engin
     send_due(&setup).await;
     assert_eq!(setup.mobizon.accepted().len(), 3);
     assert_eq!(setup.app.lead_status(third).await["email"]["status"], "sent");
+});
+
+with_each_engine!(one_person_submitting_many_times_at_once_gets_one_email_and_one_sms, |engine| {
+    let Some(setup) = Setup::start_with(engine, |config| config.intake.notify_dedup = DAY).await else { return };
+    // Twenty at once share the writers' batches: duplicates inside one batch are settled too.
+    let names: Vec<String> = (0..20).map(|n| format!("Лид {n}")).collect();
+    let posts = names.iter().map(|name| setup.app.post_lead(name, "burst@example.com", "+77053334455"));
+    let leads = futures_util::future::join_all(posts).await;
+    // A second person in the same moment is not affected.
+    let other = setup.app.post_lead("Другой", "other@example.com", "+77053334466").await;
+    send_due(&setup).await;
+
+    assert_eq!(setup.app.count("SELECT COUNT(*) FROM lead").await, 21);
+    let mut emails: Vec<String> = setup.resend.accepted().into_iter().map(|email| email.to).collect();
+    emails.sort();
+    assert_eq!(emails, ["burst@example.com", "other@example.com"]);
+    assert_eq!(setup.mobizon.accepted().len(), 2, "one SMS each");
+    let first = *leads.iter().min().unwrap();
+    for &lead in leads.iter().filter(|&&lead| lead != first) {
+        let status = setup.app.lead_status(lead).await;
+        for channel in ["email", "sms"] {
+            assert_eq!(status[channel]["status"], "skipped", "{status}");
+            assert_eq!(status[channel]["duplicateOf"], first, "the earliest lead is written to: {status}");
+        }
+    }
+    assert_eq!(setup.app.lead_status(other).await["sms"]["status"], "sent");
+    let token = setup.app.token_for("burst-admin", Role::Admin, None).await;
+    let stats = &setup.app.get_json("/api/lead-tracking/leads", Some(&token)).await["stats"];
+    assert_eq!((stats["email_sent"].as_i64(), stats["email_skipped"].as_i64()), (Some(2), Some(19)), "{stats}");
+    assert_eq!((stats["sms_sent"].as_i64(), stats["sms_skipped"].as_i64()), (Some(2), Some(19)), "{stats}");
+});
+
+with_each_engine!(a_message_that_fails_for_good_lets_the_next_lead_of_the_person_be_written_to, |engine| {
+    let Some(setup) = Setup::start_with(engine, |config| config.intake.notify_dedup = DAY).await else { return };
+    // Resend refuses the message as invalid: the job fails for good.
+    setup.resend.set_mode(Mode::Reject);
+    let failed = setup.app.post_lead("Лид", "fails@example.com", "+77054445566").await;
+    send_due(&setup).await;
+    assert_eq!(setup.app.lead_status(failed).await["email"]["status"], "error");
+
+    setup.resend.set_mode(Mode::Normal);
+    let next = setup.app.post_lead("Лид", "fails@example.com", "+77054445566").await;
+    send_due(&setup).await;
+    let status = setup.app.lead_status(next).await;
+    assert_eq!(status["email"]["status"], "sent", "{status}");
+    assert_eq!(status["sms"]["status"], "skipped", "the SMS of the first went out: {status}");
 });

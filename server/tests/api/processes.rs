@@ -126,17 +126,23 @@ fn free_address() -> SocketAddr {
     listener.local_addr().expect("an address")
 }
 
-/// Posts `count` leads with distinct emails and phones, `in_flight` at a time, spread over
+/// Posts `count` leads with distinct emails and phones, 16 at a time, spread over
 /// `servers`; panics unless every one is accepted.
 async fn post_leads(servers: &[SocketAddr], count: usize) {
+    post_leads_of(servers, count, |n| (format!("lead{n}@example.com"), format!("+7701{n:07}"))).await;
+}
+
+/// Posts `count` leads whose email and phone `person` gives, 16 at a time, spread over
+/// `servers`; panics unless every one is accepted.
+async fn post_leads_of(servers: &[SocketAddr], count: usize, person: impl Fn(usize) -> (String, String)) {
     let client = reqwest::Client::new();
     let results: Vec<u16> = stream::iter(0..count)
         .map(|n| {
             let client = client.clone();
             let address = servers[n % servers.len()];
+            let (email, phone) = person(n);
             async move {
-                let body = json!({ "name": format!("Лид {n}"), "email": format!("lead{n}@example.com"),
-                                   "phone": format!("+7701{n:07}") });
+                let body = json!({ "name": format!("Лид {n}"), "email": email, "phone": phone });
                 let response = client.post(format!("http://{address}/api/landing/proftest")).json(&body).send().await;
                 response.map(|response| response.status().as_u16()).unwrap_or(0)
             }
@@ -213,11 +219,15 @@ async fn two_server_processes_on_one_postgres_send_each_message_once() {
     mobizon.set_latency(Duration::from_millis(5));
     let first = ServerProcess::start(&database.url, &resend, &mobizon).await;
     let second = ServerProcess::start(&database.url, &resend, &mobizon).await;
-    post_leads(&[first.address, second.address], 1000).await;
-    wait_for_deliveries(&resend, &mobizon, 1000, Duration::from_secs(120)).await;
+    let servers = [first.address, second.address];
+    // Beside them one person submits 40 times, to both processes at once: within
+    // NOTIFY_DEDUP_HOURS they are written to once.
+    let same_person = |_| ("repeat@example.com".to_owned(), "+77019999999".to_owned());
+    tokio::join!(post_leads(&servers, 1000), post_leads_of(&servers, 40, same_person));
+    wait_for_deliveries(&resend, &mobizon, 1001, Duration::from_secs(120)).await;
     first.kill().await;
     second.kill().await;
-    assert_each_recipient_once(&resend, &mobizon, 1000);
+    assert_each_recipient_once(&resend, &mobizon, 1001);
 }
 
 /// The environment of a server that pushes to AmoCRM and announces sales in Telegram.
