@@ -27,12 +27,12 @@ async function resendEvent(request: APIRequestContext, leadId: number, type: str
 }
 
 /** Posts Mobizon's delivery report for the lead's SMS, signed as Mobizon does. */
-async function mobizonReport(request: APIRequestContext, messageId: string, eventId: number) {
+async function mobizonReport(request: APIRequestContext, messageId: string, eventId: number, phone: string) {
   const created = "2026-11-22 10:00:00";
   const sign = createHash("sha1").update(`${eventId}|1|${created}|${MOBIZON_SECRET}`).digest("hex");
   const response = await request.post("/webhooks/mobizon", {
     data: { eventId, eventType: "sms-delivery-report", eventCreateTs: created, webhookId: 1, attempt: 1, sign,
-            data: { campaignId: 1, messageId, segNum: 1, statusUpdateTs: created, status: "DELIVRD", to: "77010001234" } },
+            data: { campaignId: 1, messageId, segNum: 1, statusUpdateTs: created, status: "DELIVRD", to: phone.replace("+", "") } },
   });
   expect(response.status()).toBe(200);
 }
@@ -54,7 +54,7 @@ test("status icons change on an open page as the providers report delivery", asy
   const status = await (await request.get(`/api/landing/leads/${lead.id}/status?token=${lead.statusToken}`)).json();
   await resendEvent(request, lead.id, "email.delivered", `msg_${lead.id}_1`);
   await resendEvent(request, lead.id, "email.opened", `msg_${lead.id}_2`);
-  await mobizonReport(request, status.sms.messageId, lead.id);
+  await mobizonReport(request, status.sms.messageId, lead.id, lead.phone);
 
   const email = row.locator(".status").first();
   const sms = row.locator(".status").nth(1);
