@@ -4,7 +4,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-server="${E2E_SERVER_BIN:-target/debug/server}"
+server="${E2E_SERVER_BIN:-target/release/server}"
 state_dir=$(mktemp -d)
 export DATABASE_URL="sqlite://$state_dir/e2e.db?mode=rwc"
 export LEPTOS_SITE_ROOT=target/site

@@ -10,6 +10,7 @@ mod email;
 mod env;
 mod facebook;
 mod jobs;
+mod metrics;
 mod sms;
 mod telegram;
 
@@ -21,6 +22,7 @@ pub use email::EmailConfig;
 use env::{env_parse, env_string};
 pub use facebook::FacebookConfig;
 pub use jobs::JobsConfig;
+pub use metrics::MetricsConfig;
 pub use sms::SmsConfig;
 pub use telegram::TelegramConfig;
 
@@ -40,6 +42,8 @@ pub struct Config {
     pub web: WebConfig,
     /// Rate limits, trusted proxies and the HTTP server's limits.
     pub edge: EdgeConfig,
+    /// Where `/metrics` is served.
+    pub metrics: MetricsConfig,
     /// The background job runner.
     pub jobs: JobsConfig,
     /// Email through Resend.
@@ -159,6 +163,7 @@ impl Config {
                 leads_refresh_secs: env_parse("LEADS_REFRESH_SECS")?.unwrap_or(30).max(1),
             },
             edge: EdgeConfig::from_env()?,
+            metrics: MetricsConfig::from_env()?,
             jobs: JobsConfig::from_env()?,
             email: EmailConfig::from_env()?,
             sms: SmsConfig::from_env()?,
@@ -200,6 +205,7 @@ impl Config {
             // No intake limit: tests post many leads from one address; the limit's own
             // tests set it.
             edge: EdgeConfig { intake_rate_per_minute: 0, ..EdgeConfig::default() },
+            metrics: MetricsConfig::default(),
             jobs: JobsConfig::default(),
             email: EmailConfig::default(),
             sms: SmsConfig::default(),

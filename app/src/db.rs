@@ -201,6 +201,25 @@ impl Db {
         migrator.run(&self.pool).await.context("applying migrations")
     }
 
+    /// Writes a consistent copy of an SQLite database to `path` (a new file) while others
+    /// go on reading and writing it (`VACUUM INTO`: one read transaction, a snapshot).
+    pub async fn copy_sqlite_into(&self, path: &Path) -> anyhow::Result<()> {
+        anyhow::ensure!(self.engine == Engine::Sqlite, "only an SQLite database is copied this way");
+        let path = path.to_str().context("the backup path is not valid UTF-8")?;
+        sqlx::query("VACUUM INTO $1").bind(path).execute(&self.pool).await.context("copying the database")?;
+        Ok(())
+    }
+
+    /// How many leads the database holds (0 when it has no schema yet).
+    pub async fn lead_count(&self) -> Result<i64, sqlx::Error> {
+        match sqlx::query_scalar("SELECT COUNT(*) FROM lead").fetch_one(&self.pool).await {
+            Ok(count) => Ok(count),
+            // No such table: an empty database.
+            Err(sqlx::Error::Database(error)) if matches!(error.code().as_deref(), Some("42P01") | Some("1")) => Ok(0),
+            Err(error) => Err(error),
+        }
+    }
+
     /// Checks that the database answers.
     pub async fn ping(&self) -> Result<(), sqlx::Error> {
         sqlx::query("SELECT 1").execute(&self.pool).await.map(drop)
@@ -292,12 +311,15 @@ fn connect_options(url: &str) -> anyhow::Result<AnyConnectOptions> {
     Ok(options.log_slow_statements(log::LevelFilter::Off, std::time::Duration::from_secs(1)))
 }
 
-fn create_sqlite_folder(url: &str) -> anyhow::Result<()> {
+/// The file an SQLite URL names; `None` for an in-memory database.
+pub fn sqlite_path(url: &str) -> Option<&Path> {
     let path = url.trim_start_matches("sqlite:").trim_start_matches("//").split('?').next().unwrap_or_default();
-    if path.is_empty() || path == ":memory:" {
-        return Ok(());
-    }
-    if let Some(folder) = Path::new(path).parent().filter(|folder| !folder.as_os_str().is_empty()) {
+    (!path.is_empty() && path != ":memory:").then(|| Path::new(path))
+}
+
+fn create_sqlite_folder(url: &str) -> anyhow::Result<()> {
+    let Some(path) = sqlite_path(url) else { return Ok(()) };
+    if let Some(folder) = path.parent().filter(|folder| !folder.as_os_str().is_empty()) {
         std::fs::create_dir_all(folder)
             .with_context(|| format!("creating the database folder {}", folder.display()))?;
     }

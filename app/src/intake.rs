@@ -471,6 +471,7 @@ async fn write_batches(
             .collect();
         match stored {
             Ok(accepted) => {
+                crate::metrics::intake_batch(accepted.len());
                 waker.wake();
                 for (reply, accepted) in replies.into_iter().zip(accepted) {
                     // A caller that went away no longer needs the answer; its lead is stored.

@@ -32,6 +32,8 @@ pub mod locks;
 #[cfg(feature = "ssr")]
 pub mod messages;
 #[cfg(feature = "ssr")]
+pub mod metrics;
+#[cfg(feature = "ssr")]
 pub mod providers;
 #[cfg(feature = "ssr")]
 pub mod queue;

@@ -51,6 +51,16 @@ enum Command {
         #[arg(long, default_value_t = 0)]
         rate: u64,
     },
+    /// Load `GET /healthz` of a running server: the HTTP ceiling of the same build, to
+    /// compare the intake with.
+    Healthz {
+        #[arg(long, default_value = "http://127.0.0.1:3000")]
+        url: String,
+        #[arg(long, default_value_t = 64)]
+        concurrency: usize,
+        #[arg(long, default_value_t = 10)]
+        seconds: u64,
+    },
     /// Flood `POST /api/auth/sign_in` with wrong passwords for new logins, each from a new
     /// address (the server must trust 127.0.0.1 as a proxy), so every attempt is checked.
     SignInFlood {
@@ -130,6 +140,10 @@ fn main() -> anyhow::Result<()> {
             Command::Intake { url, concurrency, seconds, rate } => {
                 intake(&url, concurrency, Duration::from_secs(seconds), rate).await
             }
+            Command::Healthz { url, concurrency, seconds } => {
+                let endpoint = format!("{}/healthz", url.trim_end_matches('/'));
+                load("healthz", endpoint, concurrency, Duration::from_secs(seconds), 0, None).await
+            }
             Command::Webhooks { url, token, concurrency, seconds, rate } => {
                 webhooks(&url, &token, concurrency, Duration::from_secs(seconds), rate).await
             }
@@ -148,14 +162,14 @@ fn main() -> anyhow::Result<()> {
 
 async fn intake(url: &str, concurrency: usize, duration: Duration, rate: u64) -> anyhow::Result<()> {
     let endpoint = format!("{}/api/landing/proftest", url.trim_end_matches('/'));
-    load("intake", endpoint, concurrency, duration, rate, |n| {
+    load("intake", endpoint, concurrency, duration, rate, Some(|n| {
         // Formatted directly: the generator shares the machine, so it must stay light.
         let body = format!(
             r#"{{"name":"Нагрузочный Тест","email":"load{n}@example.com","phone":"+7701{:07}","utm_source":"fb_kenesary","utm_campaign":"bench","answers":{{"q1":"a","q2":"b"}}}}"#,
             n % 10_000_000
         );
         ("application/json", body)
-    })
+    }))
     .await
 }
 
@@ -209,27 +223,38 @@ async fn sign_in_flood(url: &str, concurrency: usize, duration: Duration, rate: 
 /// AmoCRM deliveries of won deals without UTM fields, each a new deal, to the sales webhook.
 async fn webhooks(url: &str, token: &str, concurrency: usize, duration: Duration, rate: u64) -> anyhow::Result<()> {
     let endpoint = format!("{}/api/amocrm/sales-webhook?token={token}", url.trim_end_matches('/'));
-    load("webhooks", endpoint, concurrency, duration, rate, |n| {
-        let body = format!(
-            "leads%5Bstatus%5D%5B0%5D%5Bid%5D={}&leads%5Bstatus%5D%5B0%5D%5Bstatus_id%5D=142\
+    load(
+        "webhooks",
+        endpoint,
+        concurrency,
+        duration,
+        rate,
+        Some(|n| {
+            let body = format!(
+                "leads%5Bstatus%5D%5B0%5D%5Bid%5D={}&leads%5Bstatus%5D%5B0%5D%5Bstatus_id%5D=142\
              &leads%5Bstatus%5D%5B0%5D%5Bold_status_id%5D=81854574&leads%5Bstatus%5D%5B0%5D%5Bpipeline_id%5D=10350882\
              &leads%5Bstatus%5D%5B0%5D%5Bprice%5D=5000&account%5Bid%5D=30739638",
-            90_000_000 + n
-        );
-        ("application/x-www-form-urlencoded", body)
-    })
+                90_000_000 + n
+            );
+            ("application/x-www-form-urlencoded", body)
+        }),
+    )
     .await
 }
 
-/// Posts `body(n)` to `endpoint` from `concurrency` connections for `duration` after a
-/// 2-second warm-up (paced at `rate` a second unless 0); prints throughput and latency.
+/// The content type and body of the `n`th request.
+type BodyOf = fn(u64) -> (&'static str, String);
+
+/// Posts `body(n)` to `endpoint` (or, without a body, gets it) from `concurrency`
+/// connections for `duration` after a 2-second warm-up (paced at `rate` a second unless
+/// 0); prints throughput and latency.
 async fn load(
     what: &str,
     endpoint: String,
     concurrency: usize,
     duration: Duration,
     rate: u64,
-    body: fn(u64) -> (&'static str, String),
+    body: Option<BodyOf>,
 ) -> anyhow::Result<()> {
     let client = reqwest::Client::builder().pool_max_idle_per_host(concurrency).build()?;
     let sequence = Arc::new(AtomicU64::new(0));
@@ -240,18 +265,26 @@ async fn load(
     let stop_at = measure_from + duration;
     let workers: Vec<_> = (0..concurrency)
         .map(|_| {
-            let (client, endpoint, sequence, failures) = (client.clone(), endpoint.clone(), sequence.clone(), failures.clone());
+            let (client, endpoint, sequence, failures) =
+                (client.clone(), endpoint.clone(), sequence.clone(), failures.clone());
             tokio::spawn(async move {
                 let mut latencies = Vec::new();
                 while Instant::now() < stop_at {
                     let n = sequence.fetch_add(1, Ordering::Relaxed);
                     if rate > 0 {
                         // Lead n is offered at n / rate seconds: an open-loop, paced load.
-                        tokio::time::sleep_until((start + Duration::from_secs_f64(n as f64 / rate as f64)).into()).await;
+                        tokio::time::sleep_until((start + Duration::from_secs_f64(n as f64 / rate as f64)).into())
+                            .await;
                     }
-                    let (content_type, body) = body(n);
+                    let request = match body {
+                        Some(body) => {
+                            let (content_type, body) = body(n);
+                            client.post(&endpoint).header("content-type", content_type).body(body)
+                        }
+                        None => client.get(&endpoint),
+                    };
                     let sent = Instant::now();
-                    let ok = matches!(client.post(&endpoint).header("content-type", content_type).body(body).send().await, Ok(response) if response.status().is_success());
+                    let ok = matches!(request.send().await, Ok(response) if response.status().is_success());
                     if sent >= measure_from {
                         if ok {
                             latencies.push(sent.elapsed());

@@ -16,8 +16,9 @@ use app::models::Role;
 use app::state::AppState;
 use app::time::now_ms;
 
+use crate::backup;
 use crate::shutdown::cancel_on_signal;
-use crate::startup::Application;
+use crate::startup::{hash_file_beside_binary, Application};
 
 /// Lead tracking and traffic attribution.
 #[derive(Debug, Parser)]
@@ -59,6 +60,23 @@ enum Command {
         from: chrono::NaiveDate,
         /// Tenge per unit, e.g. 505.2.
         kzt: f64,
+    },
+    /// Write a consistent backup of the database to a new file while the server runs:
+    /// an SQLite copy, or a PostgreSQL custom-format dump (needs `pg_dump`).
+    Backup {
+        /// The file to write; it must not exist.
+        #[arg(long)]
+        to: std::path::PathBuf,
+    },
+    /// Restore a backup into the database of `DATABASE_URL`, with its server stopped; the
+    /// database must hold no leads unless --force (PostgreSQL needs `pg_restore`).
+    Restore {
+        /// The backup file.
+        #[arg(long)]
+        from: std::path::PathBuf,
+        /// Replace a database that holds leads.
+        #[arg(long)]
+        force: bool,
     },
     /// Fill the database with synthetic demo leads, sales and ad spend.
     DemoData {
@@ -157,6 +175,11 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         return check_config().await;
     }
     let config = Config::from_env()?;
+    match &command {
+        Command::Backup { to } => return backup::backup(&config.database, to).await,
+        Command::Restore { from, force } => return backup::restore(&config.database, from, *force).await,
+        _ => {}
+    }
     if let Command::Serve = command {
         // The server starts whether or not the database answers: leads go to the spool.
         let db = Db::connect_lazy(&config.database)?;
@@ -167,7 +190,9 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
     let db = Db::connect(&config.database).await?;
     db.migrate().await?;
     let result = match command {
-        Command::Serve | Command::CheckConfig => unreachable!("handled above"),
+        Command::Serve | Command::CheckConfig | Command::Backup { .. } | Command::Restore { .. } => {
+            unreachable!("handled above")
+        }
         Command::Migrate => {
             tracing::info!("migrations are up to date");
             Ok(())
@@ -191,9 +216,13 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
 
 async fn serve(config: Config, db: Db) -> anyhow::Result<()> {
     let leptos_config = std::env::var("LEPTOS_CONFIG").unwrap_or_else(|_| "Leptos.toml".to_owned());
-    let leptos_options = get_configuration(Some(&leptos_config))
+    let mut leptos_options = get_configuration(Some(&leptos_config))
         .with_context(|| format!("reading the site settings from {leptos_config}"))?
         .leptos_options;
+    if leptos_options.hash_files && !hash_file_beside_binary(&leptos_options) {
+        tracing::info!("no hash.txt beside the binary: assets are served under their plain names");
+        leptos_options.hash_files = false;
+    }
     let state = AppState::new(leptos_options, db, config);
     if state.services.is_test_mode() {
         tracing::warn!("test mode: emails and SMS without provider credentials go to the dev_outbox table");

@@ -37,6 +37,7 @@ pub async fn limit_intake(State(limit): State<Arc<IntakeLimit>>, request: Reques
             if let Err(wait) = limit.check(addr) {
                 let retry_after_secs = retry_after_secs(wait);
                 tracing::warn!(retry_after_secs, "intake rate limit reached");
+                app::metrics::lead_refused("rate_limited");
                 return intake_refusal(retry_after_secs);
             }
         }

@@ -12,12 +12,13 @@ use app::access::resolve_viewer;
 use app::error::AppError;
 use app::state::AppState;
 
-/// Paths anyone may open: sign-in, assets, health, the API and the provider webhooks
-/// (which check credentials themselves; AmoCRM's are under `/webhook/` and `/api/`).
+/// Paths anyone may open: sign-in, assets, health, the API, metrics and the provider
+/// webhooks (which check credentials themselves; AmoCRM's are under `/webhook/` and `/api/`).
 fn is_public(path: &str) -> bool {
     path == "/login"
         || path == "/healthz"
         || path == "/readyz"
+        || path == "/metrics"
         || path == "/favicon.svg"
         || path.starts_with("/api/")
         || path.starts_with("/webhooks/")

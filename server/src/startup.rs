@@ -14,13 +14,18 @@ use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
 use hyper_util::server::conn::auto;
 use hyper_util::server::graceful::GracefulShutdown;
 use hyper_util::service::TowerToHyperService;
+use leptos::config::LeptosOptions;
 use leptos_axum::{generate_route_list, LeptosRoutes};
 use tokio::net::TcpListener;
 use tokio::sync::Semaphore;
 use tokio::task::JoinSet;
 use tokio_util::sync::CancellationToken;
 use tower::ServiceExt;
+use tower_http::compression::predicate::{NotForContentType, Predicate, SizeAbove};
+use tower_http::compression::{CompressionLayer, CompressionLevel};
 use tower_http::cors::{AllowOrigin, CorsLayer};
+use tower_http::services::ServeDir;
+use tower_http::set_header::SetResponseHeaderLayer;
 use tower_http::timeout::TimeoutLayer;
 use tower_http::trace::TraceLayer;
 
@@ -30,6 +35,7 @@ use app::state::AppState;
 use app::{shell, App};
 
 use crate::edge;
+use crate::metrics;
 use crate::page_guard::require_session;
 use crate::routes::{
     crm_sync, crm_webhooks, delivery, health, integrations, jobs_api, landing, leads_api, sales_api, traffic_api,
@@ -41,15 +47,27 @@ pub struct Application {
     router: Router,
     limits: EdgeConfig,
     intake_limit: Arc<IntakeLimit>,
+    /// `METRICS_ADDR`, bound, and what its `/metrics` reads.
+    metrics: Option<(TcpListener, metrics::Scrape)>,
 }
 
 impl Application {
-    /// Binds `state.leptos_options.site_addr` (port 0 picks a free port) and builds the router.
+    /// Binds `state.leptos_options.site_addr` (port 0 picks a free port) and, when set,
+    /// `METRICS_ADDR`, and builds the router.
     pub async fn build(state: AppState) -> anyhow::Result<Self> {
         let addr: SocketAddr = state.leptos_options.site_addr;
         let listener = TcpListener::bind(addr).await.with_context(|| format!("binding {addr}"))?;
         let (limits, intake_limit) = (state.config.edge.clone(), state.intake_limit.clone());
-        Ok(Self { listener, router: router(state), limits, intake_limit })
+        let metrics = match state.config.metrics.addr {
+            Some(addr) => {
+                let listener = TcpListener::bind(addr).await.with_context(|| format!("binding METRICS_ADDR {addr}"))?;
+                let scrape =
+                    metrics::Scrape { handle: metrics::recorder(), services: state.services.clone(), token: None };
+                Some((listener, scrape))
+            }
+            None => None,
+        };
+        Ok(Self { listener, router: router(state), limits, intake_limit, metrics })
     }
 
     /// The address actually bound.
@@ -63,7 +81,8 @@ impl Application {
     /// At most `HTTP_MAX_CONNECTIONS` connections are open at once (more wait in the
     /// listen queue), and a client gets `HTTP_HEADER_TIMEOUT_SECS` to send its headers.
     pub async fn run_until_stopped(self, shutdown: CancellationToken) -> anyhow::Result<()> {
-        let Self { listener, router, limits, intake_limit } = self;
+        let Self { listener, router, limits, intake_limit, metrics } = self;
+        let metrics = metrics.map(|(listener, scrape)| tokio::spawn(metrics::serve_metrics_address(listener, scrape)));
         let mut server = auto::Builder::new(TokioExecutor::new());
         server.http1().timer(TokioTimer::new()).header_read_timeout(limits.header_timeout);
         server.http2().timer(TokioTimer::new());
@@ -113,6 +132,9 @@ impl Application {
         }
         // Whatever is left is closed now, not when the process exits.
         open.shutdown().await;
+        if let Some(metrics) = metrics {
+            metrics.abort();
+        }
         Ok(())
     }
 }
@@ -140,8 +162,20 @@ pub fn router(state: AppState) -> Router {
         .layer(DefaultBodyLimit::max(state.config.intake.max_body_bytes))
         .layer(cors(&state.config.intake.cors_allowed_origins));
 
-    Router::new()
+    let metrics_route = state.config.metrics.token.clone().map(|token| {
+        let scrape = metrics::Scrape {
+            handle: metrics::recorder(),
+            services: state.services.clone(),
+            token: Some(Arc::new(token)),
+        };
+        Router::new().route("/metrics", get(metrics::serve_metrics)).with_state(scrape)
+    });
+    let track_http = state.config.metrics.enabled();
+
+    let router = Router::new()
+        .nest_service("/pkg", site_assets(&leptos_options))
         .merge(intake)
+        .merge(metrics_route.unwrap_or_default())
         .route("/api/lead-tracking/leads", get(leads_api::list_leads))
         .route("/api/integrations/all", get(integrations::all_integrations))
         .route("/api/integrations/{name}", get(integrations::one_integration))
@@ -176,13 +210,52 @@ pub fn router(state: AppState) -> Router {
             Arc::new(state.config.edge.trusted_proxies.clone()),
             edge::client_addr,
         ))
+        .layer(compress_dynamic())
         .layer(TimeoutLayer::with_status_code(StatusCode::REQUEST_TIMEOUT, state.config.edge.request_timeout))
         .layer(axum::middleware::from_fn_with_state(edge::Production(state.config.production), edge::security_headers))
         // Spans carry the path only: query strings may hold searched emails or phones.
         .layer(TraceLayer::new_for_http().make_span_with(|request: &axum::extract::Request| {
             tracing::info_span!("http", method = %request.method(), path = %request.uri().path())
-        }))
-        .with_state(state)
+        }));
+    // Outermost: the refusals of every other layer are counted too.
+    let router = if track_http { router.layer(axum::middleware::from_fn(metrics::track_http)) } else { router };
+    router.with_state(state)
+}
+
+/// Compresses what is made per request — pages and JSON of 1 KB or more (the first page
+/// of `/target` is ~120 KB of HTML) — at a fast level (brotli or gzip, as the browser
+/// accepts). The static assets are left alone: they are compressed once, at build time.
+fn compress_dynamic() -> CompressionLayer<impl Predicate> {
+    let predicate = SizeAbove::new(1024)
+        .and(NotForContentType::IMAGES)
+        .and(NotForContentType::const_new("application/wasm"))
+        .and(NotForContentType::const_new("text/javascript"))
+        .and(NotForContentType::const_new("text/css"))
+        .and(NotForContentType::SSE);
+    CompressionLayer::new().quality(CompressionLevel::Precise(4)).compress_when(predicate)
+}
+
+/// `/pkg/`: the WASM, JS and CSS, precompressed (a release build writes `.br` and `.gz`
+/// beside each file; the client's `Accept-Encoding` picks one), with a year-long
+/// immutable cache when their names carry content hashes, and revalidated otherwise.
+fn site_assets(options: &LeptosOptions) -> Router {
+    let folder = std::path::Path::new(options.site_root.as_ref()).join(options.site_pkg_dir.as_ref());
+    let files = ServeDir::new(folder).precompressed_br().precompressed_gzip();
+    let cache = if options.hash_files { "public, max-age=31536000, immutable" } else { "no-cache" };
+    Router::new().fallback_service(
+        tower::ServiceBuilder::new()
+            .layer(SetResponseHeaderLayer::overriding(header::CACHE_CONTROL, HeaderValue::from_static(cache)))
+            .layer(SetResponseHeaderLayer::if_not_present(header::VARY, HeaderValue::from_static("accept-encoding")))
+            .service(files),
+    )
+}
+
+/// Whether the build left its `hash.txt` (the hashed asset names) beside this binary,
+/// where Leptos reads it. Without it — a plain `cargo build` — `hash-files` must be off,
+/// or rendering a page fails.
+pub fn hash_file_beside_binary(options: &LeptosOptions) -> bool {
+    let exe = std::env::current_exe().ok();
+    exe.and_then(|exe| exe.parent().map(|dir| dir.join(options.hash_file.as_ref()))).is_some_and(|path| path.exists())
 }
 
 /// CORS for the landing pages' origins; without configured origins, cross-origin

@@ -81,6 +81,12 @@ pub fn production_findings(config: &Config) -> Vec<Finding> {
         "DATABASE_URL",
         "SQLite: run one server process; use PostgreSQL for more",
     );
+    add(!config.metrics.enabled(), Note, "METRICS_ADDR", "no /metrics for monitoring (or METRICS_TOKEN)");
+    let public_metrics = config.metrics.addr.is_some_and(|addr| match addr.ip() {
+        std::net::IpAddr::V4(ip) => !(ip.is_loopback() || ip.is_private()),
+        std::net::IpAddr::V6(ip) => !ip.is_loopback(),
+    });
+    add(public_metrics, Unsafe, "METRICS_ADDR", "not a loopback or private address: metrics would be public");
     findings
 }
 
@@ -105,6 +111,18 @@ mod tests {
     }
 
     #[test]
+    fn metrics_on_a_public_address_are_unsafe() {
+        let mut config = Config::for_tests("postgres://db/leads");
+        for (addr, public) in [("0.0.0.0:9100", true), ("203.0.113.5:9100", true), ("10.0.0.5:9100", false)] {
+            config.metrics.addr = Some(addr.parse().unwrap());
+            let unsafe_metrics = production_findings(&config)
+                .iter()
+                .any(|f| f.variable == "METRICS_ADDR" && f.severity == Severity::Unsafe);
+            assert_eq!(unsafe_metrics, public, "{addr}");
+        }
+    }
+
+    #[test]
     fn a_complete_production_configuration_has_only_notes() {
         let secret = || Some(SecretString::from("s"));
         let mut config = Config::for_tests("postgres://db/leads");
@@ -122,6 +140,7 @@ mod tests {
         config.web.cookie_secure = true;
         config.edge = super::super::EdgeConfig::default();
         config.intake.notify_dedup = std::time::Duration::from_secs(24 * 3600);
+        config.metrics.addr = Some("127.0.0.1:9100".parse().unwrap());
         let findings = production_findings(&config);
         assert!(findings.iter().all(|f| f.severity == Severity::Note), "{findings:?}");
     }

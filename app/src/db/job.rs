@@ -344,6 +344,30 @@ pub async fn next_due(conn: &mut AnyConnection, kind: &str, paused: &[&str]) -> 
     query.fetch_one(conn).await
 }
 
+/// The queue of one kind, for monitoring.
+#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
+pub struct QueueDepthRow {
+    pub kind: String,
+    /// Queued jobs, due or not.
+    pub queued: i64,
+    /// Queued jobs due by `now`.
+    pub due: i64,
+    /// When the oldest due job fell due.
+    pub oldest_due_at: Option<i64>,
+}
+
+/// The queue of every kind that has queued jobs.
+pub async fn queue_depths(conn: &mut AnyConnection, now_ms: i64) -> Result<Vec<QueueDepthRow>, sqlx::Error> {
+    sqlx::query_as(
+        "SELECT kind, COUNT(*) AS queued, COALESCE(SUM(CASE WHEN run_at <= $1 THEN 1 ELSE 0 END), 0) AS due, \
+         MIN(CASE WHEN run_at <= $1 THEN run_at END) AS oldest_due_at \
+         FROM job WHERE status = 'queued' GROUP BY kind ORDER BY kind",
+    )
+    .bind(now_ms)
+    .fetch_all(conn)
+    .await
+}
+
 /// A job parked as failed, for the dashboard.
 #[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
 pub struct FailedJobRow {

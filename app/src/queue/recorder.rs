@@ -108,10 +108,24 @@ impl Recorder {
             record_integration_news(&mut tx, integration.as_str(), &news).await?;
         }
         tx.commit().await?;
+        for item in items {
+            crate::metrics::job_finished(item.kind.kind, self.outcome_label(item));
+        }
         if items.iter().any(|item| matches!(item.result, Err(JobFailure::Refused(_)))) {
             self.waker.pauses_changed();
         }
         Ok(())
+    }
+
+    /// What happened to a recorded run, for the metrics.
+    fn outcome_label<C: Context>(&self, item: &Finished<C>) -> &'static str {
+        match &item.result {
+            Ok(Ran::Done { .. }) => "done",
+            Ok(Ran::Again { .. }) => "again",
+            Err(JobFailure::Refused(_)) => "refused",
+            Err(JobFailure::Retry { .. }) if item.job.attempts < i64::from(self.max_attempts) => "retried",
+            Err(_) => "failed",
+        }
     }
 
     /// A few tries for one outcome; after that the lease is left to expire.

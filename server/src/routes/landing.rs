@@ -9,6 +9,7 @@ use serde_json::{json, Value};
 use app::domain::lead_input::{LeadKind, NewLead};
 use app::error::AppError;
 use app::intake::Accepted;
+use app::metrics;
 use app::state::AppState;
 use app::time::now_ms;
 
@@ -40,16 +41,17 @@ async fn submit(
     headers: &HeaderMap,
     body: &[u8],
 ) -> Result<(StatusCode, Json<Value>), AppError> {
-    let value: Value = serde_json::from_slice(body)
-        .map_err(|error| AppError::validation("body", format!("тело запроса не является корректным JSON ({error})")))?;
-    let lead = NewLead::parse(kind, &value)?;
-    let submission_key = idempotency_key(headers)?.map(str::to_owned);
+    let parsed = parse_submission(kind, headers, body);
+    let (value, lead, submission_key) = parsed.inspect_err(|_| metrics::lead_refused("invalid"))?;
     let source = lead.source.clone();
     // Neither the database nor the spool took it: the cause is logged where it happened.
-    let accepted =
-        state.intake.accept(kind, &value, lead, submission_key, now_ms()).await.map_err(|_| AppError::Unavailable)?;
+    let accepted = state.intake.accept(kind, &value, lead, submission_key, now_ms()).await.map_err(|_| {
+        metrics::lead_refused("unavailable");
+        AppError::Unavailable
+    })?;
     match accepted {
         Accepted::Stored(accepted) => {
+            metrics::lead_accepted(if accepted.created { "stored" } else { "repeated" });
             tracing::info!(lead.id = accepted.lead_id, lead.source = %source, lead.created = accepted.created, "lead accepted");
             let status_token = state.status_tokens().await?.token(accepted.lead_id);
             Ok((
@@ -58,10 +60,24 @@ async fn submit(
             ))
         }
         Accepted::Spooled { receipt } => {
+            metrics::lead_accepted("spooled");
             tracing::info!(lead.source = %source, "lead spooled until the database is back");
             Ok((StatusCode::ACCEPTED, Json(json!({ "success": true, "queued": true, "receipt": receipt }))))
         }
     }
+}
+
+/// The body as JSON, the lead it describes and the `Idempotency-Key`, or what is wrong.
+fn parse_submission(
+    kind: LeadKind,
+    headers: &HeaderMap,
+    body: &[u8],
+) -> Result<(Value, NewLead, Option<String>), AppError> {
+    let value: Value = serde_json::from_slice(body)
+        .map_err(|error| AppError::validation("body", format!("тело запроса не является корректным JSON ({error})")))?;
+    let lead = NewLead::parse(kind, &value)?;
+    let submission_key = idempotency_key(headers)?.map(str::to_owned);
+    Ok((value, lead, submission_key))
 }
 
 fn idempotency_key(headers: &HeaderMap) -> Result<Option<&str>, AppError> {

@@ -3,6 +3,7 @@
 
 mod ad_spend;
 mod auth;
+mod backup;
 mod crm_push;
 mod crm_sync;
 mod crm_webhooks;
@@ -14,6 +15,7 @@ mod health;
 mod helpers;
 mod intake;
 mod leads_api;
+mod metrics;
 mod migrations;
 mod notify_policy;
 mod paused_integrations;

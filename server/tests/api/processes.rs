@@ -24,14 +24,14 @@ use crate::fakes::telegram::{self, FakeTelegram};
 use crate::helpers::{with_each_engine, TestDatabase};
 
 /// A server process started from the built binary.
-struct ServerProcess {
+pub(crate) struct ServerProcess {
     child: Child,
-    address: SocketAddr,
+    pub(crate) address: SocketAddr,
 }
 
 /// What a started process must answer before the test goes on.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Wait {
+pub(crate) enum Wait {
     /// `/readyz`: the database answers and the background tasks run.
     Ready,
     /// `/healthz`: it serves (its database may be down).
@@ -46,7 +46,7 @@ impl ServerProcess {
     }
 
     /// Like [`start`](Self::start), with more environment and another readiness.
-    async fn start_with(
+    pub(crate) async fn start_with(
         database_url: &str,
         resend: &FakeResend,
         mobizon: &FakeMobizon,
@@ -108,7 +108,7 @@ impl ServerProcess {
     }
 
     /// Kills the process with SIGKILL: no shutdown, no goodbye.
-    async fn kill(mut self) {
+    pub(crate) async fn kill(mut self) {
         self.child.start_kill().expect("sending SIGKILL");
         self.child.wait().await.expect("reaping the server");
     }
@@ -121,7 +121,7 @@ fn spool_dir(database_url: &str) -> String {
     std::env::temp_dir().join(format!("{}-spool", name.trim_end_matches(".db"))).display().to_string()
 }
 
-fn free_address() -> SocketAddr {
+pub(crate) fn free_address() -> SocketAddr {
     let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("a free port");
     listener.local_addr().expect("an address")
 }
