@@ -56,8 +56,8 @@ pub async fn refresh_gauges(services: &Services) -> Result<(), sqlx::Error> {
         gauge!("leadtrack_jobs_oldest_due_seconds", "kind" => kind).set(oldest_due_secs);
     }
 
-    for health in integration_health(services).await? {
-        let Some(integration) = Integration::parse(&health.name) else { continue };
+    // The health view lists the integrations in `Integration::ALL`'s order.
+    for (integration, health) in Integration::ALL.into_iter().zip(integration_health(services).await?) {
         for state in ["ok", "degraded", "paused"] {
             let current = if health.state == state { 1.0 } else { 0.0 };
             gauge!("leadtrack_integration_state", "integration" => integration.as_str(), "state" => state).set(current);

@@ -97,35 +97,27 @@ impl Recorder {
             })
             .collect();
         let held: HashSet<i64> = finish_jobs(&mut tx, &finished, &self.worker_id).await?.into_iter().collect();
+        let mut outcomes = Vec::with_capacity(items.len());
         for item in items {
             let job = &item.job;
             let span =
                 tracing::info_span!("job", job.id = job.job_id, job.kind = %job.kind, job.attempt = job.attempts);
-            self.record(&mut tx, item, &held, &mut batch).instrument(span).await?;
+            if let Some(outcome) = self.record(&mut tx, item, &held, &mut batch).instrument(span).await? {
+                outcomes.push((item.kind.kind, outcome));
+            }
         }
         batch.flush(&mut tx).await?;
         for (integration, news) in integration_news(items) {
             record_integration_news(&mut tx, integration.as_str(), &news).await?;
         }
         tx.commit().await?;
-        for item in items {
-            crate::metrics::job_finished(item.kind.kind, self.outcome_label(item));
+        for (kind, outcome) in outcomes {
+            crate::metrics::job_finished(kind, outcome);
         }
         if items.iter().any(|item| matches!(item.result, Err(JobFailure::Refused(_)))) {
             self.waker.pauses_changed();
         }
         Ok(())
-    }
-
-    /// What happened to a recorded run, for the metrics.
-    fn outcome_label<C: Context>(&self, item: &Finished<C>) -> &'static str {
-        match &item.result {
-            Ok(Ran::Done { .. }) => "done",
-            Ok(Ran::Again { .. }) => "again",
-            Err(JobFailure::Refused(_)) => "refused",
-            Err(JobFailure::Retry { .. }) if item.job.attempts < i64::from(self.max_attempts) => "retried",
-            Err(_) => "failed",
-        }
     }
 
     /// A few tries for one outcome; after that the lease is left to expire.
@@ -146,25 +138,28 @@ impl Recorder {
 
     /// Writes one outcome. Its row's update checks that this worker still holds the lease
     /// (for finished jobs, `finished_held` says whether it did); the effects follow only if
-    /// it does (otherwise the new holder records them).
+    /// it does (otherwise the new holder records them). Returns what became of the run
+    /// (`done`, `again`, `refused`, `retried`, `failed`), or `None` when it was not ours
+    /// to record.
     async fn record<C: Context>(
         &self,
         tx: &mut AnyConnection,
         item: &Finished<C>,
         finished_held: &HashSet<i64>,
         batch: &mut C::Batch,
-    ) -> Result<(), sqlx::Error> {
+    ) -> Result<Option<&'static str>, sqlx::Error> {
         let (job, now, worker) = (&item.job, item.now, self.worker_id.as_str());
-        let held = match &item.result {
+        let (held, outcome) = match &item.result {
             Ok(Ran::Done { output, .. }) => {
                 let held = finished_held.contains(&job.job_id);
                 if held {
                     output.commit(job, tx, batch, now).await?;
                 }
-                held
+                (held, "done")
             }
             Ok(Ran::Again { after, payload }) => {
-                release_job(tx, job.job_id, worker, now + millis(*after), Some(payload), None, true, now).await?
+                let after = now + millis(*after);
+                (release_job(tx, job.job_id, worker, after, Some(payload), None, true, now).await?, "again")
             }
             Err(JobFailure::Refused(refusal)) if refusals_of(tx, job.job_id).await? + 1 < MAX_REFUSALS => {
                 // Not the job's fault: it waits, its attempt given back, and the
@@ -175,12 +170,15 @@ impl Recorder {
                 if held {
                     pause(tx, refusal, now).await?;
                 }
-                held
+                (held, "refused")
             }
             Err(JobFailure::Retry { message, retry_after }) if job.attempts < i64::from(self.max_attempts) => {
                 let delay = retry_after.unwrap_or_else(|| backoff(self.retry, job.attempts));
                 tracing::warn!(error = %redact(message), retry_in_ms = millis(delay), "the job failed; it will be retried");
-                release_job(tx, job.job_id, worker, now + millis(delay), None, Some(message), false, now).await?
+                (
+                    release_job(tx, job.job_id, worker, now + millis(delay), None, Some(message), false, now).await?,
+                    "retried",
+                )
             }
             Err(failure) => {
                 let message = failure.to_string();
@@ -189,13 +187,13 @@ impl Recorder {
                 if held {
                     item.kind.parked(job, &message, tx, batch, now).await?;
                 }
-                held
+                (held, "failed")
             }
         };
         if !held {
             tracing::warn!("the job's lease passed to another worker; its outcome is left to that worker");
         }
-        Ok(())
+        Ok(held.then_some(outcome))
     }
 }
 
