@@ -101,7 +101,8 @@ impl Context for Services {
 
     /// AmoCRM's account (within the 20 s health timeout), Resend's domains, Mobizon's
     /// balance, the Telegram bot (and the refused chat), the Facebook token's user. An
-    /// integration without credentials has nothing to refuse.
+    /// integration without credentials has nothing to refuse, except Telegram: without a
+    /// bot its announcements wait.
     async fn probe(&self, integration: Integration, subject: Option<&str>) -> Result<(), JobFailure> {
         match (integration, &self.email, &self.sms) {
             (Integration::AmoCrm, ..) => {
@@ -111,11 +112,11 @@ impl Context for Services {
             }
             (Integration::Resend, EmailSender::Resend(client), _) => client.check_key().await?,
             (Integration::Mobizon, _, SmsSender::Mobizon(client)) => client.check_key().await?,
-            (Integration::Telegram, ..) => {
-                if let Some(client) = &self.telegram {
-                    client.check(subject).await?;
-                }
-            }
+            (Integration::Telegram, ..) => match &self.telegram {
+                Some(client) => client.check(subject).await?,
+                // Announcements wait for a bot rather than being dropped.
+                None => return Err(JobFailure::Refused(notify_sale::no_bot())),
+            },
             (Integration::Facebook, ..) => {
                 if let Some(client) = &self.facebook {
                     client.check_token().await?;

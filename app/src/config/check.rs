@@ -48,7 +48,12 @@ pub fn production_findings(config: &Config) -> Vec<Finding> {
     add(!crm_credentials, Missing, "AMOCRM_ACCESS_TOKEN", "leads are not pushed to AmoCRM (or AMOCRM_REFRESH_TOKEN)");
     add(config.crm.base_url.is_none(), Missing, "AMOCRM_BASE_URL", "no AmoCRM account to push to");
     add(config.crm.webhook_secret.is_none(), Missing, "AMOCRM_WEBHOOK_SECRET", "sales from AmoCRM cannot arrive");
-    add(config.telegram.bot_token.is_none(), Missing, "TELEGRAM_BOT_TOKEN", "sales are not announced");
+    add(
+        config.telegram.bot_token.is_none(),
+        Missing,
+        "TELEGRAM_BOT_TOKEN",
+        "sale announcements wait until a bot token is set",
+    );
     add(
         config.facebook.access_token.is_none(),
         Note,

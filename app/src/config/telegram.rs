@@ -12,7 +12,8 @@ use super::ConfigError;
 pub struct TelegramConfig {
     /// `TELEGRAM_API_URL` (default `https://api.telegram.org`).
     pub api_url: String,
-    /// `TELEGRAM_BOT_TOKEN`: without it sale messages are not sent (the job says so).
+    /// `TELEGRAM_BOT_TOKEN`: without it the Telegram integration is paused and sale
+    /// announcements wait; a process started with one sends them.
     pub bot_token: Option<SecretString>,
     /// `TELEGRAM_DEFAULT_CHAT_ID`: where sales of teams without a chat go.
     pub default_chat_id: Option<String>,

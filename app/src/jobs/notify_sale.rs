@@ -5,7 +5,8 @@
 //! not arrive (no connection, a 429, an error answer — then the job retries); `uncertain`
 //! when the request went out and no answer came, or when a run finds the sale still
 //! `sending` from an earlier run that never recorded its outcome (a crash). An uncertain
-//! announcement is never sent again by itself: an admin decides.
+//! announcement is never sent again by itself: an admin decides. Without a bot token the
+//! Telegram integration is paused and announcements wait for one.
 
 use serde::{Deserialize, Serialize};
 use sqlx::AnyConnection;
@@ -13,7 +14,7 @@ use sqlx::AnyConnection;
 use super::{lanes, CounterDeltas};
 use crate::db::job::ClaimedJob;
 use crate::db::sale::{abandon_sale_notice, begin_sale_notice, sale_notice, settle_sale_notice, NoticeStart};
-use crate::domain::integration::Integration;
+use crate::domain::integration::{Integration, Refusal};
 use crate::messages::sale_message;
 use crate::providers::SendError;
 use crate::queue::{Job, JobFailure, Lane, Step};
@@ -40,8 +41,13 @@ pub enum Announced {
     Sent { message_id: i64 },
     /// It may or may not be in the chat; the reason says why we cannot tell.
     Uncertain { reason: String },
-    /// Nothing to do: no bot configured, or the sale's announcement is settled already.
+    /// Nothing to do: the sale's announcement is settled already.
     Skipped,
+}
+
+/// No `TELEGRAM_BOT_TOKEN`: the integration is paused until a process starts with one.
+pub fn no_bot() -> Refusal {
+    Refusal::new(Integration::Telegram, "TELEGRAM_BOT_TOKEN не задан: объявления о продажах ждут, пока бот не настроен")
 }
 
 impl Job for NotifySale {
@@ -58,8 +64,7 @@ impl Job for NotifySale {
     async fn run(self, _job: &ClaimedJob, services: &Services) -> Result<Step<Self>, JobFailure> {
         let done = |outcome| Ok(Step::Done(Announcement { sale_id: self.sale_id, outcome }));
         let Some(telegram) = &services.telegram else {
-            tracing::warn!(sale.id = self.sale_id, "TELEGRAM_BOT_TOKEN is not set: the sale is not announced");
-            return done(Announced::Skipped);
+            return Err(JobFailure::Refused(no_bot()));
         };
         let mut conn = services.db.pool().acquire().await?;
         let notice = sale_notice(&mut conn, self.sale_id)

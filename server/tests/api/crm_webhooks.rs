@@ -387,3 +387,53 @@ with_each_engine!(a_bot_removed_from_its_chat_pauses_telegram_until_it_is_back, 
     assert_eq!(telegram.sent().len(), 3, "each sale announced once");
     assert_eq!(app.count("SELECT COUNT(*) FROM sale WHERE notify_state = 'sent'").await, 3);
 });
+
+with_each_engine!(without_a_bot_token_announcements_wait_and_go_out_once_it_is_set, |engine| {
+    let telegram = FakeTelegram::start().await;
+    let url = telegram.url();
+    let Some(app) = TestApp::spawn_with(engine, |config| {
+        config.crm.webhook_secret = Some(SecretString::from(SECRET));
+        config.telegram.api_url = url.clone();
+        config.telegram.bot_token = None;
+        config.telegram.default_chat_id = Some(CHAT.to_owned());
+    })
+    .await
+    else {
+        return;
+    };
+    let body = status_change(777_050, 10_350_882, 142, 81_854_574, &[(434_731, "fb_kenesary")]);
+    assert_eq!(deliver(&app, "/api/amocrm/funnel-sale", Some(SECRET), body).await, 200);
+    run_all_jobs(&app).await;
+    // A day later, still without a bot: the announcement waits and spends no attempt.
+    app.run_jobs_after(Duration::from_secs(86_400)).await;
+    let waiting: (String, String, i64) = sqlx::query_as(
+        "SELECT sale.notify_state, job.status, job.attempts FROM sale \
+         JOIN job ON job.idempotency_key = 'sale-notify-' || CAST(sale.sale_id AS TEXT)",
+    )
+    .fetch_one(app.db.pool())
+    .await
+    .unwrap();
+    assert_eq!(waiting, ("pending".to_owned(), "queued".to_owned(), 0));
+    let reason: Option<String> =
+        sqlx::query_scalar("SELECT pause_reason FROM integration_status WHERE integration = 'telegram'")
+            .fetch_one(app.db.pool())
+            .await
+            .unwrap();
+    assert!(reason.unwrap_or_default().contains("TELEGRAM_BOT_TOKEN"));
+    assert!(telegram.sent().is_empty());
+
+    // The process restarts with a token: the integration resumes and the sale is announced once.
+    let app = app
+        .restart(|config| {
+            config.crm.webhook_secret = Some(SecretString::from(SECRET));
+            config.telegram.api_url = url;
+            config.telegram.bot_token = Some(SecretString::from(BOT_TOKEN));
+            config.telegram.default_chat_id = Some(CHAT.to_owned());
+        })
+        .await;
+    run_all_jobs(&app).await;
+    app.run_jobs_after(Duration::from_secs(3600)).await;
+    assert_eq!(telegram.sent().len(), 1, "{:?}", telegram.sent());
+    assert_eq!(app.count("SELECT COUNT(*) FROM sale WHERE notify_state = 'sent'").await, 1);
+    assert_eq!(app.count("SELECT COUNT(*) FROM integration_status WHERE paused_at IS NOT NULL").await, 0);
+});
