@@ -351,6 +351,13 @@ impl Conditions {
         self
     }
 
+    /// Adds a condition that binds no value (`crm_deal_id IS NULL`).
+    pub(crate) fn and_fixed(&mut self, condition: &str) -> &mut Self {
+        self.sql.push_str(if self.sql.is_empty() { " WHERE " } else { " AND " });
+        self.sql.push_str(condition);
+        self
+    }
+
     /// The next free placeholder number.
     pub(crate) fn next_placeholder(&self) -> usize {
         self.binds.len() + 1

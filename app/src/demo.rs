@@ -167,6 +167,7 @@ async fn load_sales(db: &Db, after_lead_id: i64, seed: u64) -> anyhow::Result<()
             source: lead.utm_source.as_deref(),
             medium: lead.utm_medium.as_deref(),
             campaign: lead.utm_campaign.as_deref(),
+            slug: lead.campaign_slug.as_deref(),
         });
         for (product, every, amount, deal_base) in
             [("express", EXPRESS_EVERY, 5_000, 50_000_000), ("flagship", FLAGSHIP_EVERY, 490_000, 60_000_000)]

@@ -528,6 +528,7 @@ async fn store_batch(
                 source: tracking.utm_source.as_deref(),
                 medium: tracking.utm_medium.as_deref(),
                 campaign: tracking.utm_campaign.as_deref(),
+                slug: submission.lead.campaign_slug.as_deref(),
             })
         })
         .collect();

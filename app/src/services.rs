@@ -12,6 +12,7 @@ pub mod crm_deals;
 pub mod crm_sync;
 pub mod delivery;
 pub mod health;
+pub mod leads;
 pub mod queue_admin;
 pub mod sales;
 pub mod teams;

@@ -26,7 +26,8 @@ use app::db::Db;
 use app::demo::{self, DemoOptions};
 use app::domain::date_range::DateRange;
 use app::domain::funnel::Funnel;
-use app::domain::lead_filter::LeadFilter;
+use app::domain::lead_filter::{CrmLink, LeadFilter, TeamChoice};
+use app::models::DeliveryStatus;
 
 #[derive(Debug, Parser)]
 struct Cli {
@@ -370,6 +371,32 @@ async fn dashboard(database_url: &str, leads: u64, runs: usize) -> anyhow::Resul
         ms(cards),
         ms(filtered_cards),
     );
+    // The filters of `/target`, each alone and team with a status together: the first page
+    // (the number the issue names) and the stat cards, which then count the leads themselves.
+    let kenesary = || Some(TeamChoice::Named("Kenesary".into()));
+    let filters = [
+        ("team Kenesary", LeadFilter { team: kenesary(), ..LeadFilter::default() }),
+        ("without a team", LeadFilter { team: Some(TeamChoice::Without), ..LeadFilter::default() }),
+        ("email bounced", LeadFilter { email_status: Some(DeliveryStatus::Bounced), ..LeadFilter::default() }),
+        ("SMS failed", LeadFilter { sms_status: Some(DeliveryStatus::Error), ..LeadFilter::default() }),
+        ("not in AmoCRM", LeadFilter { crm: Some(CrmLink::Unlinked), ..LeadFilter::default() }),
+        ("in AmoCRM", LeadFilter { crm: Some(CrmLink::Linked), ..LeadFilter::default() }),
+        ("campaign ~ nutrients", LeadFilter { utm_campaign: Some("nutrients".into()), ..LeadFilter::default() }),
+        ("campaign ~ nothing", LeadFilter { utm_campaign: Some("no-such-campaign".into()), ..LeadFilter::default() }),
+        (
+            "Kenesary + SMS failed",
+            LeadFilter { team: kenesary(), sms_status: Some(DeliveryStatus::Error), ..LeadFilter::default() },
+        ),
+        (
+            "Kenesary + email bounced",
+            LeadFilter { team: kenesary(), email_status: Some(DeliveryStatus::Bounced), ..LeadFilter::default() },
+        ),
+    ];
+    for (name, filter) in &filters {
+        let page = time(runs, || async { lead_page(&db, filter, PageStart::Newest, 50).await.map(drop) }).await?;
+        let cards = time(runs.min(5), || async { lead_stats(&db, filter).await.map(drop) }).await?;
+        println!("  filter {name}: first page {}, stat cards {}", ms(page), ms(cards));
+    }
     db.close().await;
     Ok(())
 }

@@ -6,7 +6,7 @@ use sqlx::{AnyConnection, FromRow};
 
 use super::{values_placeholders, Bind, Conditions, Db, Engine};
 use crate::domain::attribution::Attribution;
-use crate::domain::lead_filter::{LeadFilter, Search};
+use crate::domain::lead_filter::{CrmLink, LeadFilter, Search, TeamChoice};
 use crate::domain::lead_input::{search_text, NewLead};
 use crate::models::{Channel, Confidence, DeliveryStatus, LeadListItem, LeadPage, LeadQuery, LeadStats};
 use crate::time::format_almaty;
@@ -363,9 +363,9 @@ pub async fn lead_page(db: &Db, filter: &LeadFilter, start: PageStart, limit: i6
 }
 
 /// The stat cards for `filter`: from the daily counters, or by scanning leads when the
-/// filter has a text search (which the counters cannot answer).
+/// filter has more than days and a source (which the counters cannot answer).
 pub async fn lead_stats(db: &Db, filter: &LeadFilter) -> Result<LeadStats, sqlx::Error> {
-    let (sql, conditions) = if filter.search.is_some() {
+    let (sql, conditions) = if !filter.fits_daily_counters() {
         let conditions = filter_conditions(filter, "created_day");
         (format!("SELECT COUNT(*), {STAT_SUMS} FROM lead{}", conditions.sql()), conditions)
     } else {
@@ -411,8 +411,7 @@ fn filter_conditions(filter: &LeadFilter, day_column: &str) -> Conditions {
             conditions.and("lead_id = ?", Bind::Int(*id));
         }
         Some(Search::Text(text)) => {
-            let escaped = text.replace('\\', "\\\\").replace('%', "\\%").replace('_', "\\_");
-            conditions.and("search_text LIKE ? ESCAPE '\\'", Bind::Text(format!("%{escaped}%")));
+            conditions.and("search_text LIKE ? ESCAPE '\\'", Bind::Text(format!("%{}%", like_escape(text))));
         }
         None => {}
     }
@@ -425,7 +424,39 @@ fn filter_conditions(filter: &LeadFilter, day_column: &str) -> Conditions {
     if let Some(day) = filter.to_day {
         conditions.and(&format!("{day_column} <= ?"), Bind::Int(day));
     }
+    match &filter.team {
+        Some(TeamChoice::Named(name)) => {
+            conditions.and("team_id = (SELECT team_id FROM team WHERE name = ?)", Bind::Text(name.clone()));
+        }
+        Some(TeamChoice::Without) => {
+            conditions.and_fixed("team_id IS NULL");
+        }
+        None => {}
+    }
+    if let Some(status) = filter.email_status {
+        conditions.and("email_status = ?", Bind::Text(status.as_str().to_owned()));
+    }
+    if let Some(status) = filter.sms_status {
+        conditions.and("sms_status = ?", Bind::Text(status.as_str().to_owned()));
+    }
+    match filter.crm {
+        Some(CrmLink::Linked) => {
+            conditions.and_fixed("crm_deal_id IS NOT NULL");
+        }
+        Some(CrmLink::Unlinked) => {
+            conditions.and_fixed("crm_deal_id IS NULL");
+        }
+        None => {}
+    }
+    if let Some(campaign) = &filter.utm_campaign {
+        conditions.and("LOWER(utm_campaign) LIKE ? ESCAPE '\\'", Bind::Text(format!("%{}%", like_escape(campaign))));
+    }
     conditions
+}
+
+/// `text` with LIKE's wildcards escaped by a backslash.
+fn like_escape(text: &str) -> String {
+    text.replace('\\', "\\\\").replace('%', "\\%").replace('_', "\\_")
 }
 
 /// A complete lead row for bulk loads (demo data, benchmarks), statuses included.

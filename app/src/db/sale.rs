@@ -71,6 +71,7 @@ pub struct DemoSaleSource {
     pub utm_source: Option<String>,
     pub utm_medium: Option<String>,
     pub utm_campaign: Option<String>,
+    pub campaign_slug: Option<String>,
 }
 
 /// Leads after `after_lead_id` whose id is a multiple of `every_express` or `every_flagship`:
@@ -82,7 +83,7 @@ pub async fn demo_sale_sources(
     every_flagship: i64,
 ) -> Result<Vec<DemoSaleSource>, sqlx::Error> {
     sqlx::query_as(
-        "SELECT lead_id, created_at, name, utm_source, utm_medium, utm_campaign FROM lead \
+        "SELECT lead_id, created_at, name, utm_source, utm_medium, utm_campaign, campaign_slug FROM lead \
          WHERE lead_id > $1 AND (lead_id % $2 = 0 OR lead_id % $3 = 0) ORDER BY lead_id",
     )
     .bind(after_lead_id)
@@ -214,18 +215,26 @@ pub async fn sale_notice(conn: &mut AnyConnection, sale_id: i64) -> Result<Optio
     .await
 }
 
-/// The lead AmoCRM's deal came from: `(lead_id, name, utm_source, utm_medium, utm_campaign)`.
-pub async fn lead_of_deal(
-    conn: &mut AnyConnection,
-    crm_deal_id: i64,
-) -> Result<Option<(i64, String, Option<String>, Option<String>, Option<String>)>, sqlx::Error> {
+/// The newest lead AmoCRM's deal came from.
+pub async fn lead_of_deal(conn: &mut AnyConnection, crm_deal_id: i64) -> Result<Option<DealLead>, sqlx::Error> {
     sqlx::query_as(
-        "SELECT lead_id, name, utm_source, utm_medium, utm_campaign FROM lead WHERE crm_deal_id = $1 \
+        "SELECT lead_id, name, utm_source, utm_medium, utm_campaign, campaign_slug FROM lead WHERE crm_deal_id = $1 \
          ORDER BY lead_id DESC LIMIT 1",
     )
     .bind(crm_deal_id)
     .fetch_optional(conn)
     .await
+}
+
+/// The lead a deal came from: its name and the tags its sale is attributed by.
+#[derive(Debug, Clone, FromRow)]
+pub struct DealLead {
+    pub lead_id: i64,
+    pub name: String,
+    pub utm_source: Option<String>,
+    pub utm_medium: Option<String>,
+    pub utm_campaign: Option<String>,
+    pub campaign_slug: Option<String>,
 }
 
 /// Whether a sale's announcement may be sent now.

@@ -93,6 +93,14 @@ impl Attributed {
             Self::Sale => ("sale", "sale_id"),
         }
     }
+
+    /// The quiz slug among the tags: a lead's campaign slug; a sale's is its lead's.
+    fn slug_column(self) -> &'static str {
+        match self {
+            Self::Lead => "campaign_slug",
+            Self::Sale => "(SELECT lead.campaign_slug FROM lead WHERE lead.lead_id = sale.lead_id)",
+        }
+    }
 }
 
 /// A lead's or sale's tags and its stored attribution, for re-attribution.
@@ -102,6 +110,7 @@ pub struct StoredTags {
     pub utm_source: Option<String>,
     pub utm_medium: Option<String>,
     pub utm_campaign: Option<String>,
+    pub campaign_slug: Option<String>,
     pub team_id: Option<i64>,
     pub attribution_confidence: Option<String>,
     pub attribution_rule: Option<String>,
@@ -115,9 +124,10 @@ pub async fn tags_after(
     limit: i64,
 ) -> Result<Vec<StoredTags>, sqlx::Error> {
     let (table, id) = what.table_and_id();
+    let slug = what.slug_column();
     let sql = format!(
-        "SELECT {id} AS id, utm_source, utm_medium, utm_campaign, team_id, attribution_confidence, attribution_rule \
-         FROM {table} WHERE {id} > $1 ORDER BY {id} LIMIT $2"
+        "SELECT {id} AS id, utm_source, utm_medium, utm_campaign, {slug} AS campaign_slug, team_id, \
+         attribution_confidence, attribution_rule FROM {table} WHERE {id} > $1 ORDER BY {id} LIMIT $2"
     );
     sqlx::query_as(&sql).bind(after).bind(limit).fetch_all(conn).await
 }

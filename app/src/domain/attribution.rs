@@ -5,8 +5,13 @@
 //! 1. `utm_source` equals a team's `utm_source` → **high**;
 //! 2. `utm_source` is `fb_<team name>` → **medium**;
 //! 3. a team's pattern is contained in `utm_source`, else `utm_campaign`, else
-//!    `utm_medium` → **medium**;
+//!    `utm_medium`, else the quiz campaign's slug (`kenesary` of `proftest_kenesary`)
+//!    → **medium**;
 //! 4. nothing matches → no team, **low**.
+//!
+//! The slug comes last because the UTM tags are set per ad by the team that paid for it,
+//! while one quiz page may be shared; and it is matched without its `proftest_` prefix,
+//! so Traf4's `proftest` pattern does not take every quiz lead.
 //!
 //! All comparisons ignore case (Cyrillic included) and surrounding spaces. Where several
 //! teams match the same rule the result is still deterministic:
@@ -32,12 +37,14 @@ pub struct TeamRules {
     pub sort_order: i64,
 }
 
-/// The UTM tags of a lead or a sale.
+/// The UTM tags of a lead or a sale, and a quiz lead's campaign slug.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct UtmTags<'a> {
     pub source: Option<&'a str>,
     pub medium: Option<&'a str>,
     pub campaign: Option<&'a str>,
+    /// The quiz page's slug (`/integrator/proftest/<slug>`); sales have none.
+    pub slug: Option<&'a str>,
 }
 
 /// The outcome: the team (if any), the confidence and the rule that decided, in Russian.
@@ -113,6 +120,7 @@ impl Attributor {
             ("utm_source", source),
             ("utm_campaign", tags.campaign.map(normalise)),
             ("utm_medium", tags.medium.map(normalise)),
+            ("slug квиза", tags.slug.map(normalise)),
         ];
         for (field, value) in fields {
             let Some(value) = value.filter(|value| !value.is_empty()) else { continue };
@@ -268,7 +276,7 @@ mod tests {
         assert!(cases.len() >= 40);
         let attributor = business_teams();
         for ((source, campaign, medium), team_id, confidence, rule) in cases {
-            let tags = UtmTags { source: *source, campaign: *campaign, medium: *medium };
+            let tags = UtmTags { source: *source, campaign: *campaign, medium: *medium, slug: None };
             let got = attributor.attribute(tags);
             assert_eq!(
                 got,
@@ -276,6 +284,29 @@ mod tests {
                 "for {tags:?}"
             );
         }
+    }
+
+    #[test]
+    fn the_quiz_slug_is_the_last_tag_read() {
+        let attributor = business_teams();
+        let quiz = |source, campaign, slug| UtmTags { source, campaign, slug: Some(slug), ..UtmTags::default() };
+        // No UTM tags: the slug decides, and Traf4's `proftest` is not read into it.
+        let got = attributor.attribute(quiz(None, None, "kenesary"));
+        assert_eq!(
+            got,
+            Attribution {
+                team_id: Some(KENESARY),
+                confidence: Confidence::Medium,
+                rule: "«kenesary» в slug квиза".into()
+            }
+        );
+        assert_eq!(attributor.attribute(quiz(None, None, "Muha-Spring")).team_id, Some(MUHA));
+        assert_eq!(attributor.attribute(quiz(None, None, "spring")).team_id, None);
+        // UTM tags that match decide before it.
+        assert_eq!(attributor.attribute(quiz(Some("fb_arystan"), None, "kenesary")).team_id, Some(ARYSTAN));
+        assert_eq!(attributor.attribute(quiz(Some("facebook"), Some("tima_nov"), "kenesary")).team_id, Some(MUHA));
+        // Tags that match nothing leave it to the slug.
+        assert_eq!(attributor.attribute(quiz(Some("facebook"), Some("brand"), "kenesary")).team_id, Some(KENESARY));
     }
 
     #[test]

@@ -5,7 +5,7 @@ use chrono::NaiveDate;
 use super::email::Email;
 use super::phone::Phone;
 use crate::error::AppError;
-use crate::models::LeadQuery;
+use crate::models::{Channel, DeliveryStatus, LeadQuery};
 use crate::time::day_number;
 
 /// What the search box asks for.
@@ -32,20 +32,96 @@ pub struct LeadFilter {
     pub from_day: Option<i64>,
     /// Last Almaty day as `yyyymmdd`, inclusive.
     pub to_day: Option<i64>,
+    /// The team attribution gave the lead.
+    pub team: Option<TeamChoice>,
+    /// The email's status.
+    pub email_status: Option<DeliveryStatus>,
+    /// The SMS's status.
+    pub sms_status: Option<DeliveryStatus>,
+    /// Whether AmoCRM has the lead.
+    pub crm: Option<CrmLink>,
+    /// Lower-cased part of the UTM campaign.
+    pub utm_campaign: Option<String>,
+}
+
+/// Which team's leads.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum TeamChoice {
+    /// The team of this name.
+    Named(String),
+    /// Leads attribution gave no team («Без команды»).
+    Without,
+}
+
+/// Whether a lead reached AmoCRM.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CrmLink {
+    /// It has a deal there.
+    Linked,
+    /// It has none: not pushed yet, or the push never happened.
+    Unlinked,
 }
 
 impl LeadFilter {
-    /// Parses the query's filter fields; a malformed date names its parameter.
+    /// Parses the query's filter fields; a malformed value names its parameter.
     pub fn parse(query: &LeadQuery) -> Result<Self, AppError> {
         let from_day = query.from.as_deref().map(|text| parse_day("from", text)).transpose()?.flatten();
         let to_day = query.to.as_deref().map(|text| parse_day("to", text)).transpose()?.flatten();
+        let team = given(&query.team).map(|team| match team.to_lowercase().as_str() {
+            "none" => TeamChoice::Without,
+            _ => TeamChoice::Named(team.to_owned()),
+        });
+        let crm = given(&query.crm)
+            .map(|crm| match crm {
+                "linked" => Ok(CrmLink::Linked),
+                "unlinked" => Ok(CrmLink::Unlinked),
+                _ => Err(AppError::validation("crm", "ожидается linked или unlinked")),
+            })
+            .transpose()?;
         Ok(Self {
             search: query.q.as_deref().and_then(normalise_search),
-            source: query.source.as_deref().map(str::trim).filter(|s| !s.is_empty()).map(str::to_owned),
+            source: given(&query.source).map(str::to_owned),
             from_day,
             to_day,
+            team,
+            email_status: parse_status("email_status", Channel::Email, &query.email_status)?,
+            sms_status: parse_status("sms_status", Channel::Sms, &query.sms_status)?,
+            crm,
+            utm_campaign: given(&query.utm_campaign).map(str::to_lowercase),
         })
     }
+
+    /// Whether the daily counters can answer the stat cards: they know days and sources,
+    /// not text, teams, statuses or campaigns.
+    pub fn fits_daily_counters(&self) -> bool {
+        let Self { search, source: _, from_day: _, to_day: _, team, email_status, sms_status, crm, utm_campaign } =
+            self;
+        search.is_none()
+            && team.is_none()
+            && email_status.is_none()
+            && sms_status.is_none()
+            && crm.is_none()
+            && utm_campaign.is_none()
+    }
+}
+
+/// A parameter's trimmed text, unless it is empty.
+fn given(value: &Option<String>) -> Option<&str> {
+    value.as_deref().map(str::trim).filter(|value| !value.is_empty())
+}
+
+fn parse_status(field: &str, channel: Channel, value: &Option<String>) -> Result<Option<DeliveryStatus>, AppError> {
+    given(value)
+        .map(|text| {
+            DeliveryStatus::parse(channel, text).ok_or_else(|| {
+                let known = match channel {
+                    Channel::Email => "pending, sent, delivered, opened, clicked, bounced, error, skipped",
+                    Channel::Sms => "pending, sent, delivered, error, skipped",
+                };
+                AppError::validation(field, format!("неизвестный статус «{text}»; возможны: {known}"))
+            })
+        })
+        .transpose()
 }
 
 fn parse_day(field: &str, text: &str) -> Result<Option<i64>, AppError> {
@@ -107,6 +183,36 @@ mod tests {
         assert_eq!(normalise_search("lead@"), text("lead@"));
         assert_eq!(normalise_search(" Айгерим "), text("айгерим"));
         assert_eq!(normalise_search("  "), None);
+    }
+
+    #[test]
+    fn team_status_crm_and_campaign_filters_parse_or_name_the_parameter() {
+        let query = LeadQuery {
+            team: Some(" Kenesary ".into()),
+            email_status: Some("opened".into()),
+            sms_status: Some("failed".into()),
+            crm: Some("unlinked".into()),
+            utm_campaign: Some(" Tripwire ".into()),
+            ..Default::default()
+        };
+        let filter = LeadFilter::parse(&query).unwrap();
+        assert_eq!(filter.team, Some(TeamChoice::Named("Kenesary".into())));
+        assert_eq!(filter.email_status, Some(DeliveryStatus::Opened));
+        assert_eq!(filter.sms_status, Some(DeliveryStatus::Error));
+        assert_eq!(filter.crm, Some(CrmLink::Unlinked));
+        assert_eq!(filter.utm_campaign.as_deref(), Some("tripwire"));
+        assert!(!filter.fits_daily_counters());
+        let none = LeadQuery { team: Some("NONE".into()), source: Some("express".into()), ..Default::default() };
+        assert_eq!(LeadFilter::parse(&none).unwrap().team, Some(TeamChoice::Without));
+        let plain = LeadQuery { source: Some("express".into()), from: Some("2026-11-01".into()), ..Default::default() };
+        assert!(LeadFilter::parse(&plain).unwrap().fits_daily_counters());
+        let field_of = |query: LeadQuery| match LeadFilter::parse(&query) {
+            Err(AppError::Validation { field, .. }) => field,
+            other => panic!("{other:?}"),
+        };
+        assert_eq!(field_of(LeadQuery { sms_status: Some("opened".into()), ..Default::default() }), "sms_status");
+        assert_eq!(field_of(LeadQuery { email_status: Some("read".into()), ..Default::default() }), "email_status");
+        assert_eq!(field_of(LeadQuery { crm: Some("yes".into()), ..Default::default() }), "crm");
     }
 
     #[test]

@@ -19,6 +19,22 @@ pub struct LeadQuery {
     /// Last Almaty day, `YYYY-MM-DD`, inclusive.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub to: Option<String>,
+    /// The team attribution gave the lead, by name; `none` for leads without one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub team: Option<String>,
+    /// The email's status (`pending`, `sent`, `delivered`, `opened`, `clicked`, `bounced`,
+    /// `error`, `skipped`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub email_status: Option<String>,
+    /// The SMS's status (`pending`, `sent`, `delivered`, `error`, `skipped`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sms_status: Option<String>,
+    /// `linked`: pushed to AmoCRM (a deal id); `unlinked`: not there.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub crm: Option<String>,
+    /// Part of the UTM campaign, any case.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub utm_campaign: Option<String>,
     /// Show leads older than this lead id (the next page).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub before: Option<i64>,
@@ -118,12 +134,15 @@ pub struct LeadsPageSettings {
     pub crm_base_url: Option<String>,
     /// Every lead source seen so far, for the filter.
     pub sources: Vec<String>,
+    /// The teams' names in their display order, for the filter.
+    #[serde(default)]
+    pub teams: Vec<String>,
     /// Emails or SMS go to the development outbox instead of real providers.
     pub test_mode: bool,
 }
 
 /// What a sync with AmoCRM found (`docs/product.md`, "AmoCRM").
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct CrmSyncCounts {
     /// Recent deals read from the express pipeline.
     pub fetched: i64,
@@ -135,4 +154,11 @@ pub struct CrmSyncCounts {
     pub not_found: i64,
     /// Won deals recorded as sales by this sync (their webhook never came).
     pub sales_recorded: i64,
+    /// Our leads since `missing_since` that AmoCRM has no deal for (their push never
+    /// happened or has not yet): `/target?crm=unlinked&from=<missing_since>` lists them.
+    #[serde(default)]
+    pub missing_in_crm: i64,
+    /// The first Almaty day of that window, `YYYY-MM-DD`.
+    #[serde(default)]
+    pub missing_since: String,
 }

@@ -12,7 +12,7 @@ use leptos::server::ServerAction;
 use leptos_router::components::Form;
 use leptos_router::hooks::use_query_map;
 
-use crate::components::delivery_status::DeliveryStatus;
+use crate::components::delivery_status::{describe, DeliveryStatus};
 use crate::components::error_template::error_template;
 use crate::components::failed_jobs::FailedJobsPanel;
 use crate::components::layout::AppLayout;
@@ -38,6 +38,11 @@ pub fn TargetPage() -> impl IntoView {
             source: text("source"),
             from: text("from"),
             to: text("to"),
+            team: text("team"),
+            email_status: text("email_status"),
+            sms_status: text("sms_status"),
+            crm: text("crm"),
+            utm_campaign: text("utm_campaign"),
             before: text("before").and_then(|value| value.parse().ok()),
             after: text("after").and_then(|value| value.parse().ok()),
         }
@@ -157,7 +162,7 @@ pub fn TargetPage() -> impl IntoView {
             </Transition>
             <Transition>
                 {move || Suspend::new(async move {
-                    settings.await.ok().map(|settings| view! { <LeadFilterForm query sources=settings.sources /> })
+                    settings.await.ok().map(|settings| view! { <LeadFilterForm query sources=settings.sources teams=settings.teams /> })
                 })}
             </Transition>
             <Transition fallback=|| view! { <p class="loading">"Загрузка…"</p> }>
@@ -215,9 +220,38 @@ pub fn TargetPage() -> impl IntoView {
 
 /// Search and filters; a plain GET form, so it works before the WASM arrives.
 #[component]
-fn LeadFilterForm(query: Memo<LeadQuery>, sources: Vec<String>) -> impl IntoView {
+fn LeadFilterForm(query: Memo<LeadQuery>, sources: Vec<String>, teams: Vec<String>) -> impl IntoView {
     let current = query.get_untracked();
-    let selected_source = current.source.clone().unwrap_or_default();
+    let source_options = std::iter::once((String::new(), "Все источники".to_owned()))
+        .chain(sources.into_iter().map(|source| (source.clone(), source)))
+        .collect();
+    let team_options = [(String::new(), "Все команды".to_owned()), ("none".to_owned(), "Без команды".to_owned())]
+        .into_iter()
+        .chain(teams.into_iter().map(|team| (team.clone(), team)))
+        .collect();
+    let status_options = |channel: Channel| {
+        let statuses: &[Status] = match channel {
+            Channel::Email => &[
+                Status::Pending,
+                Status::Sent,
+                Status::Delivered,
+                Status::Opened,
+                Status::Clicked,
+                Status::Bounced,
+                Status::Error,
+                Status::Skipped,
+            ],
+            Channel::Sms => &[Status::Pending, Status::Sent, Status::Delivered, Status::Error, Status::Skipped],
+        };
+        std::iter::once((String::new(), "Любой статус".to_owned()))
+            .chain(statuses.iter().map(|status| (status.as_str().to_owned(), describe(channel, *status).2.to_owned())))
+            .collect()
+    };
+    let crm_options = vec![
+        (String::new(), "AmoCRM: все".to_owned()),
+        ("linked".to_owned(), "Есть в AmoCRM".to_owned()),
+        ("unlinked".to_owned(), "Нет в AmoCRM".to_owned()),
+    ];
     view! {
         <Form method="GET" action="/target" noscroll=true attr:class="filters" attr:aria-label="Фильтры">
             <input
@@ -227,25 +261,49 @@ fn LeadFilterForm(query: Memo<LeadQuery>, sources: Vec<String>) -> impl IntoView
                 aria-label="Поиск"
                 value=current.q.unwrap_or_default()
             />
-            <select name="source" aria-label="Источник">
-                <option value="">"Все источники"</option>
-                {sources
-                    .into_iter()
-                    .map(|source| {
-                        let selected = source == selected_source;
-                        view! {
-                            <option value=source.clone() selected=selected>
-                                {source.clone()}
-                            </option>
-                        }
-                    })
-                    .collect_view()}
-            </select>
+            <FilterSelect name="source" label="Источник" options=source_options selected=current.source />
+            <FilterSelect name="team" label="Команда" options=team_options selected=current.team />
+            <FilterSelect name="email_status" label="Статус email" options=status_options(Channel::Email) selected=current.email_status />
+            <FilterSelect name="sms_status" label="Статус SMS" options=status_options(Channel::Sms) selected=current.sms_status />
+            <FilterSelect name="crm" label="AmoCRM" options=crm_options selected=current.crm />
+            <input
+                type="search"
+                name="utm_campaign"
+                placeholder="UTM-кампания"
+                aria-label="UTM-кампания содержит"
+                value=current.utm_campaign.unwrap_or_default()
+            />
             <label>"с " <input type="date" name="from" aria-label="С даты" value=current.from.unwrap_or_default() /></label>
             <label>"по " <input type="date" name="to" aria-label="По дату" value=current.to.unwrap_or_default() /></label>
             <button type="submit">"Показать"</button>
             <a href="/target">"Сбросить"</a>
         </Form>
+    }
+}
+
+/// A filter's drop-down: `(value, label)` options, the empty value meaning "any".
+#[component]
+fn FilterSelect(
+    name: &'static str,
+    label: &'static str,
+    options: Vec<(String, String)>,
+    selected: Option<String>,
+) -> impl IntoView {
+    let selected = selected.unwrap_or_default();
+    view! {
+        <select name=name aria-label=label>
+            {options
+                .into_iter()
+                .map(|(value, text)| {
+                    let chosen = value == selected;
+                    view! {
+                        <option value=value selected=chosen>
+                            {text}
+                        </option>
+                    }
+                })
+                .collect_view()}
+        </select>
     }
 }
 
@@ -292,11 +350,27 @@ fn DeliveryCell(
 #[component]
 fn CrmSyncButton(sync: ServerAction<SyncWithCrm>) -> impl IntoView {
     let outcome = move || match sync.value().get() {
-        Some(Ok(counts)) => Some(format!(
-            "Получено сделок: {}, сопоставлено: {}, обновлено: {}, не найдено у нас: {}, новых продаж: {}",
-            counts.fetched, counts.matched, counts.updated, counts.not_found, counts.sales_recorded
-        )),
-        Some(Err(error)) => Some(error.to_string()),
+        Some(Ok(counts)) => {
+            let found = format!(
+                "Получено сделок: {}, сопоставлено: {}, обновлено: {}, не найдено у нас: {}, новых продаж: {}; ",
+                counts.fetched, counts.matched, counts.updated, counts.not_found, counts.sales_recorded
+            );
+            let missing = LeadQuery {
+                crm: Some("unlinked".to_owned()),
+                from: Some(counts.missing_since.clone()),
+                ..LeadQuery::default()
+            };
+            Some(
+                view! {
+                    {found}
+                    <a href=lead_query_href(&missing) class="missing-in-crm">
+                        {format!("наших лидов нет в AmoCRM: {}", counts.missing_in_crm)}
+                    </a>
+                }
+                .into_any(),
+            )
+        }
+        Some(Err(error)) => Some(view! { {error.to_string()} }.into_any()),
         None => None,
     };
     view! {
@@ -386,6 +460,11 @@ fn lead_query_href(query: &LeadQuery) -> String {
     text("source", &query.source);
     text("from", &query.from);
     text("to", &query.to);
+    text("team", &query.team);
+    text("email_status", &query.email_status);
+    text("sms_status", &query.sms_status);
+    text("crm", &query.crm);
+    text("utm_campaign", &query.utm_campaign);
     if let Some(id) = query.before {
         pairs.push(("before", id.to_string()));
     }

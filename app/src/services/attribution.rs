@@ -27,6 +27,7 @@ pub async fn reattribute_chunk(db: &Db, what: Attributed, after: i64) -> Result<
             source: row.utm_source.as_deref(),
             medium: row.utm_medium.as_deref(),
             campaign: row.utm_campaign.as_deref(),
+            slug: row.campaign_slug.as_deref(),
         });
         let same = row.team_id == attribution.team_id
             && row.attribution_confidence.as_deref() == Some(attribution.confidence.as_str())
@@ -43,7 +44,7 @@ pub async fn reattribute_chunk(db: &Db, what: Attributed, after: i64) -> Result<
 /// The team an ad of an account without a team belongs to, by the teams' UTM patterns in
 /// its campaign name, else its ad name (the same engine as leads).
 pub fn attribute_ad(attributor: &Attributor, campaign_name: Option<&str>, ad_name: Option<&str>) -> Attribution {
-    attributor.attribute(UtmTags { source: None, medium: ad_name, campaign: campaign_name })
+    attributor.attribute(UtmTags { source: None, medium: ad_name, campaign: campaign_name, slug: None })
 }
 
 /// Sets the team of every stored ad of an account: the account's team, or by the ads'

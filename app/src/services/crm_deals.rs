@@ -72,10 +72,10 @@ pub async fn apply_deal_state(
     let (product, list_price) = product_of(crm, state.pipeline_id, route);
     cancel_other_products(tx, deal_id, product, now).await?;
     let field = |id: i64| state.fields.get(&id).cloned();
-    let (lead_id, lead_name, lead_tags) = match lead_of_deal(tx, deal_id).await? {
-        Some((lead_id, name, source, medium, campaign)) => (Some(lead_id), Some(name), (source, medium, campaign)),
-        None => (None, None, (None, None, None)),
-    };
+    let lead = lead_of_deal(tx, deal_id).await?;
+    let lead_tags = lead.as_ref().map_or((None, None, None), |lead| {
+        (lead.utm_source.clone(), lead.utm_medium.clone(), lead.utm_campaign.clone())
+    });
     // The deal's own tags; a deal without them keeps those of the lead it came from.
     let deal_tags = (field(crm.utm_source_field), field(crm.utm_medium_field), field(crm.utm_campaign_field));
     let (utm_source, utm_medium, utm_campaign) = if deal_tags == (None, None, None) { lead_tags } else { deal_tags };
@@ -83,6 +83,8 @@ pub async fn apply_deal_state(
         source: utm_source.as_deref(),
         medium: utm_medium.as_deref(),
         campaign: utm_campaign.as_deref(),
+        // The quiz page the lead came through, read after the deal's tags.
+        slug: lead.as_ref().and_then(|lead| lead.campaign_slug.as_deref()),
     });
     let sold_at = state.won_at.unwrap_or(state.changed_at) * 1_000;
     let sale = NewSale {
@@ -91,8 +93,8 @@ pub async fn apply_deal_state(
         amount: state.price.filter(|price| *price > 0).unwrap_or(list_price),
         sold_at,
         sold_day: almaty_day(sold_at),
-        lead_id,
-        contact_name: lead_name.or_else(|| state.name.clone()),
+        lead_id: lead.as_ref().map(|lead| lead.lead_id),
+        contact_name: lead.map(|lead| lead.name).or_else(|| state.name.clone()),
         utm_source,
         utm_medium,
         utm_campaign,

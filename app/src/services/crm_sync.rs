@@ -1,21 +1,28 @@
 //! The sync with AmoCRM, on demand (the button on `/target`, the JSON route, the first
 //! visit of a session) and on schedule: recent deals of the express pipeline are matched to
 //! leads by deal id, then phone, then email, and their states applied like a webhook's
-//! (a won deal whose webhook never came is recorded as a sale on the day it was won). One
-//! sync runs at a time.
+//! (a won deal whose webhook never came is recorded as a sale on the day it was won), and
+//! our leads of the same days that AmoCRM has no deal for are counted. One sync runs at a
+//! time.
 
 use std::collections::HashMap;
+
+use chrono::TimeZone;
+use chrono::Utc;
+use chrono_tz::Asia::Almaty;
 
 use super::crm_deals::{apply_deal_state, Applied, DealState};
 use super::Services;
 use crate::db::crm::{sync_candidates, sync_lead_crm, SyncCandidate};
+use crate::db::lead::lead_stats;
 use crate::db::team::attribution_rules;
 use crate::domain::attribution::Attributor;
+use crate::domain::lead_filter::{CrmLink, LeadFilter};
 use crate::error::AppError;
 use crate::models::CrmSyncCounts;
 use crate::providers::amocrm::{same_phone, CrmContact, CrmDeal, DealTime};
 use crate::providers::SendError;
-use crate::time::now_ms;
+use crate::time::{day_number, now_ms};
 
 /// Pulls the express pipeline's deals of the last 24 hours (up to 500) and matches them
 /// to leads by deal id, then phone, then email, storing deal ids and stages.
@@ -105,11 +112,19 @@ pub async fn sync_recent_deals(services: &Services) -> Result<CrmSyncCounts, App
     if counts.sales_recorded > 0 {
         services.waker.wake();
     }
+    // The other direction: our leads of the window's days that AmoCRM has no deal for.
+    let since_day =
+        Utc.timestamp_opt(since, 0).single().map(|at| at.with_timezone(&Almaty).date_naive()).unwrap_or_default();
+    let unlinked =
+        LeadFilter { from_day: Some(day_number(since_day)), crm: Some(CrmLink::Unlinked), ..LeadFilter::default() };
+    counts.missing_in_crm = lead_stats(&services.db, &unlinked).await?.total;
+    counts.missing_since = since_day.format("%Y-%m-%d").to_string();
     tracing::info!(
         fetched = counts.fetched,
         matched = counts.matched,
         updated = counts.updated,
         sales = counts.sales_recorded,
+        missing_in_crm = counts.missing_in_crm,
         "AmoCRM sync finished"
     );
     Ok(counts)

@@ -21,5 +21,7 @@ pub async fn sync(State(state): State<AppState>, _admin: Admin) -> Result<Json<V
         "updated": counts.updated,
         "notFound": counts.not_found,
         "salesRecorded": counts.sales_recorded,
+        "missingInCrm": counts.missing_in_crm,
+        "missingSince": counts.missing_since,
     })))
 }

@@ -6,9 +6,9 @@ use serde::Deserialize;
 use serde_json::{json, Value};
 
 use app::db::lead::{lead_page, lead_stats, PageStart};
-use app::domain::lead_filter::LeadFilter;
 use app::error::AppError;
 use app::models::LeadQuery;
+use app::services::leads::lead_filter;
 use app::state::AppState;
 
 use app::access::Admin;
@@ -22,6 +22,11 @@ pub struct LeadsParams {
     source: Option<String>,
     from: Option<String>,
     to: Option<String>,
+    team: Option<String>,
+    email_status: Option<String>,
+    sms_status: Option<String>,
+    crm: Option<String>,
+    utm_campaign: Option<String>,
     before: Option<i64>,
     after: Option<i64>,
     /// Rows per page, 1 to 500 (default 50).
@@ -43,10 +48,15 @@ pub async fn list_leads(
         source: params.source,
         from: params.from,
         to: params.to,
+        team: params.team,
+        email_status: params.email_status,
+        sms_status: params.sms_status,
+        crm: params.crm,
+        utm_campaign: params.utm_campaign,
         before: params.before,
         after: params.after,
     };
-    let filter = LeadFilter::parse(&query)?;
+    let filter = lead_filter(&state.db, &query).await?;
     let page = lead_page(&state.db, &filter, PageStart::of(&query), limit).await?;
     let stats = lead_stats(&state.db, &filter).await?;
     Ok(Json(json!({

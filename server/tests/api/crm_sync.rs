@@ -84,6 +84,14 @@ with_each_engine!(a_sync_matches_recent_deals_by_id_phone_and_email, |engine| {
         (&Value::from(500), &Value::from(300), &Value::from(300), &Value::from(200)),
         "{counts}"
     );
+    // The other direction: leads 600–649 have no deal, and the link lists exactly them.
+    let since = chrono::DateTime::from_timestamp(now - 24 * 3_600, 0).unwrap();
+    let since = since.with_timezone(&chrono_tz::Asia::Almaty).date_naive().to_string();
+    assert_eq!((&counts["missingInCrm"], counts["missingSince"].as_str()), (&Value::from(50), Some(since.as_str())));
+    let missing =
+        app.get_json(&format!("/api/lead-tracking/leads?crm=unlinked&from={since}&limit=500"), Some(&admin)).await;
+    assert_eq!(missing["stats"]["total"], 50, "{missing}");
+    assert!(missing["leads"].as_array().unwrap().iter().all(|lead| lead["crm_deal_id"].is_null()));
     let linked: Vec<(String, i64)> = sqlx::query_as(
         "SELECT email, crm_deal_id FROM lead WHERE crm_deal_id IS NOT NULL AND crm_status_id = 81856842 ORDER BY crm_deal_id",
     )

@@ -418,6 +418,53 @@ on_both_engines!(changing_a_teams_patterns_moves_leads_and_sales_in_the_funnel, 
     assert_eq!(after["stages"][2]["money"], 5_000);
 });
 
+on_both_engines!(a_quiz_slug_attributes_leads_without_utm_tags_and_rules_move_them, |app| {
+    let admin = app.token_for("slug.admin", Role::Admin, None).await;
+    let kenesary = app.post_lead_with(serde_json::json!({ "email": "slug1@example.com", "slug": "kenesary" })).await;
+    let spring = app.post_lead_with(serde_json::json!({ "email": "slug2@example.com", "slug": "spring" })).await;
+    let tagged = app
+        .post_lead_with(
+            serde_json::json!({ "email": "slug3@example.com", "slug": "spring", "utm_source": "fb_arystan" }),
+        )
+        .await;
+    let db = app.db.clone();
+    let team_of = |lead_id: i64| {
+        let db = db.clone();
+        async move {
+            sqlx::query_as::<_, (Option<String>, Option<String>)>(
+                "SELECT team.name, lead.attribution_rule FROM lead LEFT JOIN team USING (team_id) WHERE lead_id = $1",
+            )
+            .bind(lead_id)
+            .fetch_one(db.pool())
+            .await
+            .unwrap()
+        }
+    };
+    assert_eq!(team_of(kenesary).await, (Some("Kenesary".into()), Some("«kenesary» в slug квиза".into())));
+    assert_eq!(team_of(spring).await.0, None);
+    assert_eq!(team_of(tagged).await.0, Some("Arystan".into()), "matching UTM tags come first");
+    let funnel = app.get_json("/api/traffic-dashboard/funnel?team=Kenesary&range=today", Some(&admin)).await;
+    assert_eq!(funnel["stages"][1]["count"], 1, "{funnel}");
+
+    // Muha takes the `spring` quiz: the stored lead moves; the tagged one stays Arystan's.
+    let mut conn = app.db.pool().acquire().await.unwrap();
+    let muha = list_teams(&mut conn).await.unwrap().into_iter().find(|team| team.name == "Muha").unwrap();
+    drop(conn);
+    let input = TeamInput {
+        name: muha.name.clone(),
+        emoji: muha.emoji.clone(),
+        color: muha.color.clone(),
+        patterns: format!("{}, spring", muha.patterns.join(", ")),
+        ..TeamInput::default()
+    };
+    save_team(&app.services, Some(muha.team_id), &TeamFields::parse(&input).unwrap()).await.unwrap();
+    while app.run_jobs_after(std::time::Duration::ZERO).await > 0 {}
+    assert_eq!(team_of(spring).await, (Some("Muha".into()), Some("«spring» в slug квиза".into())));
+    assert_eq!(team_of(tagged).await.0, Some("Arystan".into()));
+    let listed = app.get_json("/api/lead-tracking/leads?q=slug2%40example.com", Some(&admin)).await;
+    assert_eq!(listed["leads"][0]["team"], "Muha", "{listed}");
+});
+
 on_both_engines!(manual_spend_feeds_the_funnel_and_only_admins_enter_it, |app| {
     let admin = app.token_for("funnel.admin", Role::Admin, None).await;
     let buyer = app.token_for("kenesary.buyer", Role::Targetologist, Some("Kenesary")).await;

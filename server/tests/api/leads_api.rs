@@ -90,3 +90,65 @@ on_both_engines!(keyset_pages_walk_forward_and_back, |app| {
     let (status, _) = get(&app, &token, "?limit=0").await;
     assert_eq!(status, 422);
 });
+
+on_both_engines!(team_status_crm_and_campaign_filters_narrow_the_page_and_the_counters, |app| {
+    let token = app.token_for("admin", Role::Admin, None).await;
+    let mut posted = Vec::new();
+    for (n, utm_source, utm_campaign) in [
+        (1, Some("fb_kenesary"), Some("Tripwire_Nov")),
+        (2, Some("fb_kenesary"), Some("kenes_spring")),
+        (3, Some("fb_muha"), Some("tripwire_copy")),
+        (4, None, None),
+        (5, Some("google"), Some("brand")),
+    ] {
+        let body = json!({
+            "name": format!("Фильтр Тест {n}"), "email": format!("filter{n}@example.com"),
+            "phone": format!("+7701000100{n}"), "utm_source": utm_source, "utm_campaign": utm_campaign,
+        });
+        let response: Value = app.post_json("/api/landing/proftest", &body).await.json().await.unwrap();
+        posted.push(response["leadId"].as_i64().unwrap());
+    }
+    // Deliveries and AmoCRM as the jobs would leave them.
+    for (sql, lead_id) in [
+        ("UPDATE lead SET sms_status = 'error', email_status = 'opened' WHERE lead_id = $1", posted[0]),
+        ("UPDATE lead SET sms_status = 'delivered', crm_deal_id = 9001 WHERE lead_id = $1", posted[1]),
+        ("UPDATE lead SET sms_status = 'error', crm_deal_id = 9002 WHERE lead_id = $1", posted[2]),
+        ("UPDATE lead SET email_status = 'opened' WHERE lead_id = $1", posted[4]),
+    ] {
+        sqlx::query(sql).bind(lead_id).execute(app.db.pool()).await.unwrap();
+    }
+
+    let (app, token) = (&app, &token);
+    let expect = |query: &'static str, want: Vec<i64>| async move {
+        let (status, body) = get(app, token, query).await;
+        assert_eq!(status, 200, "{query}: {body}");
+        assert_eq!(ids(&body), want, "{query}");
+        assert_eq!(body["stats"]["total"], want.len(), "the counters follow {query}");
+        body
+    };
+    let (k1, k2, m3, none4, none5) = (posted[0], posted[1], posted[2], posted[3], posted[4]);
+    expect("?team=Kenesary", vec![k2, k1]).await;
+    expect("?team=kenesary", vec![k2, k1]).await;
+    expect("?team=none", vec![none5, none4]).await;
+    expect("?sms_status=error", vec![m3, k1]).await;
+    expect("?sms_status=failed", vec![m3, k1]).await;
+    let opened = expect("?email_status=opened", vec![none5, k1]).await;
+    assert_eq!(opened["stats"]["email_opened"], 2);
+    let linked = expect("?crm=linked", vec![m3, k2]).await;
+    assert_eq!(linked["stats"]["in_crm"], 2);
+    expect("?crm=unlinked", vec![none5, none4, k1]).await;
+    expect("?utm_campaign=TRIPWIRE", vec![m3, k1]).await;
+    expect("?utm_campaign=50%25", vec![]).await;
+    expect("?team=Kenesary&sms_status=error", vec![k1]).await;
+    expect("?team=Muha&sms_status=error&crm=linked&utm_campaign=copy", vec![m3]).await;
+
+    for (query, field) in [
+        ("?team=Nobody", "team"),
+        ("?sms_status=opened", "sms_status"),
+        ("?email_status=read", "email_status"),
+        ("?crm=maybe", "crm"),
+    ] {
+        let (status, body) = get(app, token, query).await;
+        assert_eq!((status, body["field"].as_str()), (422, Some(field)), "{query}: {body}");
+    }
+});

@@ -1,0 +1,7 @@
+-- The filters of /target: the first page (newest 50 by lead_id) of one team, one email or
+-- SMS status, or the leads AmoCRM does not have, read in lead_id order from an index
+-- instead of sorting the matches. A team with a status reads the team's index.
+CREATE INDEX lead_team_id_idx ON lead (team_id, lead_id);
+CREATE INDEX lead_email_status_id_idx ON lead (email_status, lead_id);
+CREATE INDEX lead_sms_status_id_idx ON lead (sms_status, lead_id);
+CREATE INDEX lead_unlinked_idx ON lead (lead_id) WHERE crm_deal_id IS NULL;
