@@ -5,11 +5,13 @@
 //! so one function serves SQLite and PostgreSQL. Where the engines must differ (DDL,
 //! locking), the code branches on [`Engine`]. See `docs/adr/0001-two-database-engines.md`.
 
+pub mod ad_report;
 pub mod credential;
 pub mod crm;
 pub mod crm_event;
 pub mod crm_token;
 pub mod delivery;
+pub mod delivery_event;
 pub mod funnel;
 pub mod integration;
 pub mod job;
@@ -348,6 +350,16 @@ impl Conditions {
         self.sql.push_str(if self.sql.is_empty() { " WHERE " } else { " AND " });
         self.sql.push_str(&template.replace('?', &placeholder));
         self.binds.push(value);
+        self
+    }
+
+    /// Adds `column IN (…)` of `values` (not empty).
+    pub(crate) fn any_of(&mut self, column: &str, values: &[String]) -> &mut Self {
+        let first = self.binds.len() + 1;
+        let placeholders: Vec<String> = (first..first + values.len()).map(|n| format!("${n}")).collect();
+        self.sql.push_str(if self.sql.is_empty() { " WHERE " } else { " AND " });
+        self.sql.push_str(&format!("{column} IN ({})", placeholders.join(", ")));
+        self.binds.extend(values.iter().cloned().map(Bind::Text));
         self
     }
 

@@ -25,6 +25,9 @@ pub struct DemoOptions {
     pub days: u32,
     /// Seed of the generator: the same seed gives the same data.
     pub seed: u64,
+    /// The demo ads ([`load_spend`]): leads with UTM tags name one of them in
+    /// `utm_content`, as Facebook's `{{ad.id}}` parameter would.
+    pub ads: u32,
 }
 
 const FIRST_NAMES: &[&str] = &[
@@ -120,6 +123,8 @@ pub fn generate(options: DemoOptions) -> Vec<LeadSeed> {
                 utm_source: utm_source.map(str::to_owned),
                 utm_medium: utm_medium.map(str::to_owned),
                 utm_campaign: utm_campaign.map(str::to_owned),
+                utm_content: (utm_source.is_some() && options.ads > 0)
+                    .then(|| demo_ad_id(rng.gen_range(0..options.ads))),
                 email_status,
                 sms_status,
                 crm_deal_id: (age_ms > 60_000 && rng.gen_bool(0.9)).then(|| 30_000_000 + n as i64),
@@ -235,17 +240,19 @@ pub async fn load_spend(db: &Db, days: u32, ads: u32, daily_budget: i64, seed: u
         } else {
             (format!("act_demo_{}", team.team_id), Some(team.team_id), "account")
         };
+        let campaign_id = format!("demo-campaign-{}-{}", team_id.unwrap_or_default(), ad % 5 + 1);
+        let adset = ad / 5 % 2 + 1;
         for back in 0..days.max(1) {
             let spend_minor = per_ad_minor * rng.gen_range(50..150) / 100;
             let clicks = spend_minor / rng.gen_range(8_000..20_000);
             rows.push(SpendRow {
                 account_id: account_id.clone(),
                 day: day_number(today - Days::days(i64::from(back))),
-                ad_id: format!("demo-ad-{ad}"),
+                ad_id: demo_ad_id(ad),
                 ad_name: Some(format!("{tag} — объявление {}", ad + 1)),
-                adset_id: None,
-                adset_name: None,
-                campaign_id: None,
+                adset_id: Some(format!("{campaign_id}-set-{adset}")),
+                adset_name: Some(format!("Аудитория {adset}")),
+                campaign_id: Some(campaign_id.clone()),
                 campaign_name: Some(format!("{tag}_campaign_{}", ad % 5 + 1)),
                 impressions: clicks * rng.gen_range(40..90),
                 clicks,
@@ -260,6 +267,11 @@ pub async fn load_spend(db: &Db, days: u32, ads: u32, daily_budget: i64, seed: u
     upsert_spend(&mut tx, &rows, now).await?;
     tx.commit().await?;
     Ok(rows.len() as u64)
+}
+
+/// The id of the `n`-th demo ad.
+fn demo_ad_id(n: u32) -> String {
+    format!("demo-ad-{n}")
 }
 
 /// The number as a person might have typed it.
@@ -292,8 +304,11 @@ mod tests {
 
     #[test]
     fn demo_phones_are_valid_and_typed_in_many_shapes() {
-        let leads = generate(DemoOptions { leads: 200, days: 90, seed: 7 });
+        let leads = generate(DemoOptions { leads: 200, days: 90, seed: 7, ads: 12 });
         assert_eq!(leads.len(), 200);
+        // Tagged traffic names one of the twelve demo ads, as Facebook's {{ad.id}} would.
+        let ads: Vec<&str> = leads.iter().filter_map(|lead| lead.utm_content.as_deref()).collect();
+        assert!(!ads.is_empty() && ads.iter().all(|ad| (0..12).any(|n| *ad == format!("demo-ad-{n}"))));
         for lead in &leads {
             assert_eq!(Phone::parse(&lead.phone_raw).map(|p| p.as_str().to_owned()), Ok(lead.phone_e164.clone()));
             assert!(lead.email.ends_with("@example.com"));

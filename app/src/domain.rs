@@ -2,6 +2,7 @@
 //! values, so the code behind them only sees input known to be good), delivery statuses
 //! that never go backwards, and attribution of leads to teams.
 
+pub mod ad_report;
 pub mod attribution;
 pub mod crm_webhook;
 pub mod date_range;

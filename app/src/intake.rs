@@ -33,8 +33,8 @@ pub use self::notifications::NotifyRules;
 use crate::db::delivery::record_skipped;
 use crate::db::job::{enqueue_jobs, NewJob};
 use crate::db::lead::{
-    bump_lead_stats, find_lead_by_arrival, find_lead_by_submission_key, insert_leads, next_lead_ids, remember_sources,
-    LeadToInsert, StatKey,
+    bump_lead_stats, find_lead_by_arrival, find_lead_by_submission_key, insert_leads, next_lead_ids,
+    remember_campaigns, remember_sources, LeadToInsert, StatKey,
 };
 use crate::db::team::attribution_rules;
 use crate::db::{Db, Engine};
@@ -555,6 +555,7 @@ async fn store_batch(
     let mut jobs = Vec::with_capacity(3 * new_rows.len());
     let mut deltas: BTreeMap<StatKey, LeadStats> = BTreeMap::new();
     let mut sources = BTreeSet::new();
+    let mut campaigns = BTreeSet::new();
     for (row, (email, sms)) in new_rows.iter().zip(outgoing) {
         let (lead_id, notify_at) = (row.lead_id, row.created_at + delay_ms);
         deltas.entry(StatKey::of(lead_id, row.day, &row.lead.source)).or_default().total += 1;
@@ -568,10 +569,14 @@ async fn store_batch(
         }
         jobs.push(PushLeadToCrm { lead_id }.queued(Some(lead_id), format!("lead-{lead_id}-crm"), row.created_at));
         sources.insert(row.lead.source.as_str());
+        if let Some(campaign) = &row.lead.tracking.utm_campaign {
+            campaigns.insert(campaign.as_str());
+        }
     }
     enqueue_jobs(&mut tx, &jobs, now).await?;
     bump_lead_stats(&mut tx, &deltas).await?;
     remember_sources(&mut tx, &sources, now).await?;
+    remember_campaigns(&mut tx, &campaigns, now).await?;
 
     let mut accepted = Vec::with_capacity(submitted.len());
     let mut rows = rows.iter();

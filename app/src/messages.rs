@@ -1,47 +1,138 @@
-//! Every text the product sends: the quiz-result email and the follow-up SMS, in Russian
-//! and personalised with the lead's name (`docs/product.md`, "Email and SMS"), and the
-//! Telegram announcement of a sale.
+//! Every text the product sends, in Russian and personalised with the lead's first name
+//! (`docs/product.md`, "Email and SMS"): what a lead receives depends on how it came — a
+//! quiz lead its result, a checkout lead the next step of its purchase — and the Telegram
+//! announcement of a sale. Admins preview the lead templates on `/traffic/admin`.
 
 use crate::db::sale::SaleNotice;
 use crate::format;
+use crate::models::TemplatePreview;
 use crate::providers::{EmailMessage, SmsMessage};
 
-/// The quiz-result email to `name` at `to`, with a button to `product_url`.
-pub fn quiz_result_email(lead_id: i64, name: &str, to: &str, product_url: &str, idempotency_key: &str) -> EmailMessage {
-    let greeting = greeting(name);
+/// Which email and SMS a lead gets.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Template {
+    /// The ProfTest quiz: «Тест пройден», with a link to the product.
+    QuizResult,
+    /// The express-course checkout: how to finish paying with the method chosen.
+    Checkout,
+}
+
+impl Template {
+    /// The template of a lead of `kind` (`proftest`, `express`).
+    pub fn for_kind(kind: &str) -> Self {
+        if kind == "express" {
+            Self::Checkout
+        } else {
+            Self::QuizResult
+        }
+    }
+}
+
+/// What the templates read of a lead.
+#[derive(Debug, Clone, Copy)]
+pub struct Addressee<'a> {
+    pub lead_id: i64,
+    pub name: &'a str,
+    pub email: &'a str,
+    /// E.164.
+    pub phone: &'a str,
+    /// The checkout's payment method (`kaspi`, `halyk`, …).
+    pub payment_method: Option<&'a str>,
+}
+
+/// The lead's email of `template`, with a button to `product_url`.
+pub fn lead_email(template: Template, to: &Addressee<'_>, product_url: &str, idempotency_key: &str) -> EmailMessage {
+    let greeting = greeting(to.name);
+    let (subject, heading, body, button) = match template {
+        Template::QuizResult => (
+            "Тест пройден. Получить продукт".to_owned(),
+            "Тест пройден".to_owned(),
+            "Мы подобрали для вас программу по результатам теста.".to_owned(),
+            "Получить продукт",
+        ),
+        Template::Checkout => (
+            "Express-курс: завершите оплату".to_owned(),
+            "Осталось оплатить".to_owned(),
+            format!(
+                "Вы выбрали Express-курс (5 000 ₸) и оплату {}. Завершите оплату по ссылке — доступ к курсу \
+                 придёт на эту почту сразу после неё. Если оплата уже прошла, ничего делать не нужно.",
+                payment_phrase(to.payment_method)
+            ),
+            "Завершить оплату",
+        ),
+    };
     let text = format!(
-        "{greeting}\n\nТест пройден. Мы подобрали для вас программу по результатам теста.\n\n\
-         Получить продукт: {product_url}\n\nЕсли письмо пришло по ошибке, просто не отвечайте на него."
+        "{greeting}\n\n{heading}. {body}\n\n{button}: {product_url}\n\nЕсли письмо пришло по ошибке, просто не отвечайте на него."
     );
     let html = format!(
         "<!doctype html><html lang=\"ru\"><body style=\"font-family:Arial,sans-serif;color:#1a1a1a\">\
          <p>{greeting}</p>\
-         <h1 style=\"font-size:22px\">Тест пройден</h1>\
-         <p>Мы подобрали для вас программу по результатам теста.</p>\
+         <h1 style=\"font-size:22px\">{heading}</h1>\
+         <p>{body}</p>\
          <p><a href=\"{href}\" style=\"display:inline-block;padding:12px 24px;background:#00a86b;color:#fff;\
-         text-decoration:none;border-radius:6px\">Получить продукт</a></p>\
+         text-decoration:none;border-radius:6px\">{button}</a></p>\
          <p style=\"color:#777;font-size:12px\">Если письмо пришло по ошибке, просто не отвечайте на него.</p>\
          </body></html>",
         greeting = escape_html(&greeting),
+        heading = escape_html(&heading),
+        body = escape_html(&body),
         href = escape_html(product_url),
     );
     EmailMessage {
-        to: to.to_owned(),
-        subject: "Тест пройден. Получить продукт".to_owned(),
+        to: to.email.to_owned(),
+        subject,
         html,
         text,
         idempotency_key: idempotency_key.to_owned(),
-        lead_id,
+        lead_id: to.lead_id,
     }
 }
 
-/// The follow-up SMS to `name` at the E.164 phone `phone`.
-pub fn follow_up_sms(name: &str, phone: &str, product_url: &str, idempotency_key: &str) -> SmsMessage {
-    SmsMessage {
-        to: phone.trim_start_matches('+').to_owned(),
-        text: format!("{} Тест пройден! Ваш результат и продукт: {product_url}", greeting(name)),
-        idempotency_key: idempotency_key.to_owned(),
+/// The lead's SMS of `template`, sent after the email.
+pub fn lead_sms(template: Template, to: &Addressee<'_>, product_url: &str, idempotency_key: &str) -> SmsMessage {
+    let text = match template {
+        Template::QuizResult => format!("{} Тест пройден! Ваш результат и продукт: {product_url}", greeting(to.name)),
+        Template::Checkout => format!(
+            "{} Express-курс ждёт оплаты {}. Завершить: {product_url}",
+            greeting(to.name),
+            payment_phrase(to.payment_method)
+        ),
+    };
+    SmsMessage { to: to.phone.trim_start_matches('+').to_owned(), text, idempotency_key: idempotency_key.to_owned() }
+}
+
+/// «через Kaspi» and the like, for the payment method a checkout lead chose.
+fn payment_phrase(method: Option<&str>) -> String {
+    match method {
+        Some("kaspi") => "через Kaspi".to_owned(),
+        Some("halyk") => "через Halyk".to_owned(),
+        Some("prodamus") => "картой через Prodamus".to_owned(),
+        Some("robokassa") => "картой через Robokassa".to_owned(),
+        Some(other) => format!("способом «{other}»"),
+        None => "удобным способом".to_owned(),
     }
+}
+
+/// Each lead template rendered for a synthetic sample lead, for the admins' preview.
+pub fn template_previews(product_url: &str) -> Vec<TemplatePreview> {
+    let sample = |payment_method| Addressee {
+        lead_id: 1,
+        name: "Айгерим Тестова",
+        email: "sample.lead@example.com",
+        phone: "+77010000000",
+        payment_method,
+    };
+    [
+        (Template::QuizResult, "Квиз ProfTest", sample(None)),
+        (Template::Checkout, "Оплата Express-курса", sample(Some("kaspi"))),
+    ]
+    .into_iter()
+    .map(|(template, kind, lead)| {
+        let email = lead_email(template, &lead, product_url, "preview");
+        let sms = lead_sms(template, &lead, product_url, "preview");
+        TemplatePreview { kind: kind.to_owned(), subject: email.subject, email_text: email.text, sms_text: sms.text }
+    })
+    .collect()
 }
 
 fn greeting(name: &str) -> String {
@@ -97,21 +188,47 @@ pub fn sale_message(notice: &SaleNotice) -> String {
 mod tests {
     use super::*;
 
+    fn lead<'a>(name: &'a str, payment_method: Option<&'a str>) -> Addressee<'a> {
+        Addressee { lead_id: 7, name, email: "lead@example.com", phone: "+77051234567", payment_method }
+    }
+
     #[test]
     fn the_email_greets_by_first_name_and_escapes_it() {
-        let email =
-            quiz_result_email(7, "Айгерим <b>Тестова</b>", "lead@example.com", "https://example.kz/p", "lead-7-email");
+        let email = lead_email(
+            Template::QuizResult,
+            &lead("Айгерим <b>Тестова</b>", None),
+            "https://example.kz/p",
+            "lead-7-email",
+        );
         assert_eq!(email.subject, "Тест пройден. Получить продукт");
         assert!(email.text.starts_with("Айгерим, здравствуйте!"));
         assert!(email.html.contains("https://example.kz/p"));
-        let tricky = quiz_result_email(7, "<script>", "lead@example.com", "https://example.kz/p", "k");
+        let tricky = lead_email(Template::QuizResult, &lead("<script>", None), "https://example.kz/p", "k");
         assert!(tricky.html.contains("&lt;script&gt;"));
         assert!(!tricky.html.contains("<script>"));
     }
 
     #[test]
+    fn checkout_leads_get_the_next_step_of_their_payment_not_the_quiz_result() {
+        assert_eq!(Template::for_kind("express"), Template::Checkout);
+        assert_eq!(Template::for_kind("proftest"), Template::QuizResult);
+        let buyer = lead("Дана", Some("kaspi"));
+        let email = lead_email(Template::Checkout, &buyer, "https://example.kz/p", "k");
+        assert_eq!(email.subject, "Express-курс: завершите оплату");
+        assert!(email.text.contains("через Kaspi") && !email.text.contains("Тест пройден"), "{}", email.text);
+        let sms = lead_sms(Template::Checkout, &buyer, "https://example.kz/p", "k");
+        assert_eq!(
+            sms.text,
+            "Дана, здравствуйте! Express-курс ждёт оплаты через Kaspi. Завершить: https://example.kz/p"
+        );
+        let previews = template_previews("https://example.kz/p");
+        assert_eq!(previews.len(), 2);
+        assert!(previews.iter().all(|preview| preview.email_text.starts_with("Айгерим, здравствуйте!")));
+    }
+
+    #[test]
     fn the_sms_goes_to_digits_without_plus() {
-        let sms = follow_up_sms("Дана", "+77051234567", "https://example.kz/p", "lead-1-sms");
+        let sms = lead_sms(Template::QuizResult, &lead("Дана", None), "https://example.kz/p", "lead-1-sms");
         assert_eq!(sms.to, "77051234567");
         assert!(sms.text.starts_with("Дана, здравствуйте!"));
     }

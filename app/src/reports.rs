@@ -5,6 +5,7 @@ use std::collections::{BTreeMap, HashMap};
 
 use chrono::NaiveDate;
 
+use crate::db::ad_report::{ad_spend_lines, lead_tag_groups, sale_tag_groups};
 use crate::db::funnel::funnel_days;
 use crate::db::report::{daily_team_sales, sales_history, utm_figures, SaleRecord, UtmFigures};
 use crate::db::team::{active_team_chips, find_team_by_name, list_teams, TeamRow};
@@ -14,8 +15,8 @@ use crate::domain::funnel::Funnel;
 use crate::domain::period::Period;
 use crate::error::AppError;
 use crate::models::{
-    CurrentUser, FunnelQuery, FunnelReport, PeriodSales, Role, SalesReport, SalesReportQuery, TeamChip, TeamSales,
-    UtmRow,
+    AdReport, CurrentUser, FunnelQuery, FunnelReport, PeriodSales, Role, SalesReport, SalesReportQuery, TeamChip,
+    TeamSales, UtmRow,
 };
 use crate::time::today_almaty;
 
@@ -46,6 +47,29 @@ pub async fn funnel_report(db: &Db, viewer: &CurrentUser, query: &FunnelQuery) -
         roi: funnel.roi,
         daily: funnel.daily,
         switchable,
+    })
+}
+
+/// The ads report the viewer asked for: the funnel's team and range, per campaign, ad set
+/// and ad.
+///
+/// Errors as [`funnel_report`].
+pub async fn ad_report(db: &Db, viewer: &CurrentUser, query: &FunnelQuery) -> Result<AdReport, AppError> {
+    let range =
+        DateRange::resolve(query.range.as_deref(), query.start.as_deref(), query.end.as_deref(), today_almaty())?;
+    let mut conn = db.pool().acquire().await?;
+    let team = visible_team(&mut conn, viewer, query.team.as_deref()).await?;
+    let team_id = team.as_ref().map(|team| team.team_id);
+    let spend = ad_spend_lines(&mut conn, team_id, range).await?;
+    let leads = lead_tag_groups(&mut conn, team_id, range).await?;
+    let sales = sale_tag_groups(&mut conn, team_id, range).await?;
+    let (rows, total) = crate::domain::ad_report::build(&spend, &leads, &sales);
+    Ok(AdReport {
+        team: team.map(|team| TeamChip { name: team.name, emoji: team.emoji, color: team.color }),
+        start: range.start.format("%Y-%m-%d").to_string(),
+        end: range.end.format("%Y-%m-%d").to_string(),
+        rows,
+        total,
     })
 }
 

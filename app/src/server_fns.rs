@@ -4,5 +4,6 @@
 pub mod auth;
 pub mod jobs;
 pub mod leads;
+pub mod messages;
 pub mod teams;
 pub mod traffic;

@@ -202,7 +202,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Facebook { command } => facebook_command(&config, &db, command).await,
         Command::Rate { currency, from, kzt } => set_currency_rate(&db, &currency, from, kzt).await,
         Command::DemoData { leads, days, seed, ads } => {
-            let count = demo::load(&db, DemoOptions { leads, days, seed }).await?;
+            let count = demo::load(&db, DemoOptions { leads, days, seed, ads }).await?;
             // About 2 000 ₸ of ads per lead.
             let daily_budget = i64::try_from(leads / u64::from(days.max(1))).unwrap_or(0) * 2_000;
             let spend_rows = demo::load_spend(&db, days, ads, daily_budget, seed).await?;

@@ -181,6 +181,7 @@ pub fn router(state: AppState) -> Router {
         .route("/api/integrations/{name}", get(integrations::one_integration))
         .route("/api/integrations/{name}/check", post(integrations::check_integration))
         .route("/api/traffic-dashboard/funnel", get(traffic_api::funnel))
+        .route("/api/traffic-dashboard/ads", get(traffic_api::ads))
         .route("/api/lead-tracking/sync", post(crm_sync::sync))
         .route("/api/admin/landing/sync-amocrm", post(crm_sync::sync))
         .route("/api/amocrm/sales-history", get(sales_api::sales_history))

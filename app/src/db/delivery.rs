@@ -5,6 +5,7 @@ use std::collections::BTreeMap;
 
 use sqlx::{AnyConnection, FromRow};
 
+use super::delivery_event::record_event;
 use super::lead::{bump_lead_stats, StatKey};
 use crate::domain::delivery::{Channel, DeliveryStatus, StatusReport};
 use crate::models::LeadStats;
@@ -56,11 +57,16 @@ pub async fn apply_status_deferring_counts(
         let Some(current) = current else { return Ok(false) };
         let before = DeliveryStatus::parse(report.channel, &current.status).unwrap_or(DeliveryStatus::Pending);
         if !before.is_overtaken_by(report.status) {
+            // A late report (delivered after opened) still belongs in the history.
+            record_event(conn, report.lead_id, report.channel, report.status, report.at, report.error.as_deref())
+                .await?;
             return Ok(false);
         }
         if set_status(conn, report, &current.status, now_ms, (status_column, at_column, error_column)).await? {
             let key = StatKey::of(report.lead_id, current.created_day, &current.source);
             deltas.entry(key).or_default().add(&before.count_delta(report.status, report.channel));
+            record_event(conn, report.lead_id, report.channel, report.status, report.at, report.error.as_deref())
+                .await?;
             return Ok(true);
         }
     }
@@ -115,7 +121,7 @@ pub async fn record_sent(
     .await?;
     if let Some(row) = was_pending {
         count_left_pending(deltas, lead_id, row, DeliveryStatus::Sent, channel);
-        return Ok(());
+        return record_event(conn, lead_id, channel, DeliveryStatus::Sent, now_ms, None).await;
     }
     set_message_id(conn, lead_id, channel, message_id).await?;
     let report = StatusReport { lead_id, channel, status: DeliveryStatus::Sent, at: now_ms, error: None };
@@ -157,6 +163,7 @@ pub async fn record_skipped(
     .await?;
     if let Some(row) = was_pending {
         count_left_pending(deltas, lead_id, row, DeliveryStatus::Skipped, channel);
+        record_event(conn, lead_id, channel, DeliveryStatus::Skipped, now_ms, Some(reason)).await?;
     }
     Ok(())
 }
@@ -216,7 +223,8 @@ pub async fn reset_status(
     .execute(&mut *conn)
     .await?;
     let key = StatKey::of(lead_id, current.created_day, &current.source);
-    bump_lead_stats(conn, &BTreeMap::from([(key, before.count_delta(DeliveryStatus::Pending, channel))])).await
+    bump_lead_stats(conn, &BTreeMap::from([(key, before.count_delta(DeliveryStatus::Pending, channel))])).await?;
+    record_event(conn, lead_id, channel, DeliveryStatus::Pending, now_ms, Some("отправка заново")).await
 }
 
 /// The lead whose `channel` message has this provider id.
@@ -328,11 +336,12 @@ pub struct Recipient {
     pub email: String,
     pub phone_e164: String,
     pub kind: String,
+    pub payment_method: Option<String>,
 }
 
 /// The lead's contact details.
 pub async fn recipient(conn: &mut AnyConnection, lead_id: i64) -> Result<Option<Recipient>, sqlx::Error> {
-    sqlx::query_as("SELECT name, email, phone_e164, kind FROM lead WHERE lead_id = $1")
+    sqlx::query_as("SELECT name, email, phone_e164, kind, payment_method FROM lead WHERE lead_id = $1")
         .bind(lead_id)
         .fetch_optional(conn)
         .await

@@ -1,14 +1,15 @@
 //! Leads: intake inserts, the dashboard's list and counters.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 use sqlx::{AnyConnection, FromRow};
 
+use super::delivery_event::delivery_history;
 use super::{values_placeholders, Bind, Conditions, Db, Engine};
 use crate::domain::attribution::Attribution;
-use crate::domain::lead_filter::{CrmLink, LeadFilter, Search, TeamChoice};
+use crate::domain::lead_filter::{CampaignFilter, CrmLink, LeadFilter, Search, TeamChoice};
 use crate::domain::lead_input::{search_text, NewLead};
-use crate::models::{Channel, Confidence, DeliveryStatus, LeadListItem, LeadPage, LeadQuery, LeadStats};
+use crate::models::{Channel, Confidence, DeliveryStatus, DeliveryStep, LeadListItem, LeadPage, LeadQuery, LeadStats};
 use crate::time::format_almaty;
 
 /// How many counter rows share one day and source (see `lead_stat_daily`).
@@ -146,18 +147,58 @@ pub async fn remember_sources(
     sources: &BTreeSet<&str>,
     now_ms: i64,
 ) -> Result<(), sqlx::Error> {
-    if sources.is_empty() {
+    remember(conn, "lead_source", "source", sources, now_ms).await
+}
+
+/// Remembers UTM campaigns for the dashboard's "campaign contains" filter.
+pub async fn remember_campaigns(
+    conn: &mut AnyConnection,
+    campaigns: &BTreeSet<&str>,
+    now_ms: i64,
+) -> Result<(), sqlx::Error> {
+    remember(conn, "lead_campaign", "utm_campaign", campaigns, now_ms).await
+}
+
+/// Adds `values` not yet in `table` (keyed by `column`, with `first_seen_at`).
+async fn remember(
+    conn: &mut AnyConnection,
+    table: &str,
+    column: &str,
+    values: &BTreeSet<&str>,
+    now_ms: i64,
+) -> Result<(), sqlx::Error> {
+    if values.is_empty() {
         return Ok(());
     }
     let sql = format!(
-        "INSERT INTO lead_source (source, first_seen_at) VALUES {} ON CONFLICT (source) DO NOTHING",
-        values_placeholders(sources.len(), 2, |_| None)
+        "INSERT INTO {table} ({column}, first_seen_at) VALUES {} ON CONFLICT ({column}) DO NOTHING",
+        values_placeholders(values.len(), 2, |_| None)
     );
     let mut query = sqlx::query(&sql);
-    for source in sources {
-        query = query.bind(*source).bind(now_ms);
+    for value in values {
+        query = query.bind(*value).bind(now_ms);
     }
     query.execute(conn).await.map(drop)
+}
+
+/// At most this many campaigns are looked up by name; a text found in more reads the leads.
+const CAMPAIGNS_LOOKED_UP: usize = 100;
+
+/// Turns "campaign contains" into the campaigns that do (see [`CampaignFilter::OneOf`]),
+/// unless the text is in more than [`CAMPAIGNS_LOOKED_UP`] of them.
+pub async fn resolve_campaigns(db: &Db, filter: &mut LeadFilter) -> Result<(), sqlx::Error> {
+    let Some(CampaignFilter::Contains(text)) = &filter.utm_campaign else { return Ok(()) };
+    let found: Vec<String> = sqlx::query_scalar(
+        "SELECT utm_campaign FROM lead_campaign WHERE LOWER(utm_campaign) LIKE $1 ESCAPE '\\' ORDER BY utm_campaign LIMIT $2",
+    )
+    .bind(format!("%{}%", like_escape(text)))
+    .bind(CAMPAIGNS_LOOKED_UP as i64 + 1)
+    .fetch_all(db.pool())
+    .await?;
+    if found.len() <= CAMPAIGNS_LOOKED_UP {
+        filter.utm_campaign = Some(CampaignFilter::OneOf(found));
+    }
+    Ok(())
 }
 
 /// The counter row a lead counts in.
@@ -230,6 +271,12 @@ pub async fn rebuild_lead_stats(conn: &mut AnyConnection) -> Result<(), sqlx::Er
         "INSERT INTO lead_source (source, first_seen_at) SELECT source, MIN(created_at) FROM lead GROUP BY source \
          ON CONFLICT (source) DO NOTHING",
     )
+    .execute(&mut *conn)
+    .await?;
+    sqlx::query(
+        "INSERT INTO lead_campaign (utm_campaign, first_seen_at) SELECT utm_campaign, MIN(created_at) FROM lead \
+         WHERE utm_campaign IS NOT NULL GROUP BY utm_campaign ON CONFLICT (utm_campaign) DO NOTHING",
+    )
     .execute(conn)
     .await
     .map(drop)
@@ -284,10 +331,12 @@ impl From<LeadListRow> for LeadListItem {
             email_status_at_local: row.email_status_at.map(format_almaty),
             email_error: row.email_error,
             email_duplicate_of: row.email_duplicate_of,
+            email_history: Vec::new(),
             sms_status: DeliveryStatus::parse(Channel::Sms, &row.sms_status).unwrap_or_default(),
             sms_status_at_local: row.sms_status_at.map(format_almaty),
             sms_error: row.sms_error,
             sms_duplicate_of: row.sms_duplicate_of,
+            sms_history: Vec::new(),
             crm_deal_id: row.crm_deal_id,
             team: row.team_name,
             attribution_confidence: row.attribution_confidence.as_deref().and_then(Confidence::parse),
@@ -359,7 +408,27 @@ pub async fn lead_page(db: &Db, filter: &LeadFilter, start: PageStart, limit: i6
         PageStart::Before(_) => (last.filter(|_| more), first),
         PageStart::After(_) => (last, first.filter(|_| more)),
     };
-    Ok(LeadPage { leads: rows.into_iter().map(LeadListItem::from).collect(), next_before, prev_after })
+    let mut leads: Vec<LeadListItem> = rows.into_iter().map(LeadListItem::from).collect();
+    let ids: Vec<i64> = leads.iter().map(|lead| lead.lead_id).collect();
+    let mut conn = db.pool().acquire().await?;
+    let position: HashMap<i64, usize> = ids.iter().enumerate().map(|(n, lead_id)| (*lead_id, n)).collect();
+    for event in delivery_history(&mut conn, &ids).await? {
+        let channel = match event.channel.as_str() {
+            "email" => Channel::Email,
+            "sms" => Channel::Sms,
+            _ => continue,
+        };
+        let (Some(&n), Some(status)) = (position.get(&event.lead_id), DeliveryStatus::parse(channel, &event.status))
+        else {
+            continue;
+        };
+        let step = DeliveryStep { status, at_local: format_almaty(event.at) };
+        match channel {
+            Channel::Email => leads[n].email_history.push(step),
+            Channel::Sms => leads[n].sms_history.push(step),
+        }
+    }
+    Ok(LeadPage { leads, next_before, prev_after })
 }
 
 /// The stat cards for `filter`: from the daily counters, or by scanning leads when the
@@ -448,8 +517,17 @@ fn filter_conditions(filter: &LeadFilter, day_column: &str) -> Conditions {
         }
         None => {}
     }
-    if let Some(campaign) = &filter.utm_campaign {
-        conditions.and("LOWER(utm_campaign) LIKE ? ESCAPE '\\'", Bind::Text(format!("%{}%", like_escape(campaign))));
+    match &filter.utm_campaign {
+        Some(CampaignFilter::Contains(text)) => {
+            conditions.and("LOWER(utm_campaign) LIKE ? ESCAPE '\\'", Bind::Text(format!("%{}%", like_escape(text))));
+        }
+        Some(CampaignFilter::OneOf(campaigns)) if campaigns.is_empty() => {
+            conditions.and_fixed("1 = 0");
+        }
+        Some(CampaignFilter::OneOf(campaigns)) => {
+            conditions.any_of("utm_campaign", campaigns);
+        }
+        None => {}
     }
     conditions
 }
@@ -475,6 +553,8 @@ pub struct LeadSeed {
     pub utm_source: Option<String>,
     pub utm_medium: Option<String>,
     pub utm_campaign: Option<String>,
+    /// The ad, as Facebook's `{{ad.id}}` URL parameter fills it in.
+    pub utm_content: Option<String>,
     pub email_status: &'static str,
     pub sms_status: &'static str,
     pub crm_deal_id: Option<i64>,
@@ -487,9 +567,9 @@ pub async fn insert_seed_leads(conn: &mut AnyConnection, leads: &[LeadSeed]) -> 
     for chunk in leads.chunks(1_000) {
         let sql = format!(
             "INSERT INTO lead (created_at, updated_at, created_day, kind, source, campaign_slug, name, email, email_raw, \
-             phone_e164, phone_raw, search_text, payment_method, utm_source, utm_medium, utm_campaign, email_status, \
-             sms_status, crm_deal_id, email_status_at) VALUES {}",
-            values_placeholders(chunk.len(), 20, |column| (column == 1).then_some(0))
+             phone_e164, phone_raw, search_text, payment_method, utm_source, utm_medium, utm_campaign, utm_content, \
+             email_status, sms_status, crm_deal_id, email_status_at) VALUES {}",
+            values_placeholders(chunk.len(), 21, |column| (column == 1).then_some(0))
         );
         let mut query = sqlx::query(&sql);
         for lead in chunk {
@@ -510,6 +590,7 @@ pub async fn insert_seed_leads(conn: &mut AnyConnection, leads: &[LeadSeed]) -> 
                 .bind(lead.utm_source.as_deref())
                 .bind(lead.utm_medium.as_deref())
                 .bind(lead.utm_campaign.as_deref())
+                .bind(lead.utm_content.as_deref())
                 .bind(lead.email_status)
                 .bind(lead.sms_status)
                 .bind(lead.crm_deal_id)

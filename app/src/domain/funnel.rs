@@ -76,7 +76,7 @@ impl Funnel {
             })
             .collect();
         let spend = total.spend_kzt_minor;
-        let cost_per = |count: i64| (count > 0).then(|| tenge(divide_rounded(spend, count)));
+        let cost_per = |count: i64| cost_per(spend, count);
         let stages = vec![
             FunnelStage {
                 key: StageKey::Spend,
@@ -110,6 +110,11 @@ impl Funnel {
         let roi = (spend > 0).then(|| (total.revenue() as f64 * 100.0 - spend as f64) / spend as f64 * 100.0);
         Self { stages, impressions: total.impressions, spend: tenge(spend), revenue: total.revenue(), roi, daily }
     }
+}
+
+/// Whole tenge of spend (in tiyn) per one of `count` results; `None` without results.
+pub fn cost_per(spend_minor: i64, count: i64) -> Option<i64> {
+    (count > 0).then(|| tenge(divide_rounded(spend_minor, count)))
 }
 
 /// Whole tenge from tiyn, rounded half away from zero.

@@ -40,8 +40,17 @@ pub struct LeadFilter {
     pub sms_status: Option<DeliveryStatus>,
     /// Whether AmoCRM has the lead.
     pub crm: Option<CrmLink>,
-    /// Lower-cased part of the UTM campaign.
-    pub utm_campaign: Option<String>,
+    /// The UTM campaign.
+    pub utm_campaign: Option<CampaignFilter>,
+}
+
+/// Which UTM campaigns.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum CampaignFilter {
+    /// Those containing this lower-cased text.
+    Contains(String),
+    /// These, found to contain it (`db::lead::resolve_campaigns`): each read from an index.
+    OneOf(Vec<String>),
 }
 
 /// Which team's leads.
@@ -87,7 +96,7 @@ impl LeadFilter {
             email_status: parse_status("email_status", Channel::Email, &query.email_status)?,
             sms_status: parse_status("sms_status", Channel::Sms, &query.sms_status)?,
             crm,
-            utm_campaign: given(&query.utm_campaign).map(str::to_lowercase),
+            utm_campaign: given(&query.utm_campaign).map(|text| CampaignFilter::Contains(text.to_lowercase())),
         })
     }
 
@@ -200,7 +209,7 @@ mod tests {
         assert_eq!(filter.email_status, Some(DeliveryStatus::Opened));
         assert_eq!(filter.sms_status, Some(DeliveryStatus::Error));
         assert_eq!(filter.crm, Some(CrmLink::Unlinked));
-        assert_eq!(filter.utm_campaign.as_deref(), Some("tripwire"));
+        assert_eq!(filter.utm_campaign, Some(CampaignFilter::Contains("tripwire".into())));
         assert!(!filter.fits_daily_counters());
         let none = LeadQuery { team: Some("NONE".into()), source: Some("express".into()), ..Default::default() };
         assert_eq!(LeadFilter::parse(&none).unwrap().team, Some(TeamChoice::Without));

@@ -10,7 +10,7 @@ use crate::db::notify_claim::{release_claim, take_claim};
 use crate::db::Db;
 use crate::domain::delivery::{Channel, DeliveryStatus, StatusReport};
 use crate::domain::integration::Integration;
-use crate::messages::quiz_result_email;
+use crate::messages::{lead_email, Addressee, Template};
 use crate::queue::{Job, JobFailure, Lane, Step};
 use crate::services::Services;
 use crate::time::now_ms;
@@ -46,13 +46,9 @@ impl Job for SendLeadEmail {
         if self.resend {
             claim_for_resend(services, Channel::Email, self.lead_id).await?;
         }
-        let message = quiz_result_email(
-            self.lead_id,
-            &lead.name,
-            &lead.email,
-            &services.config.email.product_url,
-            &job.idempotency_key,
-        );
+        let template = Template::for_kind(&lead.kind);
+        let to = addressee(&lead, self.lead_id);
+        let message = lead_email(template, &to, &services.config.email.product_url, &job.idempotency_key);
         // Resend keeps the key for a day: a repeated attempt returns the first send's id.
         let message_id = services.email.send(&message).await?;
         Ok(Step::Done(Sent { lead_id: self.lead_id, message_id }))
@@ -100,6 +96,17 @@ pub(super) async fn claim_for_resend(services: &Services, channel: Channel, lead
 pub(super) async fn lead_recipient(db: &Db, lead_id: i64) -> Result<Recipient, JobFailure> {
     let mut conn = db.pool().acquire().await?;
     recipient(&mut conn, lead_id).await?.ok_or_else(|| JobFailure::permanent(format!("lead {lead_id} does not exist")))
+}
+
+/// What the templates read of the lead `lead_id`.
+pub(super) fn addressee(lead: &Recipient, lead_id: i64) -> Addressee<'_> {
+    Addressee {
+        lead_id,
+        name: &lead.name,
+        email: &lead.email,
+        phone: &lead.phone_e164,
+        payment_method: lead.payment_method.as_deref(),
+    }
 }
 
 /// Stores the message id on the lead and moves its status on `channel` to `sent`.

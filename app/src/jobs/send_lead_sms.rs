@@ -3,13 +3,13 @@
 use serde::{Deserialize, Serialize};
 use sqlx::AnyConnection;
 
-use super::send_lead_email::{claim_for_resend, lead_recipient, record_error, record_sent, Sent};
+use super::send_lead_email::{addressee, claim_for_resend, lead_recipient, record_error, record_sent, Sent};
 use super::{lanes, CheckSmsStatus, CounterDeltas};
 use crate::db::delivery::{record_skipped, reset_status};
 use crate::db::job::{enqueue_jobs, ClaimedJob};
 use crate::domain::delivery::Channel;
 use crate::domain::integration::Integration;
-use crate::messages::follow_up_sms;
+use crate::messages::{lead_sms, Template};
 use crate::queue::{Job, JobFailure, Lane, Registered, Step};
 use crate::services::Services;
 use crate::time::{millis, now_ms};
@@ -63,7 +63,8 @@ impl Job for SendLeadSms {
             claim_for_resend(services, Channel::Sms, self.lead_id).await?;
         }
         let product_url = &services.config.email.product_url;
-        let message = follow_up_sms(&lead.name, &lead.phone_e164, product_url, &job.idempotency_key);
+        let to = addressee(&lead, self.lead_id);
+        let message = lead_sms(Template::for_kind(&lead.kind), &to, product_url, &job.idempotency_key);
         // Mobizon cannot deduplicate: before any run after the first (a retry, an admin's
         // retry, a run after a crash), look for what an earlier one may have sent.
         let earlier = if job.runs > 1 { services.sms.find_sent(&message, job.created_at).await? } else { None };

@@ -80,3 +80,21 @@ impl DeliveryStatus {
         channel == Channel::Email || !matches!(self, Self::Bounced | Self::Opened | Self::Clicked)
     }
 }
+
+/// One status a message reached and when, as the dashboard shows it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DeliveryStep {
+    pub status: DeliveryStatus,
+    /// `dd.mm.yyyy hh:mm`, Almaty time.
+    pub at_local: String,
+}
+
+/// A lead template rendered for a sample lead, for the admins' preview.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TemplatePreview {
+    /// Which leads get it, in Russian.
+    pub kind: String,
+    pub subject: String,
+    pub email_text: String,
+    pub sms_text: String,
+}

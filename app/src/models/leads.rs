@@ -2,7 +2,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::{Confidence, DeliveryStatus};
+use super::{Confidence, DeliveryStatus, DeliveryStep};
 
 /// Filters and the page position of the leads table; every field is a URL query parameter.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -61,6 +61,9 @@ pub struct LeadListItem {
     /// A skipped duplicate email: the lead whose email went to the same address.
     #[serde(default)]
     pub email_duplicate_of: Option<i64>,
+    /// Every status the email reached, oldest first.
+    #[serde(default)]
+    pub email_history: Vec<DeliveryStep>,
     pub sms_status: DeliveryStatus,
     /// When the SMS reached its status, `dd.mm.yyyy hh:mm` Almaty time.
     pub sms_status_at_local: Option<String>,
@@ -69,6 +72,9 @@ pub struct LeadListItem {
     /// A skipped duplicate SMS: the lead whose SMS went to the same number.
     #[serde(default)]
     pub sms_duplicate_of: Option<i64>,
+    /// Every status the SMS reached, oldest first.
+    #[serde(default)]
+    pub sms_history: Vec<DeliveryStep>,
     pub crm_deal_id: Option<i64>,
     /// The team attribution gave the lead.
     pub team: Option<String>,

@@ -203,3 +203,59 @@ impl StageKey {
         }
     }
 }
+
+/// What a row of the ads report stands for, in the order the report lists them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum AdLevel {
+    Campaign,
+    Adset,
+    Ad,
+    /// Spend that names no campaign (entered by hand).
+    UnmatchedSpend,
+    /// Leads and sales whose tags name no ad, ad set or campaign of the range's spend.
+    UnmatchedLeads,
+    /// The sum of every row.
+    Total,
+}
+
+/// One row of the ads report, with the rows it is made of.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct AdRow {
+    pub level: AdLevel,
+    /// Facebook's id of the campaign, ad set or ad, when known.
+    pub id: Option<String>,
+    pub name: String,
+    /// Whole tenge.
+    pub spend: i64,
+    pub impressions: i64,
+    pub clicks: i64,
+    /// Clicks per impression, percent; `None` without impressions.
+    pub ctr: Option<f64>,
+    /// Quiz leads, as the funnel counts them.
+    pub leads: i64,
+    pub express_sales: i64,
+    pub flagship_sales: i64,
+    /// Both products, whole tenge.
+    pub revenue: i64,
+    /// Whole tenge; `None` without leads or without spend.
+    pub cost_per_lead: Option<i64>,
+    /// `(revenue − spend) / spend` in percent; `None` without spend.
+    pub roi: Option<f64>,
+    pub children: Vec<AdRow>,
+}
+
+/// The ads report of a team (or all teams) over a range of Almaty days: campaigns with
+/// their ad sets and ads, then what matched no ad; `GET /api/traffic-dashboard/ads`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct AdReport {
+    /// The team shown; `None` for all teams.
+    pub team: Option<TeamChip>,
+    /// First day, `yyyy-mm-dd`.
+    pub start: String,
+    /// Last day, `yyyy-mm-dd`, inclusive.
+    pub end: String,
+    /// Campaigns by spend, then unmatched spend and unmatched leads.
+    pub rows: Vec<AdRow>,
+    pub total: AdRow,
+}

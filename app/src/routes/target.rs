@@ -18,7 +18,7 @@ use crate::components::failed_jobs::FailedJobsPanel;
 use crate::components::layout::AppLayout;
 use crate::components::stat_card::StatCard;
 use crate::error::AppError;
-use crate::models::{Channel, Confidence, DeliveryStatus as Status, LeadListItem, LeadQuery};
+use crate::models::{Channel, Confidence, DeliveryStatus as Status, DeliveryStep, LeadListItem, LeadQuery};
 use crate::server_fns::jobs::{list_failed_jobs, ResendLeadMessage, RetryFailedJob, RetryFailedJobs};
 use crate::server_fns::leads::{get_lead_stats, get_leads_page_settings, list_leads, SyncOnFirstVisit, SyncWithCrm};
 
@@ -318,6 +318,8 @@ fn DeliveryCell(
     error: Option<String>,
     /// A skipped duplicate: the lead that was messaged instead.
     duplicate_of: Option<i64>,
+    /// Every status the message reached.
+    history: Vec<DeliveryStep>,
     resend: ServerAction<ResendLeadMessage>,
 ) -> impl IntoView {
     let (name, label) = match channel {
@@ -326,7 +328,7 @@ fn DeliveryCell(
     };
     view! {
         <td class="nowrap">
-            <DeliveryStatus channel status at error />
+            <DeliveryStatus channel status at error history />
             {duplicate_of
                 .map(|other| {
                     view! {
@@ -431,6 +433,7 @@ fn LeadRow(lead: LeadListItem, crm_base_url: Option<String>, resend: ServerActio
                 at=lead.email_status_at_local
                 error=lead.email_error
                 duplicate_of=lead.email_duplicate_of
+                history=lead.email_history
                 resend
             />
             <DeliveryCell
@@ -440,6 +443,7 @@ fn LeadRow(lead: LeadListItem, crm_base_url: Option<String>, resend: ServerActio
                 at=lead.sms_status_at_local
                 error=lead.sms_error
                 duplicate_of=lead.sms_duplicate_of
+                history=lead.sms_history
                 resend
             />
             <td>{deal.unwrap_or_else(|| view! { <span class="muted">"—"</span> }.into_any())}</td>

@@ -3,5 +3,7 @@
 
 pub mod ad_accounts;
 pub mod admin;
+pub mod ads;
 pub mod cabinet;
 pub mod sales;
+pub mod templates;

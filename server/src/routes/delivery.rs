@@ -15,6 +15,7 @@ use serde::Deserialize;
 use serde_json::{json, Value};
 
 use app::db::delivery::lead_delivery;
+use app::db::delivery_event::delivery_history;
 use app::domain::delivery::{Channel, DeliveryStatus, StatusReport};
 use app::domain::integration::Integration;
 use app::error::AppError;
@@ -35,8 +36,8 @@ pub struct StatusAccess {
     token: Option<String>,
 }
 
-/// `GET /api/landing/leads/:id/status`: a lead's email and SMS status, without contact
-/// data, for the holder of its `statusToken` (`?token=` or `X-Status-Token`) or an admin.
+/// `GET /api/landing/leads/:id/status`: a lead's email and SMS status and every status
+/// they reached before (`history`, oldest first), without contact data, for the holder of its `statusToken` (`?token=` or `X-Status-Token`) or an admin.
 /// A wrong token is answered as an unknown lead.
 pub async fn lead_status(
     State(state): State<AppState>,
@@ -57,6 +58,13 @@ pub async fn lead_status(
     }
     let mut conn = state.db.pool().acquire().await?;
     let lead = lead_delivery(&mut conn, lead_id).await?.ok_or(AppError::NotFound)?;
+    let history: Vec<Value> = delivery_history(&mut conn, &[lead_id])
+        .await?
+        .into_iter()
+        .map(
+            |event| json!({ "channel": event.channel, "status": event.status, "at": event.at, "detail": event.detail }),
+        )
+        .collect();
     Ok(Json(json!({
         "success": true,
         "leadId": lead.lead_id,
@@ -67,6 +75,7 @@ pub async fn lead_status(
         "sms": { "status": lead.sms_status, "at": lead.sms_status_at, "error": lead.sms_error,
                  "messageId": lead.sms_message_id, "duplicateOf": lead.sms_duplicate_of },
         "crmDealId": lead.crm_deal_id,
+        "history": history,
     })))
 }
 

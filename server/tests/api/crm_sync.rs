@@ -33,6 +33,7 @@ fn seed(n: i64, email: String, phone_e164: String, crm_deal_id: Option<i64>) -> 
         utm_source: None,
         utm_medium: None,
         utm_campaign: None,
+        utm_content: None,
         email_status: "pending",
         sms_status: "pending",
         crm_deal_id,

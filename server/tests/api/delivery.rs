@@ -161,6 +161,82 @@ with_each_engine!(webhooks_move_the_status_forward_and_replays_or_bad_signatures
     assert_eq!(setup.app.get_json("/api/landing/leads/999999/status", None).await["success"], false);
 });
 
+with_each_engine!(checkout_leads_get_the_checkout_texts_and_quiz_leads_the_quiz_result, |engine| {
+    let Some(setup) = Setup::start(engine).await else { return };
+    let body = json!({ "name": "Асель Тестова", "email": "asel@example.com", "phone": "+77011234569", "payment_method": "kaspi" });
+    assert_eq!(setup.app.post_json("/api/landing/submit", &body).await.status(), 200);
+    setup.app.post_lead("Дана Тестова", "dana@example.com", "+77011234570").await;
+    setup.app.run_jobs_after(DELAY + Duration::from_secs(1)).await;
+
+    let emails = setup.resend.accepted();
+    let email_to = |to: &str| emails.iter().find(|email| email.to == to).unwrap().clone();
+    let checkout = email_to("asel@example.com");
+    assert_eq!(checkout.subject, "Express-курс: завершите оплату");
+    let text = checkout.body["text"].as_str().unwrap();
+    assert!(text.starts_with("Асель, здравствуйте!") && text.contains("через Kaspi"), "{text}");
+    assert!(!text.contains("Тест пройден"), "{text}");
+    assert_eq!(email_to("dana@example.com").subject, "Тест пройден. Получить продукт");
+    let sms = setup.mobizon.accepted();
+    let sms_to = |to: &str| sms.iter().find(|sms| sms.to == to).unwrap().text.clone();
+    assert!(sms_to("77011234569").contains("Express-курс ждёт оплаты через Kaspi"));
+    assert!(sms_to("77011234570").contains("Тест пройден!"));
+
+    // Admins preview both, rendered for a sample lead.
+    let admin = setup.app.token_for("templates.admin", Role::Admin, None).await;
+    let previews = setup.app.get_json("/api/messages/previews", Some(&admin)).await;
+    let subjects: Vec<&str> = previews.as_array().unwrap().iter().map(|p| p["subject"].as_str().unwrap()).collect();
+    assert_eq!(subjects, ["Тест пройден. Получить продукт", "Express-курс: завершите оплату"], "{previews}");
+});
+
+with_each_engine!(the_history_keeps_every_status_with_its_time_in_any_order, |engine| {
+    let Some(setup) = Setup::start(engine).await else { return };
+    let lead_id = setup.app.post_lead("Жанар", "zhanar@example.com", "87011234568").await;
+    setup.app.run_jobs_after(DELAY + Duration::from_secs(1)).await;
+    let email_id = setup.resend.accepted()[0].id.clone();
+    // Opened overtakes delivered on the way; a repeat adds nothing.
+    for (event_id, event_type) in
+        [("h_1", "email.opened"), ("h_2", "email.delivered"), ("h_3", "email.opened"), ("h_4", "email.clicked")]
+    {
+        assert_eq!(setup.resend_event(event_id, event_type, &email_id, RESEND_SECRET).await, 200);
+        setup.app.run_jobs_after(Duration::ZERO).await;
+    }
+    let status = setup.app.lead_status(lead_id).await;
+    assert_eq!(status["email"]["status"], "clicked");
+    let steps = |channel: &str| -> Vec<String> {
+        status["history"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|event| event["channel"] == channel)
+            .map(|event| event["status"].as_str().unwrap().to_owned())
+            .collect()
+    };
+    assert_eq!(steps("email"), ["sent", "opened", "delivered", "clicked"], "{status}");
+    assert_eq!(steps("sms"), ["sent"]);
+    assert!(status["history"].as_array().unwrap().iter().all(|event| event["at"].as_i64().unwrap() > 0));
+
+    // The table's row carries the same steps; the counters count the lead once.
+    let admin = setup.app.token_for("history.admin", Role::Admin, None).await;
+    let listed = setup.app.get_json(&format!("/api/lead-tracking/leads?q=%23{lead_id}"), Some(&admin)).await;
+    let history: Vec<&str> = listed["leads"][0]["email_history"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|step| step["status"].as_str().unwrap())
+        .collect();
+    assert_eq!(history, ["sent", "opened", "delivered", "clicked"], "{listed}");
+    let all = setup.app.get_json("/api/lead-tracking/leads", Some(&admin)).await;
+    assert_eq!((&all["stats"]["email_sent"], &all["stats"]["email_opened"]), (&json!(1), &json!(1)), "{all}");
+
+    // A resend starts a new attempt in the history.
+    let mut conn = setup.app.db.pool().acquire().await.unwrap();
+    app::db::delivery::reset_status(&mut conn, lead_id, app::models::Channel::Email, now_ms()).await.unwrap();
+    drop(conn);
+    let status = setup.app.lead_status(lead_id).await;
+    let last = status["history"].as_array().unwrap().iter().rfind(|event| event["channel"] == "email").unwrap().clone();
+    assert_eq!((last["status"].as_str(), last["detail"].as_str()), (Some("pending"), Some("отправка заново")));
+});
+
 with_each_engine!(a_report_that_comes_before_its_send_is_applied_once_the_send_is_stored, |engine| {
     let Some(setup) = Setup::start(engine).await else { return };
     let lead_id = setup.app.post_lead("Асель", "asel@example.com", "+77011112233").await;

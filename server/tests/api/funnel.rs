@@ -138,6 +138,7 @@ impl Dataset {
                 utm_source: Some(SOURCES[lead.source].0.to_owned()),
                 utm_medium: Some("cpc".into()),
                 utm_campaign: None,
+                utm_content: None,
                 email_status: "pending",
                 sms_status: "pending",
                 crm_deal_id: None,

@@ -2,6 +2,7 @@
 //! set, on PostgreSQL.
 
 mod ad_spend;
+mod ads_report;
 mod auth;
 mod backup;
 mod crm_push;

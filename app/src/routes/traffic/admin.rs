@@ -1,6 +1,6 @@
 //! `/traffic/admin`: the team constructor (create, edit, archive teams and their UTM
-//! rules), what attribution leaves unexplained, the integrations' health and the failed
-//! jobs with a retry button. Every form is an `ActionForm`, so the
+//! rules), what attribution leaves unexplained, the texts leads receive, the integrations'
+//! health and the failed jobs with a retry button. Every form is an `ActionForm`, so the
 //! page works before the WASM arrives.
 
 use leptos::prelude::*;
@@ -23,6 +23,7 @@ use crate::server_fns::traffic::{RefreshAdAccounts, SaveAdAccount, SaveManualSpe
 
 use super::ad_accounts::AdAccountsPanel;
 use super::sales::{ManualSpendForm, SalesSection};
+use super::templates::TemplatePreviews;
 
 /// The admin's traffic page.
 #[component]
@@ -86,6 +87,7 @@ pub fn TrafficAdminPage() -> impl IntoView {
                     overview.await.ok().map(|overview| view! { <AttributionPanel overview /> })
                 })}
             </Transition>
+            <TemplatePreviews />
             <Transition>
                 {move || Suspend::new(async move {
                     health.await.ok().map(|integrations| view! { <IntegrationTable integrations check /> })

@@ -1,6 +1,6 @@
 //! `/traffic/cabinet/:team` (and `/traffic/cabinet`, the viewer's own funnel): the four
-//! stages (`docs/product.md`, "Dashboards") for a range of Almaty days, a funnel chart, a daily chart and the
-//! daily table with CSV export.
+//! stages (`docs/product.md`, "Dashboards") for a range of Almaty days, a funnel chart, a daily chart, the
+//! daily table with CSV export, and the ads table (ROI per campaign, ad set and ad).
 //!
 //! The team and the range live in the URL, so every switch is a plain link that works
 //! before the WASM arrives and can be shared. Who may see which team is decided by the
@@ -17,7 +17,9 @@ use crate::components::range_picker::{range_query, RangePicker};
 use crate::error::AppError;
 use crate::format;
 use crate::models::{FunnelQuery, FunnelReport, FunnelStage, StageKey};
-use crate::server_fns::traffic::get_funnel;
+use crate::server_fns::traffic::{get_ad_report, get_funnel};
+
+use super::ads::AdsTable;
 
 /// A team's funnel (or all teams' for admins).
 #[component]
@@ -31,6 +33,7 @@ pub fn CabinetPage() -> impl IntoView {
         FunnelQuery { team: params.read().get("team"), range: text("range"), start: text("start"), end: text("end") }
     });
     let report = Resource::new(move || query.get(), get_funnel);
+    let ads = Resource::new(move || query.get(), get_ad_report);
 
     view! {
         <AppLayout>
@@ -41,6 +44,9 @@ pub fn CabinetPage() -> impl IntoView {
                         Ok::<_, AppError>(view! { <FunnelView report /> })
                     })}
                 </ErrorBoundary>
+            </Transition>
+            <Transition>
+                {move || Suspend::new(async move { ads.await.ok().map(|report| view! { <AdsTable report /> }) })}
             </Transition>
         </AppLayout>
     }
