@@ -55,7 +55,7 @@ test("CSV export downloads the rows shown", async ({ page }) => {
   expect(shown).toHaveLength(7);
 
   const downloading = page.waitForEvent("download");
-  await page.getByRole("link", { name: "Скачать CSV" }).click();
+  await page.getByRole("region", { name: "По дням" }).getByRole("link", { name: "Скачать CSV" }).click();
   const download = await downloading;
   expect(download.suggestedFilename()).toMatch(/^voronka-Kenesary-.*\.csv$/);
   const text = (await readFile(await download.path())).toString("utf8");
@@ -63,4 +63,35 @@ test("CSV export downloads the rows shown", async ({ page }) => {
   expect(lines[0]).toBe("Дата;Расход, ₸;Клики;Лиды ProfTest;Express;Флагман;Выручка, ₸");
   const dates = lines.slice(1).map((line) => line.split(";")[0].split("-").reverse().join("."));
   expect(dates).toEqual(shown);
+});
+
+test("the ads table expands from a campaign to its ads, sorts, and its CSV matches the table", async ({ page }) => {
+  await signIn(page);
+  await page.goto("/traffic/cabinet/Kenesary?range=7d");
+  await waitForHydration(page);
+  const ads = page.getByRole("region", { name: "Объявления" });
+  const rows = ads.locator("tbody tr");
+  await expect(rows.first()).toHaveClass(/level-campaign/);
+  const campaigns = await rows.count();
+
+  await rows.first().getByRole("button", { name: /^Раскрыть/ }).click();
+  await expect(rows.nth(1)).toHaveClass(/level-adset/);
+  await rows.nth(1).getByRole("button", { name: /^Раскрыть/ }).click();
+  await expect(rows.nth(2)).toHaveClass(/level-ad/);
+  expect(await rows.count()).toBeGreaterThan(campaigns + 1);
+
+  // Sorting by leads puts the campaign with the most first (ad sets stay under theirs).
+  await ads.getByRole("button", { name: "Лиды" }).click();
+  const leads = await ads.locator("tbody tr.level-campaign td:nth-of-type(5)").allInnerTexts();
+  const counts = leads.map((text) => Number(text.replace(/\s/g, "")));
+  expect(counts).toEqual([...counts].sort((a, b) => b - a));
+
+  const shown = (await rows.locator("th").allInnerTexts()).map((name) => name.replace(/^[▸▾]\s*/, "").trim());
+  const downloading = page.waitForEvent("download");
+  await ads.getByRole("link", { name: "Скачать CSV" }).click();
+  const download = await downloading;
+  expect(download.suggestedFilename()).toMatch(/^obyavleniya-.*\.csv$/);
+  const lines = (await readFile(await download.path())).toString("utf8").replace(/^\uFEFF/, "").trim().split("\r\n");
+  expect(lines[0].split(";").slice(0, 3)).toEqual(["Уровень", "Кампания / группа / объявление", "Расход, ₸"]);
+  expect(lines.slice(1).map((line) => line.split(";")[1].replace(/^"|"$/g, ""))).toEqual(shown);
 });

@@ -48,9 +48,18 @@ test("the first visit syncs with AmoCRM and the button shows what it found", asy
     await expect(page.locator(`tr[data-lead-id="${synced.id}"]`)).toContainText(String(dealId));
 
     await page.getByRole("button", { name: "Синхронизировать с AmoCRM" }).click();
-    await expect(page.getByRole("status").filter({ hasText: "Получено сделок" })).toHaveText(
-      "Получено сделок: 2, сопоставлено: 1, обновлено: 0, не найдено у нас: 1, новых продаж: 0",
+    const outcome = page.getByRole("status").filter({ hasText: "Получено сделок" });
+    await expect(outcome).toHaveText(
+      /^Получено сделок: 2, сопоставлено: 1, обновлено: 0, не найдено у нас: 1, новых продаж: 0; наших лидов нет в AmoCRM: \d+$/,
     );
+    // The other direction links to exactly those leads.
+    const missing = outcome.getByRole("link", { name: /наших лидов нет в AmoCRM/ });
+    const count = Number((await missing.innerText()).replace(/\D/g, ""));
+    await missing.click();
+    await expect(page).toHaveURL(/crm=unlinked/);
+    await expect(page).toHaveURL(/from=\d{4}-\d\d-\d\d/);
+    await expect(page.getByRole("group", { name: "Всего лидов" }).locator(".stat-value")).toHaveText(String(count));
+    await expect(page.locator(`tr[data-lead-id="${synced.id}"]`)).toHaveCount(0);
   } finally {
     fake.close();
   }

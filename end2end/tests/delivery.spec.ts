@@ -37,7 +37,7 @@ async function mobizonReport(request: APIRequestContext, messageId: string, even
   expect(response.status()).toBe(200);
 }
 
-test("status icons change on an open page as the providers report delivery", async ({ page, request }) => {
+test("status icons and their history change on an open page as the providers report delivery", async ({ page, request }) => {
   const lead = await postLead(request);
   await signIn(page);
   await waitForHydration(page);
@@ -60,8 +60,14 @@ test("status icons change on an open page as the providers report delivery", asy
   const sms = row.locator(".status").nth(1);
   await expect(email).toHaveAttribute("data-status", "opened");
   await expect(email).toHaveText("✓");
-  await expect(email).toHaveAttribute("title", /^Открыто · \d\d\.\d\d\.\d{4} \d\d:\d\d$/);
+  // The tooltip gives the status, its time and the whole history with times.
+  const at = "\\d\\d\\.\\d\\d\\.\\d{4} \\d\\d:\\d\\d";
+  await expect(email).toHaveAttribute(
+    "title",
+    new RegExp(`^Открыто · ${at} · история: Отправлено ${at} → Доставлено ${at} → Открыто ${at}$`),
+  );
   await expect(sms).toHaveAttribute("data-status", "delivered");
+  await expect(sms).toHaveAttribute("title", new RegExp(`история: Отправлено ${at} → Доставлено ${at}$`));
   await expect(sms).toHaveText("✓");
   await expect(target.card("SMS доставлено")).not.toHaveText("0");
 });

@@ -50,3 +50,28 @@ test.describe("the team constructor", () => {
     await expect(page.locator(".team-name", { hasText: name })).toBeVisible();
   });
 });
+
+test("the sales chart has a bar per period of the table, stacked by team", async ({ page }) => {
+  await signIn(page);
+  await page.goto("/traffic/admin?range=7d&by=day");
+  await waitForHydration(page);
+  const periods = await page
+    .getByRole("region", { name: "Продажи по периодам" })
+    .locator("tbody tr td:first-child")
+    .allInnerTexts();
+  const chart = page.getByRole("img", { name: "Выручка и продажи по командам" });
+  await expect(chart.locator("g.period")).toHaveCount(new Set(periods).size);
+  // Oldest on the left: the chart's first bar is the table's last period.
+  await expect(chart.locator("g.period").first()).toHaveAttribute("data-period", periods[periods.length - 1]);
+  const segments = await chart.locator("rect title").allInnerTexts();
+  expect(segments.length).toBe(periods.length);
+
+  // Grouping by month keeps the chart in step.
+  await page.getByRole("navigation", { name: "Группировка" }).getByRole("link", { name: "по месяцам" }).click();
+  await expect(page).toHaveURL(/by=month/);
+  const monthCells = page.getByRole("region", { name: "Продажи по периодам" }).locator("tbody tr td:first-child");
+  // The days stay on screen until the months arrive.
+  await expect(monthCells.first()).not.toHaveText(/^\d\d\.\d\d\.\d{4}$/);
+  const months = await monthCells.allInnerTexts();
+  await expect(chart.locator("g.period")).toHaveCount(new Set(months).size);
+});

@@ -4,7 +4,7 @@
 use leptos::prelude::*;
 
 use crate::format;
-use crate::models::{FunnelDay, FunnelStage, StageKey};
+use crate::models::{FunnelDay, FunnelStage, PeriodSales, StageKey};
 
 /// The four stages as centred bars, each as wide as its count on a log scale (stage
 /// counts differ by orders of magnitude), labelled with count and conversion.
@@ -109,28 +109,134 @@ pub fn DailyChart(days: Vec<FunnelDay>) -> impl IntoView {
         .collect_view();
     let first = days.first().map(|day| day.date.clone()).unwrap_or_default();
     let last = days.last().map(|day| day.date.clone()).unwrap_or_default();
+    let legend = view! {
+        <span class="key leads">"▮ лиды ProfTest"</span>
+        <span class="key spend">"— расход"</span>
+        <span class="key sales">"● продажи"</span>
+    };
     view! {
-        <figure class="daily-chart">
-            <svg
-                class="chart"
-                viewBox=format!("0 0 {WIDTH} {HEIGHT}")
-                role="img"
-                aria-label="Лиды, продажи и расход по дням"
-            >
-                {marks}
-                <polyline class="spend" points=spend_line />
-                <text x="0" y=HEIGHT - 4.0 class="axis">
+        <TimeChart
+            class="daily-chart"
+            label="Лиды, продажи и расход по дням"
+            size=(WIDTH, HEIGHT)
+            ends=(first, last)
+            legend=legend.into_any()
+        >
+            {marks}
+            <polyline class="spend" points=spend_line />
+        </TimeChart>
+    }
+}
+
+/// Revenue per day, week or month as bars stacked by team (the largest team at the
+/// bottom), oldest period on the left, each bar topped by its number of sales.
+#[component]
+pub fn SalesChart(
+    /// The teams, most revenue first: the order of the stacks and the legend.
+    teams: Vec<String>,
+    by_period: Vec<PeriodSales>,
+) -> impl IntoView {
+    const WIDTH: f64 = 900.0;
+    const HEIGHT: f64 = 240.0;
+    const TOP: f64 = 18.0;
+    let plot = HEIGHT - TOP - 22.0;
+    // The report lists the newest period first; a chart reads left to right.
+    let mut periods: Vec<(String, Vec<&PeriodSales>)> = Vec::new();
+    for row in &by_period {
+        match periods.last_mut() {
+            Some((period, rows)) if *period == row.period => rows.push(row),
+            _ => periods.push((row.period.clone(), vec![row])),
+        }
+    }
+    periods.reverse();
+    let max = periods.iter().map(|(_, rows)| rows.iter().map(|row| row.revenue).sum::<i64>()).max().unwrap_or(0).max(1);
+    let step = WIDTH / periods.len().max(1) as f64;
+    let palette = |team: &str| teams.iter().position(|name| name == team).unwrap_or(teams.len()) % 6;
+    let bars = periods
+        .iter()
+        .enumerate()
+        .map(|(i, (period, rows))| {
+            let x = step * i as f64 + step * 0.15;
+            let width = step * 0.7;
+            let mut stacked = 0_i64;
+            let mut ordered = rows.clone();
+            ordered.sort_by_key(|row| palette(&row.team));
+            let segments = ordered
+                .into_iter()
+                .map(|row| {
+                    let height = plot * row.revenue as f64 / max as f64;
+                    let y = TOP + plot - plot * stacked as f64 / max as f64 - height;
+                    stacked += row.revenue;
+                    let title = format!(
+                        "{period} · {}: продаж {}, выручка {}",
+                        row.team,
+                        format::count(row.sales),
+                        format::tenge(row.revenue)
+                    );
+                    view! {
+                        <rect class=format!("team-{}", palette(&row.team)) x=x y=y width=width height=height>
+                            <title>{title}</title>
+                        </rect>
+                    }
+                })
+                .collect_view();
+            let sales: i64 = rows.iter().map(|row| row.sales).sum();
+            let top = TOP + plot - plot * stacked as f64 / max as f64;
+            view! {
+                <g class="period" data-period=period.clone()>
+                    {segments}
+                    <text x=x + width / 2.0 y=top - 4.0 text-anchor="middle" class="axis">
+                        {format::count(sales)}
+                    </text>
+                </g>
+            }
+        })
+        .collect_view();
+    let first = periods.first().map(|(period, _)| period.clone()).unwrap_or_default();
+    let last = periods.last().map(|(period, _)| period.clone()).unwrap_or_default();
+    let legend = teams
+        .iter()
+        .map(|team| view! { <span class=format!("key team-{}", palette(team))>{format!("■ {team}")}</span> })
+        .collect_view();
+    let legend = view! { "Выручка по командам, над столбцом — число продаж: " {legend} };
+    view! {
+        <TimeChart
+            class="sales-chart"
+            label="Выручка и продажи по командам"
+            size=(WIDTH, HEIGHT)
+            ends=(first, last)
+            legend=legend.into_any()
+        >
+            {bars}
+        </TimeChart>
+    }
+}
+
+/// A chart over time: the marks in a `size` (width, height) SVG with the first and the
+/// last day or period (`ends`) under it, and the legend as its caption.
+#[component]
+fn TimeChart(
+    class: &'static str,
+    label: &'static str,
+    size: (f64, f64),
+    ends: (String, String),
+    legend: AnyView,
+    children: Children,
+) -> impl IntoView {
+    let (width, height) = size;
+    let (first, last) = ends;
+    view! {
+        <figure class=class>
+            <svg class="chart" viewBox=format!("0 0 {width} {height}") role="img" aria-label=label>
+                {children()}
+                <text x="0" y=height - 4.0 class="axis">
                     {first}
                 </text>
-                <text x=WIDTH y=HEIGHT - 4.0 text-anchor="end" class="axis">
+                <text x=width y=height - 4.0 text-anchor="end" class="axis">
                     {last}
                 </text>
             </svg>
-            <figcaption class="legend">
-                <span class="key leads">"▮ лиды ProfTest"</span>
-                <span class="key spend">"— расход"</span>
-                <span class="key sales">"● продажи"</span>
-            </figcaption>
+            <figcaption class="legend">{legend}</figcaption>
         </figure>
     }
 }

@@ -224,6 +224,10 @@ pub async fn reset_status(
     .await?;
     let key = StatKey::of(lead_id, current.created_day, &current.source);
     bump_lead_stats(conn, &BTreeMap::from([(key, before.count_delta(DeliveryStatus::Pending, channel))])).await?;
+    // A message that had gone somewhere starts a new attempt in its history.
+    if before == DeliveryStatus::Pending {
+        return Ok(());
+    }
     record_event(conn, lead_id, channel, DeliveryStatus::Pending, now_ms, Some("отправка заново")).await
 }
 

@@ -42,7 +42,10 @@ pub struct DeliveryEvent {
     pub detail: Option<String>,
 }
 
-/// The delivery history of each of `lead_ids`, in the order it happened.
+/// The delivery history of each of `lead_ids`, each message's attempts (a resend starts
+/// one) in the order recorded, and within an attempt in the order a message lives through
+/// (sent, delivered, opened, clicked): reports may be applied in another order, and
+/// providers' clocks and ours disagree by seconds.
 pub async fn delivery_history(conn: &mut AnyConnection, lead_ids: &[i64]) -> Result<Vec<DeliveryEvent>, sqlx::Error> {
     if lead_ids.is_empty() {
         return Ok(Vec::new());
@@ -57,5 +60,21 @@ pub async fn delivery_history(conn: &mut AnyConnection, lead_ids: &[i64]) -> Res
     for lead_id in lead_ids {
         query = query.bind(*lead_id);
     }
-    query.fetch_all(conn).await
+    let mut events: Vec<DeliveryEvent> = query.fetch_all(conn).await?;
+    // The attempt an event belongs to: how many resends of its message came before it.
+    let mut attempt = Vec::with_capacity(events.len());
+    for (n, event) in events.iter().enumerate() {
+        let same_message = n > 0 && events[n - 1].lead_id == event.lead_id && events[n - 1].channel == event.channel;
+        let before = if same_message { attempt[n - 1] } else { 0 };
+        attempt.push(before + usize::from(event.status == DeliveryStatus::Pending.as_str()));
+    }
+    let rank = |event: &DeliveryEvent| {
+        let channel = if event.channel == "sms" { Channel::Sms } else { Channel::Email };
+        DeliveryStatus::parse(channel, &event.status).map_or(0, DeliveryStatus::rank)
+    };
+    let mut keyed: Vec<(usize, DeliveryEvent)> = attempt.into_iter().zip(events.drain(..)).collect();
+    keyed.sort_by(|(a_attempt, a), (b_attempt, b)| {
+        (a.lead_id, &a.channel, a_attempt, rank(a)).cmp(&(b.lead_id, &b.channel, b_attempt, rank(b)))
+    });
+    Ok(keyed.into_iter().map(|(_, event)| event).collect())
 }

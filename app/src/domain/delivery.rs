@@ -15,7 +15,8 @@ pub use crate::models::{Channel, DeliveryStatus};
 impl DeliveryStatus {
     /// Later in a message's life ranks higher. A provider failure outranks `sent` (the
     /// provider accepted it, then could not deliver) but not `delivered`.
-    fn rank(self) -> u8 {
+    /// Where the status comes in a message's life: later statuses rank higher.
+    pub fn rank(self) -> u8 {
         match self {
             Self::Pending => 0,
             Self::Sent => 20,

@@ -211,7 +211,8 @@ with_each_engine!(the_history_keeps_every_status_with_its_time_in_any_order, |en
             .map(|event| event["status"].as_str().unwrap().to_owned())
             .collect()
     };
-    assert_eq!(steps("email"), ["sent", "opened", "delivered", "clicked"], "{status}");
+    // In the order a message lives through, whatever order the reports came in.
+    assert_eq!(steps("email"), ["sent", "delivered", "opened", "clicked"], "{status}");
     assert_eq!(steps("sms"), ["sent"]);
     assert!(status["history"].as_array().unwrap().iter().all(|event| event["at"].as_i64().unwrap() > 0));
 
@@ -224,7 +225,7 @@ with_each_engine!(the_history_keeps_every_status_with_its_time_in_any_order, |en
         .iter()
         .map(|step| step["status"].as_str().unwrap())
         .collect();
-    assert_eq!(history, ["sent", "opened", "delivered", "clicked"], "{listed}");
+    assert_eq!(history, ["sent", "delivered", "opened", "clicked"], "{listed}");
     let all = setup.app.get_json("/api/lead-tracking/leads", Some(&admin)).await;
     assert_eq!((&all["stats"]["email_sent"], &all["stats"]["email_opened"]), (&json!(1), &json!(1)), "{all}");
 

@@ -180,7 +180,7 @@ pub fn AdsTable(report: AdReport) -> impl IntoView {
                         let name = shown.row.name.clone();
                         view! {
                             <tr class=format!("ad-row level-{}", level_class(shown.row.level)) data-depth=shown.depth>
-                                <th scope="row" style=format!("padding-left: {}rem", 0.5 + 1.25 * shown.depth as f64)>
+                                <th scope="row" class=format!("depth-{}", shown.depth.min(2))>
                                     {opens
                                         .then(|| {
                                             view! {

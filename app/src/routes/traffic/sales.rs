@@ -1,11 +1,12 @@
 //! The sales part of `/traffic/admin`: sales and revenue by team and by day, week or
-//! month, UTM sources and campaigns, each table with CSV export, and the manual spend
+//! month (a chart stacked by team above the tables), UTM sources and campaigns, each table with CSV export, and the manual spend
 //! entry. The range and grouping live in the URL.
 
 use leptos::prelude::*;
 use leptos::server::ServerAction;
 use leptos_router::hooks::use_query_map;
 
+use crate::components::charts::SalesChart;
 use crate::components::data_table::{DataTable, TableRow};
 use crate::components::error_template::error_template;
 use crate::components::range_picker::{range_query, RangePicker};
@@ -96,6 +97,10 @@ fn SalesTables(report: SalesReport) -> impl IntoView {
             end=report.end.clone()
             keep=vec![("by", report.by.clone())]
         />
+        <nav class="chips" aria-label="Группировка">
+            {groupings}
+        </nav>
+        <SalesChart teams=report.by_team.iter().map(|row| row.team.clone()).collect() by_period=report.by_period.clone() />
         <div class="report-grid">
             <DataTable
                 title="Продажи по командам"
@@ -104,18 +109,13 @@ fn SalesTables(report: SalesReport) -> impl IntoView {
                 file_name=format!("sales-by-team-{span}.csv")
                 numeric=vec![1, 2, 3, 4]
             />
-            <div>
-                <nav class="chips" aria-label="Группировка">
-                    {groupings}
-                </nav>
-                <DataTable
-                    title="Продажи по периодам"
-                    headers=vec!["Период", "Команда", "Продаж", "Выручка, ₸"]
-                    rows=by_period
-                    file_name=format!("sales-by-{}-{span}.csv", report.by)
-                    numeric=vec![2, 3]
-                />
-            </div>
+            <DataTable
+                title="Продажи по периодам"
+                headers=vec!["Период", "Команда", "Продаж", "Выручка, ₸"]
+                rows=by_period
+                file_name=format!("sales-by-{}-{span}.csv", report.by)
+                numeric=vec![2, 3]
+            />
         </div>
         <DataTable
             title="UTM-источники"
