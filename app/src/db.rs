@@ -395,6 +395,29 @@ impl Conditions {
     }
 }
 
+/// A `query_as` being built, for the helpers that bind its common parameters.
+pub(crate) type RowQuery<'q, T> = sqlx::query::QueryAs<'q, sqlx::Any, T, sqlx::any::AnyArguments<'q>>;
+
+/// `AND <column> = $3` when a team is asked for: the parameter after a range's two days
+/// (see [`bind_range`]); nothing for every team.
+pub(crate) fn team_clause(column: &str, team_id: Option<i64>) -> String {
+    team_id.map(|_| format!("AND {column} = $3")).unwrap_or_default()
+}
+
+/// Binds the first and last `yyyymmdd` of `range` as `$1` and `$2`, and the team, if any,
+/// as `$3`.
+pub(crate) fn bind_range<'q, T>(
+    query: RowQuery<'q, T>,
+    range: crate::domain::date_range::DateRange,
+    team_id: Option<i64>,
+) -> RowQuery<'q, T> {
+    let query = query.bind(range.start_day()).bind(range.end_day());
+    match team_id {
+        Some(team_id) => query.bind(team_id),
+        None => query,
+    }
+}
+
 /// `($1, $2, …), ($n, …)` for `rows` rows of `columns` values each. `repeat(column)` may
 /// name an earlier column (0-based) whose placeholder the column reuses; such columns take
 /// no bound value of their own.

@@ -25,10 +25,8 @@ use crate::time::today_almaty;
 /// Errors: `Forbidden` when a targetologist asks for another team or all teams,
 /// `NotFound` for an unknown team (admins), `Validation` for a malformed range.
 pub async fn funnel_report(db: &Db, viewer: &CurrentUser, query: &FunnelQuery) -> Result<FunnelReport, AppError> {
-    let range =
-        DateRange::resolve(query.range.as_deref(), query.start.as_deref(), query.end.as_deref(), today_almaty())?;
     let mut conn = db.pool().acquire().await?;
-    let team = visible_team(&mut conn, viewer, query.team.as_deref()).await?;
+    let (team, range) = funnel_scope(&mut conn, viewer, query).await?;
     let by_day = funnel_days(&mut conn, team.as_ref().map(|team| team.team_id), range).await?;
     let switchable = match viewer.role {
         Role::Admin => active_team_chips(&mut conn).await?,
@@ -36,7 +34,7 @@ pub async fn funnel_report(db: &Db, viewer: &CurrentUser, query: &FunnelQuery) -
     };
     let funnel = Funnel::build(range, &by_day);
     Ok(FunnelReport {
-        team: team.map(|team| TeamChip { name: team.name, emoji: team.emoji, color: team.color }),
+        team: team.map(team_chip),
         start: range.start.format("%Y-%m-%d").to_string(),
         end: range.end.format("%Y-%m-%d").to_string(),
         range: query.start.is_none().then(|| query.range.clone().unwrap_or_else(|| "30d".into())),
@@ -55,22 +53,36 @@ pub async fn funnel_report(db: &Db, viewer: &CurrentUser, query: &FunnelQuery) -
 ///
 /// Errors as [`funnel_report`].
 pub async fn ad_report(db: &Db, viewer: &CurrentUser, query: &FunnelQuery) -> Result<AdReport, AppError> {
-    let range =
-        DateRange::resolve(query.range.as_deref(), query.start.as_deref(), query.end.as_deref(), today_almaty())?;
     let mut conn = db.pool().acquire().await?;
-    let team = visible_team(&mut conn, viewer, query.team.as_deref()).await?;
+    let (team, range) = funnel_scope(&mut conn, viewer, query).await?;
     let team_id = team.as_ref().map(|team| team.team_id);
     let spend = ad_spend_lines(&mut conn, team_id, range).await?;
     let leads = lead_tag_groups(&mut conn, team_id, range).await?;
     let sales = sale_tag_groups(&mut conn, team_id, range).await?;
     let (rows, total) = crate::domain::ad_report::build(&spend, &leads, &sales);
     Ok(AdReport {
-        team: team.map(|team| TeamChip { name: team.name, emoji: team.emoji, color: team.color }),
+        team: team.map(team_chip),
         start: range.start.format("%Y-%m-%d").to_string(),
         end: range.end.format("%Y-%m-%d").to_string(),
         rows,
         total,
     })
+}
+
+/// The team (if the viewer may see it; `None` for all teams) and the range a funnel query
+/// asks for.
+async fn funnel_scope(
+    conn: &mut sqlx::AnyConnection,
+    viewer: &CurrentUser,
+    query: &FunnelQuery,
+) -> Result<(Option<TeamRow>, DateRange), AppError> {
+    let range =
+        DateRange::resolve(query.range.as_deref(), query.start.as_deref(), query.end.as_deref(), today_almaty())?;
+    Ok((visible_team(conn, viewer, query.team.as_deref()).await?, range))
+}
+
+fn team_chip(team: TeamRow) -> TeamChip {
+    TeamChip { name: team.name, emoji: team.emoji, color: team.color }
 }
 
 /// Sales of a range for the monitoring API (`sales-history`), newest first, at most 1 000;

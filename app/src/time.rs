@@ -29,6 +29,11 @@ pub fn almaty_day_start_ms(day: NaiveDate) -> i64 {
     Almaty.from_local_datetime(&midnight).earliest().expect("Almaty has no gap at midnight").timestamp_millis()
 }
 
+/// The Almaty calendar date of a UTC millisecond.
+pub fn almaty_date(ms: i64) -> NaiveDate {
+    DateTime::<Utc>::from_timestamp_millis(ms).map(|at| at.with_timezone(&Almaty).date_naive()).unwrap_or_default()
+}
+
 /// The Almaty calendar day of a UTC millisecond as `yyyymmdd`, the form days are stored in.
 pub fn almaty_day(ms: i64) -> i64 {
     DateTime::<Utc>::from_timestamp_millis(ms)

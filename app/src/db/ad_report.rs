@@ -3,6 +3,7 @@
 
 use sqlx::{AnyConnection, FromRow};
 
+use super::{bind_range, team_clause};
 use crate::domain::ad_report::{Results, SpendLine, TaggedResults};
 use crate::domain::date_range::DateRange;
 
@@ -29,11 +30,6 @@ struct TagRow {
     revenue: i64,
 }
 
-/// `AND <column> = $3` when a team is asked for.
-fn team_clause(column: &str, team_id: Option<i64>) -> String {
-    team_id.map(|_| format!("AND {column} = $3")).unwrap_or_default()
-}
-
 /// Each ad's spend, impressions and clicks over `range` (names as last synced).
 pub async fn ad_spend_lines(
     conn: &mut AnyConnection,
@@ -47,11 +43,7 @@ pub async fn ad_spend_lines(
          WHERE day BETWEEN $1 AND $2 {} GROUP BY campaign_id, adset_id, ad_id",
         team_clause("team_id", team_id)
     );
-    let mut query = sqlx::query_as::<_, SpendRow>(&sql).bind(range.start_day()).bind(range.end_day());
-    if let Some(team_id) = team_id {
-        query = query.bind(team_id);
-    }
-    let rows = query.fetch_all(conn).await?;
+    let rows = bind_range(sqlx::query_as::<_, SpendRow>(&sql), range, team_id).fetch_all(conn).await?;
     Ok(rows
         .into_iter()
         .map(|row| SpendLine {
@@ -108,11 +100,7 @@ async fn tag_groups(
     team_id: Option<i64>,
     range: DateRange,
 ) -> Result<Vec<TaggedResults>, sqlx::Error> {
-    let mut query = sqlx::query_as::<_, TagRow>(sql).bind(range.start_day()).bind(range.end_day());
-    if let Some(team_id) = team_id {
-        query = query.bind(team_id);
-    }
-    let rows = query.fetch_all(conn).await?;
+    let rows = bind_range(sqlx::query_as::<_, TagRow>(sql), range, team_id).fetch_all(conn).await?;
     Ok(rows
         .into_iter()
         .map(|row| {

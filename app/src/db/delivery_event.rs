@@ -69,8 +69,9 @@ pub async fn delivery_history(conn: &mut AnyConnection, lead_ids: &[i64]) -> Res
         attempt.push(before + usize::from(event.status == DeliveryStatus::Pending.as_str()));
     }
     let rank = |event: &DeliveryEvent| {
-        let channel = if event.channel == "sms" { Channel::Sms } else { Channel::Email };
-        DeliveryStatus::parse(channel, &event.status).map_or(0, DeliveryStatus::rank)
+        Channel::parse(&event.channel)
+            .and_then(|channel| DeliveryStatus::parse(channel, &event.status))
+            .map_or(0, DeliveryStatus::rank)
     };
     let mut keyed: Vec<(usize, DeliveryEvent)> = attempt.into_iter().zip(events.drain(..)).collect();
     keyed.sort_by(|(a_attempt, a), (b_attempt, b)| {

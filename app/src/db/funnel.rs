@@ -5,6 +5,7 @@ use std::collections::BTreeMap;
 
 use sqlx::AnyConnection;
 
+use super::{bind_range, team_clause};
 use crate::domain::date_range::DateRange;
 use crate::domain::funnel::DayFigures;
 
@@ -15,7 +16,7 @@ pub async fn funnel_days(
     team_id: Option<i64>,
     range: DateRange,
 ) -> Result<BTreeMap<i64, DayFigures>, sqlx::Error> {
-    let team_clause = if team_id.is_some() { "AND team_id = $3" } else { "" };
+    let team_clause = team_clause("team_id", team_id);
     let mut by_day: BTreeMap<i64, DayFigures> = BTreeMap::new();
 
     let spend_sql = format!(
@@ -56,14 +57,4 @@ pub async fn funnel_days(
         }
     }
     Ok(by_day)
-}
-
-type RowQuery<'q, T> = sqlx::query::QueryAs<'q, sqlx::Any, T, sqlx::any::AnyArguments<'q>>;
-
-fn bind_range<'q, T>(query: RowQuery<'q, T>, range: DateRange, team_id: Option<i64>) -> RowQuery<'q, T> {
-    let query = query.bind(range.start_day()).bind(range.end_day());
-    match team_id {
-        Some(team_id) => query.bind(team_id),
-        None => query,
-    }
 }

@@ -413,11 +413,7 @@ pub async fn lead_page(db: &Db, filter: &LeadFilter, start: PageStart, limit: i6
     let mut conn = db.pool().acquire().await?;
     let position: HashMap<i64, usize> = ids.iter().enumerate().map(|(n, lead_id)| (*lead_id, n)).collect();
     for event in delivery_history(&mut conn, &ids).await? {
-        let channel = match event.channel.as_str() {
-            "email" => Channel::Email,
-            "sms" => Channel::Sms,
-            _ => continue,
-        };
+        let Some(channel) = Channel::parse(&event.channel) else { continue };
         let (Some(&n), Some(status)) = (position.get(&event.lead_id), DeliveryStatus::parse(channel, &event.status))
         else {
             continue;

@@ -109,7 +109,8 @@ impl Node {
     }
 }
 
-/// Finds where tags point: ads, ad sets and campaigns by id and by name.
+/// Finds where tags point: ads, ad sets and campaigns by id and by name. An ad set's path
+/// ends at its unnamed ad, a campaign's at its unnamed ad set.
 #[derive(Debug, Default)]
 struct Index {
     ads: HashMap<String, Path>,
@@ -137,13 +138,8 @@ impl Index {
         let by_ad_id = tags.utm_content.as_deref().and_then(|tag| self.ads.get(tag.trim()).cloned());
         by_ad_id
             .or_else(|| look(&self.ad_names, &tags.utm_content))
-            .or_else(|| {
-                look(&self.adsets, &tags.utm_term).map(|(campaign, adset, _)| (campaign, adset, UNNAMED.into()))
-            })
-            .or_else(|| {
-                look(&self.campaigns, &tags.utm_campaign)
-                    .map(|(campaign, ..)| (campaign, UNNAMED.into(), UNNAMED.into()))
-            })
+            .or_else(|| look(&self.adsets, &tags.utm_term))
+            .or_else(|| look(&self.campaigns, &tags.utm_campaign))
     }
 }
 
@@ -178,13 +174,12 @@ pub fn build(spend: &[SpendLine], leads: &[TaggedResults], sales: &[TaggedResult
             Index::claim(&mut index.ad_names, normalise(name), path.clone());
         }
         for key in [&line.adset_id, &line.adset_name].into_iter().flatten() {
-            Index::claim(&mut index.adsets, normalise(key), path.clone());
+            Index::claim(&mut index.adsets, normalise(key), (campaign.clone(), adset.clone(), UNNAMED.into()));
         }
         for key in [&line.campaign_id, &line.campaign_name].into_iter().flatten() {
             Index::claim(&mut index.campaigns, normalise(key), (campaign.clone(), UNNAMED.into(), UNNAMED.into()));
         }
     }
-    // Ad set paths point at an ad; only the campaign and the ad set of them are used.
     for group in leads.iter().chain(sales) {
         let figures = Figures { results: group.results, ..Figures::default() };
         match index.resolve(group) {
@@ -366,5 +361,17 @@ mod tests {
         assert_eq!((total.spend, total.leads, total.express_sales, total.flagship_sales), (18_000, 56, 4, 1));
         assert_eq!(total.revenue, 510_000);
         assert!((total.roi.unwrap() - 2_733.333).abs() < 0.001);
+    }
+
+    #[test]
+    fn an_ad_set_of_several_ads_takes_the_leads_that_name_only_it() {
+        let webinar = Some(("c2", "Webinar"));
+        let spend = [
+            ad(webinar, ("s2", "Ретаргет"), ("a3", "Видео"), 1_000, 0, 0),
+            ad(webinar, ("s2", "Ретаргет"), ("a4", "Карусель"), 1_000, 0, 0),
+        ];
+        let (rows, _) = build(&spend, &[tagged(None, Some("ретаргет"), None, leads(3))], &[]);
+        let s2 = find(&rows[0].children, "Ретаргет");
+        assert_eq!((s2.leads, find(&s2.children, "объявление не указано").leads), (3, 3));
     }
 }

@@ -123,11 +123,8 @@ fn parse_status(field: &str, channel: Channel, value: &Option<String>) -> Result
     given(value)
         .map(|text| {
             DeliveryStatus::parse(channel, text).ok_or_else(|| {
-                let known = match channel {
-                    Channel::Email => "pending, sent, delivered, opened, clicked, bounced, error, skipped",
-                    Channel::Sms => "pending, sent, delivered, error, skipped",
-                };
-                AppError::validation(field, format!("неизвестный статус «{text}»; возможны: {known}"))
+                let known: Vec<&str> = DeliveryStatus::of_channel(channel).map(DeliveryStatus::as_str).collect();
+                AppError::validation(field, format!("неизвестный статус «{text}»; возможны: {}", known.join(", ")))
             })
         })
         .transpose()

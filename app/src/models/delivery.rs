@@ -11,6 +11,15 @@ pub enum Channel {
 }
 
 impl Channel {
+    /// The channel of a lowercase name (`email`, `sms`).
+    pub fn parse(name: &str) -> Option<Self> {
+        match name {
+            "email" => Some(Self::Email),
+            "sms" => Some(Self::Sms),
+            _ => None,
+        }
+    }
+
     /// The lowercase name used in routes, logs and column names.
     pub fn as_str(self) -> &'static str {
         match self {
@@ -45,6 +54,23 @@ pub enum DeliveryStatus {
 }
 
 impl DeliveryStatus {
+    /// Every status, in the order a message lives through them (skipped last).
+    pub const ALL: [Self; 8] = [
+        Self::Pending,
+        Self::Sent,
+        Self::Delivered,
+        Self::Opened,
+        Self::Clicked,
+        Self::Bounced,
+        Self::Error,
+        Self::Skipped,
+    ];
+
+    /// The statuses `channel` has, in [`ALL`](Self::ALL)'s order.
+    pub fn of_channel(channel: Channel) -> impl Iterator<Item = Self> {
+        Self::ALL.into_iter().filter(move |status| status.exists_on(channel))
+    }
+
     /// Parses a stored or reported status of `channel`.
     pub fn parse(channel: Channel, value: &str) -> Option<Self> {
         let status = match value.trim().to_ascii_lowercase().as_str() {

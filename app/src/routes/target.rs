@@ -230,21 +230,11 @@ fn LeadFilterForm(query: Memo<LeadQuery>, sources: Vec<String>, teams: Vec<Strin
         .chain(teams.into_iter().map(|team| (team.clone(), team)))
         .collect();
     let status_options = |channel: Channel| {
-        let statuses: &[Status] = match channel {
-            Channel::Email => &[
-                Status::Pending,
-                Status::Sent,
-                Status::Delivered,
-                Status::Opened,
-                Status::Clicked,
-                Status::Bounced,
-                Status::Error,
-                Status::Skipped,
-            ],
-            Channel::Sms => &[Status::Pending, Status::Sent, Status::Delivered, Status::Error, Status::Skipped],
-        };
         std::iter::once((String::new(), "Любой статус".to_owned()))
-            .chain(statuses.iter().map(|status| (status.as_str().to_owned(), describe(channel, *status).2.to_owned())))
+            .chain(
+                Status::of_channel(channel)
+                    .map(|status| (status.as_str().to_owned(), describe(channel, status).2.to_owned())),
+            )
             .collect()
     };
     let crm_options = vec![

@@ -7,10 +7,6 @@
 
 use std::collections::HashMap;
 
-use chrono::TimeZone;
-use chrono::Utc;
-use chrono_tz::Asia::Almaty;
-
 use super::crm_deals::{apply_deal_state, Applied, DealState};
 use super::Services;
 use crate::db::crm::{sync_candidates, sync_lead_crm, SyncCandidate};
@@ -22,7 +18,7 @@ use crate::error::AppError;
 use crate::models::CrmSyncCounts;
 use crate::providers::amocrm::{same_phone, CrmContact, CrmDeal, DealTime};
 use crate::providers::SendError;
-use crate::time::{day_number, now_ms};
+use crate::time::{almaty_date, day_number, now_ms};
 
 /// Pulls the express pipeline's deals of the last 24 hours (up to 500) and matches them
 /// to leads by deal id, then phone, then email, storing deal ids and stages.
@@ -113,8 +109,7 @@ pub async fn sync_recent_deals(services: &Services) -> Result<CrmSyncCounts, App
         services.waker.wake();
     }
     // The other direction: our leads of the window's days that AmoCRM has no deal for.
-    let since_day =
-        Utc.timestamp_opt(since, 0).single().map(|at| at.with_timezone(&Almaty).date_naive()).unwrap_or_default();
+    let since_day = almaty_date(since * 1_000);
     let unlinked =
         LeadFilter { from_day: Some(day_number(since_day)), crm: Some(CrmLink::Unlinked), ..LeadFilter::default() };
     counts.missing_in_crm = lead_stats(&services.db, &unlinked).await?.total;

@@ -10,11 +10,8 @@ pub async fn resend_lead_message(lead_id: i64, channel: String) -> Result<(), Ap
     use crate::domain::delivery::Channel;
 
     crate::access::as_admin(|state, _| async move {
-        let channel = match channel.as_str() {
-            "email" => Channel::Email,
-            "sms" => Channel::Sms,
-            _ => return Err(AppError::validation("channel", "ожидается email или sms")),
-        };
+        let channel =
+            Channel::parse(&channel).ok_or_else(|| AppError::validation("channel", "ожидается email или sms"))?;
         crate::services::queue_admin::resend_message(&state.services, lead_id, channel).await
     })
     .await
