@@ -4,6 +4,7 @@
 //! their default; set but invalid ones stop the start with the variable's name.
 
 pub mod check;
+mod conversions;
 mod crm;
 mod edge;
 mod email;
@@ -16,6 +17,7 @@ mod telegram;
 
 use std::time::Duration;
 
+pub use conversions::ConversionsConfig;
 pub use crm::CrmConfig;
 pub use edge::EdgeConfig;
 pub use email::EmailConfig;
@@ -56,6 +58,8 @@ pub struct Config {
     pub crm: CrmConfig,
     /// Sale messages through a Telegram bot.
     pub telegram: TelegramConfig,
+    /// Leads and sales sent back to Meta.
+    pub conversions: ConversionsConfig,
 }
 
 /// Where the data lives.
@@ -170,6 +174,7 @@ impl Config {
             facebook: FacebookConfig::from_env()?,
             crm: CrmConfig::from_env()?,
             telegram: TelegramConfig::from_env()?,
+            conversions: ConversionsConfig::from_env()?,
         })
     }
 
@@ -212,6 +217,7 @@ impl Config {
             facebook: FacebookConfig::default(),
             crm: CrmConfig::default(),
             telegram: TelegramConfig::default(),
+            conversions: ConversionsConfig::default(),
         }
     }
 

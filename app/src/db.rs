@@ -16,6 +16,7 @@ pub mod funnel;
 pub mod integration;
 pub mod job;
 pub mod lead;
+pub mod meta_event;
 pub mod notify_claim;
 pub mod report;
 pub mod sale;

@@ -4,6 +4,7 @@
 
 pub mod ad_report;
 pub mod attribution;
+pub mod conversions;
 pub mod crm_webhook;
 pub mod date_range;
 pub mod delivery;

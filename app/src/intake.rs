@@ -36,12 +36,14 @@ use crate::db::lead::{
     bump_lead_stats, find_lead_by_arrival, find_lead_by_submission_key, insert_leads, next_lead_ids,
     remember_campaigns, remember_sources, LeadToInsert, StatKey,
 };
+use crate::db::meta_event::{insert_lead_clients, insert_meta_events, LeadClient};
 use crate::db::team::attribution_rules;
 use crate::db::{Db, Engine};
 use crate::domain::attribution::{Attribution, Attributor, UtmTags};
+use crate::domain::conversions::LeadEvents;
 use crate::domain::delivery::Channel;
 use crate::domain::lead_input::{LeadKind, NewLead};
-use crate::jobs::{PushLeadToCrm, SendLeadEmail, SendLeadSms};
+use crate::jobs::{PushLeadToCrm, SendConversion, SendLeadEmail, SendLeadSms};
 use crate::models::LeadStats;
 use crate::queue::{JobWaker, Registered};
 use crate::supervisor::Supervisor;
@@ -162,6 +164,8 @@ pub struct IntakeSettings {
     pub spool_dir: std::path::PathBuf,
     /// Which messages of new leads go out.
     pub notify: NotifyRules,
+    /// Which new leads send a `Lead` event to Meta (`Off` without the Conversions API).
+    pub lead_events: LeadEvents,
 }
 
 impl IntakeQueue {
@@ -556,6 +560,8 @@ async fn store_batch(
     let mut deltas: BTreeMap<StatKey, LeadStats> = BTreeMap::new();
     let mut sources = BTreeSet::new();
     let mut campaigns = BTreeSet::new();
+    let mut meta_events = Vec::new();
+    let mut clients = Vec::new();
     for (row, (email, sms)) in new_rows.iter().zip(outgoing) {
         let (lead_id, notify_at) = (row.lead_id, row.created_at + delay_ms);
         deltas.entry(StatKey::of(lead_id, row.day, &row.lead.source)).or_default().total += 1;
@@ -568,12 +574,26 @@ async fn store_batch(
             }
         }
         jobs.push(PushLeadToCrm { lead_id }.queued(Some(lead_id), format!("lead-{lead_id}-crm"), row.created_at));
+        if settings.lead_events.includes(row.lead.kind.as_str()) {
+            let (job, event) = SendConversion::for_lead(lead_id, row.created_at);
+            jobs.push(job);
+            meta_events.push(event);
+        }
+        let tracking = &row.lead.tracking;
+        clients.push(LeadClient {
+            lead_id,
+            client_ip: tracking.client_ip.as_deref(),
+            client_user_agent: tracking.client_user_agent.as_deref(),
+            page_url: tracking.page_url.as_deref(),
+        });
         sources.insert(row.lead.source.as_str());
         if let Some(campaign) = &row.lead.tracking.utm_campaign {
             campaigns.insert(campaign.as_str());
         }
     }
     enqueue_jobs(&mut tx, &jobs, now).await?;
+    insert_meta_events(&mut tx, &meta_events, now).await?;
+    insert_lead_clients(&mut tx, &clients).await?;
     bump_lead_stats(&mut tx, &deltas).await?;
     remember_sources(&mut tx, &sources, now).await?;
     remember_campaigns(&mut tx, &campaigns, now).await?;

@@ -14,6 +14,7 @@ pub mod push_lead_to_crm;
 pub mod reattribute_leads;
 pub mod schedule_ad_spend_sync;
 pub mod schedule_crm_sync;
+pub mod send_conversion;
 pub mod send_lead_email;
 pub mod send_lead_sms;
 pub mod sync_ad_spend;
@@ -41,6 +42,7 @@ pub use push_lead_to_crm::PushLeadToCrm;
 pub use reattribute_leads::ReattributeLeads;
 pub use schedule_ad_spend_sync::ScheduleAdSpendSync;
 pub use schedule_crm_sync::ScheduleCrmSync;
+pub use send_conversion::SendConversion;
 pub use send_lead_email::SendLeadEmail;
 pub use send_lead_sms::SendLeadSms;
 pub use sync_ad_spend::SyncAdSpend;
@@ -58,6 +60,7 @@ crate::registry!(pub static JOBS: [Kind<Services>] = [
     SyncAdSpend,
     ScheduleAdSpendSync,
     ApplyDeliveryReport,
+    SendConversion,
 ]);
 
 /// The lanes: jobs that share a provider, and how many of them run at once.
@@ -78,6 +81,8 @@ pub mod lanes {
     pub const FACEBOOK: Lane = Lane { name: "facebook", concurrency: |_| 1 };
     /// Stored delivery reports of Resend and Mobizon, a few at once.
     pub const WEBHOOKS: Lane = Lane { name: "webhooks", concurrency: |_| 4 };
+    /// Events to Meta's Conversions API, a couple at a time.
+    pub const META: Lane = Lane { name: "meta", concurrency: |_| 2 };
     /// Bulk work over the lead table, one chunk at a time.
     pub const BULK: Lane = Lane { name: "bulk", concurrency: |_| 1 };
 }
@@ -100,9 +105,9 @@ impl Context for Services {
     }
 
     /// AmoCRM's account (within the 20 s health timeout), Resend's domains, Mobizon's
-    /// balance, the Telegram bot (and the refused chat), the Facebook token's user. An
-    /// integration without credentials has nothing to refuse, except Telegram: without a
-    /// bot its announcements wait.
+    /// balance, the Telegram bot (and the refused chat), the Facebook token's user, the
+    /// Conversions API's dataset. An integration without credentials has nothing to refuse,
+    /// except Telegram and the Conversions API: without them their work waits.
     async fn probe(&self, integration: Integration, subject: Option<&str>) -> Result<(), JobFailure> {
         match (integration, &self.email, &self.sms) {
             (Integration::AmoCrm, ..) => {
@@ -122,6 +127,11 @@ impl Context for Services {
                     client.check_token().await?;
                 }
             }
+            (Integration::MetaConversions, ..) => match &self.conversions {
+                Some(client) => client.check().await.map_err(send_conversion::failure)?,
+                // Recorded events wait for a pixel and a token rather than being dropped.
+                None => return Err(JobFailure::Refused(send_conversion::not_configured())),
+            },
             // The development outbox refuses nothing.
             (Integration::Resend | Integration::Mobizon, ..) => {}
         }
@@ -167,7 +177,7 @@ mod tests {
     fn every_kind_is_registered_once_with_one_concurrency_per_lane() {
         assert_eq!(JOBS.validate(&JobsConfig::default()), Ok(()));
         let kinds: Vec<&str> = JOBS.kinds().iter().map(|kind| kind.kind).collect();
-        assert_eq!(kinds.len(), 12);
+        assert_eq!(kinds.len(), 13);
         assert_eq!(JOBS.describe(<SendLeadSms as Job>::KIND), "SMS");
         assert_eq!(JOBS.describe("no_such_kind"), "Задача");
     }

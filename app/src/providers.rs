@@ -5,6 +5,7 @@
 //! whether trying again can help, so the job runner decides retries in one place.
 
 pub mod amocrm;
+pub mod conversions;
 pub mod facebook;
 pub mod mobizon;
 pub mod outbox;

@@ -15,10 +15,10 @@ use crate::domain::funnel::Funnel;
 use crate::domain::period::Period;
 use crate::error::AppError;
 use crate::models::{
-    AdReport, CurrentUser, FunnelQuery, FunnelReport, PeriodSales, Role, SalesReport, SalesReportQuery, TeamChip,
-    TeamSales, UtmRow,
+    AdReport, CurrentUser, FunnelQuery, FunnelReport, PeriodSales, Role, SaleLine, SalesReport, SalesReportQuery,
+    TeamChip, TeamSales, UtmRow,
 };
-use crate::time::today_almaty;
+use crate::time::{format_almaty, today_almaty};
 
 /// The funnel the viewer asked for.
 ///
@@ -170,6 +170,7 @@ pub async fn sales_report(db: &Db, query: &SalesReportQuery) -> Result<SalesRepo
             })
             .collect::<Vec<_>>()
     };
+    let recent = sales_history(&mut conn, None, range, RECENT_SALES).await?.into_iter().map(sale_line).collect();
     let sources = utm_rows(utm_figures(&mut conn, range, false, UTM_ROWS).await?);
     let campaigns = utm_rows(utm_figures(&mut conn, range, true, UTM_ROWS).await?);
     Ok(SalesReport {
@@ -181,7 +182,42 @@ pub async fn sales_report(db: &Db, query: &SalesReportQuery) -> Result<SalesRepo
         by_period,
         sources,
         campaigns,
+        recent,
     })
+}
+
+/// The newest sales `/traffic/admin` lists.
+const RECENT_SALES: i64 = 50;
+
+/// A sale as the recent-sales table shows it, its announcement and Meta's copy in words.
+fn sale_line(sale: SaleRecord) -> SaleLine {
+    let telegram = match sale.telegram.as_str() {
+        "pending" => "ждёт отправки",
+        "sending" => "отправляется",
+        "sent" => "отправлено",
+        "uncertain" => "неизвестно, дошло ли",
+        "failed" => "ошибка",
+        _ => "—",
+    };
+    let meta = match sale.meta.as_str() {
+        "pending" => "ждёт отправки",
+        "sent" => "получено",
+        "expired" => "старше 7 дней, не отправлено",
+        "skipped" => "не с чем сопоставить",
+        "failed" => "ошибка",
+        _ => "—",
+    };
+    SaleLine {
+        sale_id: sale.sale_id,
+        sold_local: format_almaty(sale.sold_at),
+        product: sale.product,
+        amount: sale.amount,
+        team: sale.team,
+        contact_name: sale.contact_name,
+        cancelled: sale.cancelled,
+        telegram: telegram.to_owned(),
+        meta: meta.to_owned(),
+    }
 }
 
 /// Sales and revenue per team over `range`, most revenue first, and per team and period,

@@ -24,6 +24,7 @@ use crate::config::{Config, CrmConfig};
 use crate::db::Db;
 use crate::locks::KeyedLocks;
 use crate::providers::amocrm::{AmoCrmClient, CrmAuth, OAuth};
+use crate::providers::conversions::ConversionsClient;
 use crate::providers::facebook::FacebookClient;
 use crate::providers::telegram::TelegramClient;
 use crate::providers::{EmailSender, SmsSender};
@@ -43,6 +44,8 @@ pub struct Services {
     pub amocrm: Option<Arc<AmoCrmClient>>,
     /// The bot that announces sales; `None` without `TELEGRAM_BOT_TOKEN`.
     pub telegram: Option<Arc<TelegramClient>>,
+    /// Meta's Conversions API; `None` without `FB_PIXEL_ID` and `FB_CAPI_TOKEN`.
+    pub conversions: Option<Arc<ConversionsClient>>,
     /// Wakes the job runner after something was enqueued.
     pub waker: JobWaker,
     /// Held while a sync with AmoCRM runs: a second click is told so instead of starting another.
@@ -74,6 +77,7 @@ impl Services {
                 .bot_token
                 .clone()
                 .map(|token| Arc::new(TelegramClient::new(&config.telegram, token))),
+            conversions: ConversionsClient::from_config(&config.conversions, &config.facebook).map(Arc::new),
             crm_sync_running: Arc::default(),
             crm_people: KeyedLocks::default(),
             db,

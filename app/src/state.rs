@@ -8,6 +8,7 @@ use leptos::config::LeptosOptions;
 
 use crate::config::Config;
 use crate::db::Db;
+use crate::domain::conversions::LeadEvents;
 use crate::edge::intake_limit::IntakeLimit;
 use crate::edge::sign_in_guard::SignInGuard;
 use crate::edge::status_token::StatusTokens;
@@ -56,6 +57,7 @@ impl AppState {
             spool_after: config.intake.spool_after,
             spool_dir: config.intake.spool_dir.clone(),
             notify: NotifyRules { dedup_window: config.intake.notify_dedup, sms_allowed: config.sms.allowed.clone() },
+            lead_events: if config.conversions.enabled() { config.conversions.lead_events } else { LeadEvents::Off },
         };
         let intake = IntakeQueue::start(db.clone(), intake_settings, waker, &supervisor);
         let intake_limit =

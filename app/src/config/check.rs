@@ -60,6 +60,13 @@ pub fn production_findings(config: &Config) -> Vec<Finding> {
         "FACEBOOK_ACCESS_TOKEN",
         "no ad spend: the funnel shows no costs",
     );
+    add(!config.conversions.enabled(), Note, "FB_CAPI_TOKEN", "sales are not sent back to Meta (with FB_PIXEL_ID)");
+    add(
+        config.conversions.test_event_code.is_some(),
+        Unsafe,
+        "FB_CAPI_TEST_EVENT_CODE",
+        "events go to Meta's Test Events tool, not to the ads",
+    );
     add(
         config.intake.cors_allowed_origins.is_empty(),
         Missing,

@@ -109,6 +109,9 @@ pub struct SaleRecord {
     pub cancelled: bool,
     /// The Telegram announcement: `none`, `pending`, `sending`, `sent`, `uncertain` or `failed`.
     pub telegram: String,
+    /// The `Purchase` sent to Meta: `none` (not sent: the Conversions API is off or the
+    /// product is another), `pending`, `sent`, `expired`, `skipped` or `failed`.
+    pub meta: String,
 }
 
 #[derive(sqlx::FromRow)]
@@ -125,6 +128,7 @@ struct SaleRecordRow {
     team: Option<String>,
     cancelled_at: Option<i64>,
     notify_state: String,
+    meta_status: Option<String>,
 }
 
 /// The sales of `range` (Almaty days), newest first, of one team or all; at most `limit`.
@@ -137,8 +141,9 @@ pub async fn sales_history(
     let team_clause = if team_id.is_some() { "AND sale.team_id = $4" } else { "" };
     let sql = format!(
         "SELECT sale.sale_id, sale.crm_deal_id, sale.product, sale.amount, sale.sold_at, sale.sold_day, \
-         sale.contact_name, sale.utm_source, sale.utm_campaign, team.name AS team, sale.cancelled_at, sale.notify_state \
-         FROM sale LEFT JOIN team ON team.team_id = sale.team_id \
+         sale.contact_name, sale.utm_source, sale.utm_campaign, team.name AS team, sale.cancelled_at, sale.notify_state, \
+         meta_event.status AS meta_status FROM sale LEFT JOIN team ON team.team_id = sale.team_id \
+         LEFT JOIN meta_event ON meta_event.sale_id = sale.sale_id \
          WHERE sale.sold_day BETWEEN $1 AND $2 {team_clause} ORDER BY sale.sold_at DESC, sale.sale_id DESC LIMIT $3"
     );
     let mut query = sqlx::query_as::<_, SaleRecordRow>(&sql).bind(range.start_day()).bind(range.end_day()).bind(limit);
@@ -161,6 +166,7 @@ pub async fn sales_history(
             team: row.team,
             cancelled: row.cancelled_at.is_some(),
             telegram: row.notify_state,
+            meta: row.meta_status.unwrap_or_else(|| "none".to_owned()),
         })
         .collect())
 }

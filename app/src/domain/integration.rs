@@ -13,11 +13,14 @@ pub enum Integration {
     Facebook,
     /// The Telegram bot that announces sales.
     Telegram,
+    /// Meta's Conversions API: leads and sales sent back to the ads.
+    MetaConversions,
 }
 
 impl Integration {
     /// Every integration, in the order the health view lists them.
-    pub const ALL: [Self; 5] = [Self::Resend, Self::Mobizon, Self::AmoCrm, Self::Facebook, Self::Telegram];
+    pub const ALL: [Self; 6] =
+        [Self::Resend, Self::Mobizon, Self::AmoCrm, Self::Facebook, Self::Telegram, Self::MetaConversions];
 
     /// The stable name in `integration_status` and the health routes.
     pub fn as_str(self) -> &'static str {
@@ -27,6 +30,7 @@ impl Integration {
             Self::AmoCrm => "amocrm",
             Self::Facebook => "facebook",
             Self::Telegram => "telegram",
+            Self::MetaConversions => "meta_conversions",
         }
     }
 
@@ -43,6 +47,7 @@ impl Integration {
             Self::AmoCrm => "AmoCRM (сделки)",
             Self::Facebook => "Facebook (расходы)",
             Self::Telegram => "Telegram (продажи)",
+            Self::MetaConversions => "Meta Conversions API (лиды и продажи в рекламу)",
         }
     }
 }

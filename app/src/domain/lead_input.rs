@@ -38,6 +38,12 @@ pub struct Tracking {
     pub utm_term: Option<String>,
     pub fbclid: Option<String>,
     pub referrer: Option<String>,
+    /// The visitor's address, when the landing (or the browser's own request) gave it.
+    pub client_ip: Option<String>,
+    /// The visitor's browser, likewise.
+    pub client_user_agent: Option<String>,
+    /// The page the form was sent from (`http(s)://…`).
+    pub page_url: Option<String>,
 }
 
 /// A validated lead, ready to be stored.
@@ -102,6 +108,19 @@ impl NewLead {
                 utm_term: optional_text(fields, "utm_term", 500)?,
                 fbclid: optional_text(fields, "fbclid", 500)?,
                 referrer: optional_text(fields, "referrer", 2000)?,
+                client_ip: optional_text(fields, "client_ip", 64)?
+                    .map(|ip| {
+                        parse_ip(&ip).ok_or_else(|| AppError::validation("client_ip", "ожидается IPv4 или IPv6 адрес"))
+                    })
+                    .transpose()?,
+                client_user_agent: optional_text(fields, "client_user_agent", 1000)?,
+                page_url: optional_text(fields, "page_url", 2000)?
+                    .map(|url| {
+                        (url.starts_with("https://") || url.starts_with("http://"))
+                            .then_some(url)
+                            .ok_or_else(|| AppError::validation("page_url", "ожидается адрес http(s)://"))
+                    })
+                    .transpose()?,
             },
         })
     }
@@ -140,6 +159,11 @@ fn optional_text(fields: &Map<String, Value>, field: &str, max_chars: usize) -> 
         }
         Some(_) => Err(AppError::validation(field, "ожидается строка")),
     }
+}
+
+/// An IP address in its canonical form.
+fn parse_ip(text: &str) -> Option<String> {
+    text.parse::<std::net::IpAddr>().ok().map(|ip| ip.to_string())
 }
 
 /// A short machine code such as a campaign slug or payment method: `[a-z0-9_-]`.
@@ -187,6 +211,19 @@ mod tests {
     }
 
     #[test]
+    fn the_visitors_browser_is_read_when_given() {
+        let lead = NewLead::parse(
+            LeadKind::Express,
+            &json!({"name": "Лид", "email": "a@example.com", "phone": "+77051234567",
+                "client_ip": " 2001:DB8::1 ", "client_user_agent": "Mozilla/5.0", "page_url": "https://landing.example.com/x"}),
+        )
+        .unwrap();
+        assert_eq!(lead.tracking.client_ip.as_deref(), Some("2001:db8::1"));
+        assert_eq!(lead.tracking.client_user_agent.as_deref(), Some("Mozilla/5.0"));
+        assert_eq!(lead.tracking.page_url.as_deref(), Some("https://landing.example.com/x"));
+    }
+
+    #[test]
     fn each_bad_field_is_named() {
         let base = json!({"name": "Лид", "email": "a@example.com", "phone": "+77051234567"});
         let with = |key: &str, value: serde_json::Value| {
@@ -201,6 +238,8 @@ mod tests {
         assert_eq!(field_of(with("payment_method", json!("kaspi pay"))), "payment_method");
         assert_eq!(field_of(with("answers", json!("text"))), "answers");
         assert_eq!(field_of(with("utm_source", json!("x".repeat(501)))), "utm_source");
+        assert_eq!(field_of(with("client_ip", json!("203.0.113"))), "client_ip");
+        assert_eq!(field_of(with("page_url", json!("javascript:alert(1)"))), "page_url");
         assert_eq!(field_of(NewLead::parse(LeadKind::Express, &json!([1]))), "body");
     }
 }

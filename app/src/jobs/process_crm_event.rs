@@ -53,7 +53,8 @@ impl Job for ProcessCrmEvent {
                 let crm = &services.config.crm;
                 let mut applied = Vec::with_capacity(states.len());
                 for state in &states {
-                    applied.push(apply_deal_state(&mut tx, crm, &attributor, Some(&route), state, now).await?);
+                    let to_meta = services.config.conversions.enabled();
+                    applied.push(apply_deal_state(&mut tx, crm, &attributor, Some(&route), state, to_meta, now).await?);
                 }
                 outcome(&applied)
             }

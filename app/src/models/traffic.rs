@@ -134,6 +134,25 @@ pub struct UtmRow {
     pub conversion: Option<f64>,
 }
 
+/// A recorded sale in the list of recent sales, with where its news went.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SaleLine {
+    pub sale_id: i64,
+    /// `dd.mm.yyyy hh:mm`, Almaty time.
+    pub sold_local: String,
+    /// `express`, `flagship` or `other`.
+    pub product: String,
+    /// Whole tenge.
+    pub amount: i64,
+    pub team: Option<String>,
+    pub contact_name: Option<String>,
+    pub cancelled: bool,
+    /// The Telegram announcement, in words.
+    pub telegram: String,
+    /// Whether Meta received the `Purchase`, in words.
+    pub meta: String,
+}
+
 /// The sales tables of `/traffic/admin`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct SalesReport {
@@ -148,6 +167,8 @@ pub struct SalesReport {
     pub by_period: Vec<PeriodSales>,
     pub sources: Vec<UtmRow>,
     pub campaigns: Vec<UtmRow>,
+    /// The range's newest sales, at most 50.
+    pub recent: Vec<SaleLine>,
 }
 
 /// A Facebook ad account on the settings page.

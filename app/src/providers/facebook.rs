@@ -52,7 +52,7 @@ pub enum GraphError {
 }
 
 impl GraphError {
-    fn transport(error: reqwest::Error) -> Self {
+    pub(super) fn transport(error: reqwest::Error) -> Self {
         let kind = if error.is_timeout() { "timeout" } else { "transport error" };
         Self::Transient { message: format!("Facebook: {kind}: {}", error.without_url()) }
     }
@@ -283,7 +283,7 @@ fn request_has_token(request: &reqwest::RequestBuilder) -> bool {
 
 /// The highest usage percent and the longest `estimated_time_to_regain_access` in the
 /// usage headers.
-fn usage_of(headers: &HeaderMap) -> (u32, Duration) {
+pub(super) fn usage_of(headers: &HeaderMap) -> (u32, Duration) {
     let mut usage = 0_u32;
     let mut regain_minutes = 0_u64;
     let mut note = |value: &Value| {
@@ -316,7 +316,7 @@ fn usage_of(headers: &HeaderMap) -> (u32, Duration) {
 }
 
 /// Facebook's error body as a [`GraphError`].
-fn classify(status: u16, body: &[u8], regain: Duration) -> GraphError {
+pub(super) fn classify(status: u16, body: &[u8], regain: Duration) -> GraphError {
     let parsed: Value = serde_json::from_slice(body).unwrap_or(Value::Null);
     let error = &parsed["error"];
     let Some(code) = error["code"].as_i64() else {

@@ -11,11 +11,12 @@ use sqlx::AnyConnection;
 
 use crate::config::CrmConfig;
 use crate::db::job::enqueue_jobs;
+use crate::db::meta_event::insert_meta_events;
 use crate::db::sale::{
     advance_deal_state, cancel_deal_sales, cancel_other_products, lead_of_deal, record_won_sale, NewSale,
 };
 use crate::domain::attribution::{Attributor, UtmTags};
-use crate::jobs::NotifySale;
+use crate::jobs::{NotifySale, SendConversion};
 use crate::queue::Registered;
 use crate::time::almaty_day;
 
@@ -52,13 +53,16 @@ pub enum Applied {
 }
 
 /// Applies `state` in the caller's transaction unless a newer state of the deal was
-/// applied; `route` (the webhook path) names the product when the pipeline is missing.
+/// applied; `route` (the webhook path) names the product when the pipeline is missing. A
+/// new express or flagship sale is announced in Telegram and, when `to_meta`, sent to
+/// Meta as a `Purchase`.
 pub async fn apply_deal_state(
     tx: &mut AnyConnection,
     crm: &CrmConfig,
     attributor: &Attributor,
     route: Option<&str>,
     state: &DealState,
+    to_meta: bool,
     now: i64,
 ) -> Result<Applied, sqlx::Error> {
     let deal_id = state.deal_id;
@@ -101,8 +105,13 @@ pub async fn apply_deal_state(
         attribution,
     };
     let Some(sale_id) = record_won_sale(tx, &sale, now).await? else { return Ok(Applied::AlreadyWon) };
-    let notify = NotifySale { sale_id }.queued(None, format!("sale-notify-{sale_id}"), now);
-    enqueue_jobs(tx, &[notify], now).await?;
+    let mut jobs = vec![NotifySale { sale_id }.queued(None, format!("sale-notify-{sale_id}"), now)];
+    if to_meta && matches!(product, "express" | "flagship") {
+        let (job, event) = SendConversion::for_sale(sale_id, sale.lead_id, sold_at, now);
+        jobs.push(job);
+        insert_meta_events(tx, &[event], now).await?;
+    }
+    enqueue_jobs(tx, &jobs, now).await?;
     tracing::info!(sale.id = sale_id, product, "sale recorded");
     Ok(Applied::Recorded { sale_id })
 }

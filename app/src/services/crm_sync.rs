@@ -31,6 +31,7 @@ pub async fn sync_recent_deals(services: &Services) -> Result<CrmSyncCounts, App
         return Err(AppError::Conflict("синхронизация уже идёт".into()));
     };
     let crm = &services.config.crm;
+    let to_meta = services.config.conversions.enabled();
     let since = now_ms() / 1_000 - 24 * 3_600;
     let failed = |error: SendError| AppError::Conflict(error.to_string());
     let listed = client.deals_since(crm.express_pipeline_id, DealTime::Updated, since, 500).await.map_err(failed)?;
@@ -100,7 +101,9 @@ pub async fn sync_recent_deals(services: &Services) -> Result<CrmSyncCounts, App
             name: Some(listed.name.clone()),
             fields: listed.fields.clone(),
         };
-        if let Applied::Recorded { .. } = apply_deal_state(&mut tx, crm, &attributor, None, &state, now).await? {
+        if let Applied::Recorded { .. } =
+            apply_deal_state(&mut tx, crm, &attributor, None, &state, to_meta, now).await?
+        {
             counts.sales_recorded += 1;
         }
     }

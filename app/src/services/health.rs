@@ -24,6 +24,7 @@ pub async fn integration_health(services: &Services) -> Result<Vec<IntegrationHe
             Integration::AmoCrm => services.amocrm.is_some(),
             Integration::Facebook => services.facebook.is_some(),
             Integration::Telegram => services.telegram.is_some(),
+            Integration::MetaConversions => services.conversions.is_some(),
         };
         let status = integration_status(&mut conn, integration.as_str()).await?;
         let (pending, failed) = queue_of_kinds(&mut conn, &JOBS.kinds_of(integration)).await?;

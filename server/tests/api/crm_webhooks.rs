@@ -9,7 +9,7 @@ use secrecy::SecretString;
 use crate::fakes::telegram::{FakeTelegram, BOT_TOKEN};
 use crate::helpers::{with_each_engine, TestApp};
 
-const SECRET: &str = "amo-hook-secret-0001";
+pub(crate) const SECRET: &str = "amo-hook-secret-0001";
 const CHAT: &str = "-1001234567890";
 
 async fn spawn(engine: app::db::Engine, telegram: &FakeTelegram) -> Option<TestApp> {
@@ -42,7 +42,13 @@ async fn spawn_with_crm(
 }
 
 /// A `leads[status]` delivery, form-encoded as AmoCRM sends it.
-fn status_change(deal_id: i64, pipeline_id: i64, status_id: i64, old_status_id: i64, fields: &[(i64, &str)]) -> String {
+pub(crate) fn status_change(
+    deal_id: i64,
+    pipeline_id: i64,
+    status_id: i64,
+    old_status_id: i64,
+    fields: &[(i64, &str)],
+) -> String {
     let mut pairs = vec![
         ("leads[status][0][id]".to_owned(), deal_id.to_string()),
         ("leads[status][0][name]".to_owned(), "<b>Айгерим & Co</b>".to_owned()),
@@ -61,7 +67,7 @@ fn status_change(deal_id: i64, pipeline_id: i64, status_id: i64, old_status_id: 
     form_urlencoded::Serializer::new(String::new()).extend_pairs(pairs).finish()
 }
 
-async fn deliver(app: &TestApp, path: &str, token: Option<&str>, body: String) -> u16 {
+pub(crate) async fn deliver(app: &TestApp, path: &str, token: Option<&str>, body: String) -> u16 {
     let url = match token {
         Some(token) => app.url(&format!("{path}?token={token}")),
         None => app.url(path),
@@ -70,7 +76,7 @@ async fn deliver(app: &TestApp, path: &str, token: Option<&str>, body: String) -
     request.send().await.unwrap().status().as_u16()
 }
 
-async fn run_all_jobs(app: &TestApp) {
+pub(crate) async fn run_all_jobs(app: &TestApp) {
     while app.run_jobs_after(Duration::ZERO).await > 0 {}
 }
 

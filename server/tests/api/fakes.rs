@@ -3,6 +3,7 @@
 //! limits and rejections. They count what they accepted by idempotency key and recipient.
 
 pub mod amocrm;
+pub mod conversions;
 pub mod facebook;
 pub mod mobizon;
 pub mod resend;

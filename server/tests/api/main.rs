@@ -5,6 +5,7 @@ mod ad_spend;
 mod ads_report;
 mod auth;
 mod backup;
+mod conversions;
 mod crm_push;
 mod crm_sync;
 mod crm_webhooks;

@@ -12,7 +12,7 @@ use crate::components::error_template::error_template;
 use crate::components::range_picker::{range_query, RangePicker};
 use crate::error::AppError;
 use crate::format;
-use crate::models::{SalesReport, SalesReportQuery, TeamView, UtmRow};
+use crate::models::{SaleLine, SalesReport, SalesReportQuery, TeamView, UtmRow};
 use crate::server_fns::traffic::{get_sales_report, SaveManualSpend};
 
 const GROUPINGS: &[(&str, &str)] = &[("day", "по дням"), ("week", "по неделям"), ("month", "по месяцам")];
@@ -118,6 +118,13 @@ fn SalesTables(report: SalesReport) -> impl IntoView {
             />
         </div>
         <DataTable
+            title="Последние продажи"
+            headers=vec!["Дата", "Клиент", "Продукт", "Сумма, ₸", "Команда", "Telegram", "Meta"]
+            rows=sale_rows(&report.recent)
+            file_name=format!("sales-{span}.csv")
+            numeric=vec![3]
+        />
+        <DataTable
             title="UTM-источники"
             headers=vec!["utm_source", "Лидов", "Продаж", "Выручка, ₸", "Конверсия, %"]
             rows=utm_rows(&report.sources, false)
@@ -132,6 +139,32 @@ fn SalesTables(report: SalesReport) -> impl IntoView {
             numeric=vec![2, 3, 4, 5]
         />
     }
+}
+
+fn sale_rows(sales: &[SaleLine]) -> Vec<TableRow> {
+    sales
+        .iter()
+        .map(|sale| {
+            let product = match sale.product.as_str() {
+                "express" => "Express",
+                "flagship" => "Флагман",
+                _ => "Другое",
+            };
+            let amount = if sale.cancelled { "отменена".to_owned() } else { format::tenge(sale.amount) };
+            let cells = [
+                sale.sold_local.clone(),
+                sale.contact_name.clone().unwrap_or_else(|| "—".to_owned()),
+                product.to_owned(),
+                amount,
+                sale.team.clone().unwrap_or_else(|| "Без команды".to_owned()),
+                sale.telegram.clone(),
+                sale.meta.clone(),
+            ];
+            let mut exported = cells.to_vec();
+            exported[3] = sale.amount.to_string();
+            TableRow { key: Some(format!("sale-{}", sale.sale_id)), shown: cells.to_vec(), exported }
+        })
+        .collect()
 }
 
 fn utm_rows(rows: &[UtmRow], with_campaign: bool) -> Vec<TableRow> {
