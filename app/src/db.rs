@@ -38,6 +38,7 @@ use sqlx::{AnyPool, Executor};
 use tokio::sync::{Mutex, OwnedMutexGuard};
 
 use crate::config::DatabaseConfig;
+use crate::live::LiveFeed;
 
 static SQLITE_MIGRATIONS: Migrator = sqlx::migrate!("../migrations/sqlite");
 static POSTGRES_MIGRATIONS: Migrator = sqlx::migrate!("../migrations/postgres");
@@ -75,6 +76,8 @@ pub struct Db {
     write_gate: Option<Arc<Mutex<()>>>,
     /// Set when the database was seen not to answer (see [`mark_unreachable`](Self::mark_unreachable)).
     unreachable: Arc<AtomicBool>,
+    /// Committed changes, for the live dashboards.
+    live: LiveFeed,
 }
 
 impl Db {
@@ -118,7 +121,8 @@ impl Db {
             })
             .connect_lazy_with(connect_options(&config.url)?);
         let write_gate = (engine == Engine::Sqlite).then(|| Arc::new(Mutex::new(())));
-        Ok(Self { pool, engine, write_gate, unreachable: Arc::default() })
+        let live = LiveFeed::new(engine, &config.url);
+        Ok(Self { pool, engine, write_gate, unreachable: Arc::default(), live })
     }
 
     /// Notes that the database did not answer in time: pages say so at once instead of
@@ -193,6 +197,11 @@ impl Db {
     /// The engine behind the pool.
     pub fn engine(&self) -> Engine {
         self.engine
+    }
+
+    /// The feed of committed changes for the live dashboards.
+    pub fn live(&self) -> &LiveFeed {
+        &self.live
     }
 
     /// Applies the migrations of this engine that have not run yet.

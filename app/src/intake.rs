@@ -44,6 +44,7 @@ use crate::domain::conversions::LeadEvents;
 use crate::domain::delivery::Channel;
 use crate::domain::lead_input::{LeadKind, NewLead};
 use crate::jobs::{PushLeadToCrm, SendConversion, SendLeadEmail, SendLeadSms};
+use crate::live::{Change, LiveChanges};
 use crate::models::LeadStats;
 use crate::queue::{JobWaker, Registered};
 use crate::supervisor::Supervisor;
@@ -592,6 +593,11 @@ async fn store_batch(
         }
     }
     enqueue_jobs(&mut tx, &jobs, now).await?;
+    let mut changes = LiveChanges::default();
+    for row in &new_rows {
+        changes.push(Change::Lead { lead_id: row.lead_id, team_id: row.attribution.team_id });
+    }
+    changes.notify(&mut tx, db.live()).await?;
     insert_meta_events(&mut tx, &meta_events, now).await?;
     insert_lead_clients(&mut tx, &clients).await?;
     bump_lead_stats(&mut tx, &deltas).await?;
@@ -615,6 +621,7 @@ async fn store_batch(
         }
     }
     tx.commit().await?;
+    changes.publish(db.live());
     Ok(accepted)
 }
 

@@ -19,7 +19,7 @@ pub mod send_lead_email;
 pub mod send_lead_sms;
 pub mod sync_ad_spend;
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 use sqlx::AnyConnection;
 
@@ -27,6 +27,7 @@ use crate::config::JobsConfig;
 use crate::db::lead::{bump_lead_stats, StatKey};
 use crate::db::Db;
 use crate::domain::integration::{Integration, Refusal};
+use crate::live::{Change, LiveChanges};
 use crate::models::LeadStats;
 use crate::providers::facebook::GraphError;
 use crate::providers::{EmailSender, SendError, SmsSender};
@@ -87,13 +88,30 @@ pub mod lanes {
     pub const BULK: Lane = Lane { name: "bulk", concurrency: |_| 1 };
 }
 
-/// The rows that the outcomes of one recorded batch share: the dashboard counters.
+/// What the outcomes of one recorded batch share: the dashboard counters, and the leads
+/// whose rows changed, for the live dashboards.
 #[derive(Debug, Default)]
-pub struct CounterDeltas(pub BTreeMap<StatKey, LeadStats>);
+pub struct CounterDeltas {
+    pub counters: BTreeMap<StatKey, LeadStats>,
+    changed_leads: BTreeSet<i64>,
+    changes: LiveChanges,
+}
 
 impl BatchWrites for CounterDeltas {
-    async fn flush(self, conn: &mut AnyConnection) -> Result<(), sqlx::Error> {
-        bump_lead_stats(conn, &self.0).await
+    async fn flush(&mut self, conn: &mut AnyConnection, db: &Db) -> Result<(), sqlx::Error> {
+        bump_lead_stats(conn, &std::mem::take(&mut self.counters)).await?;
+        for lead_id in std::mem::take(&mut self.changed_leads) {
+            self.changes.push(Change::Status { lead_id });
+        }
+        self.changes.notify(conn, db.live()).await
+    }
+
+    fn lead_changed(&mut self, lead_id: i64) {
+        self.changed_leads.insert(lead_id);
+    }
+
+    fn committed(self, db: &Db) {
+        self.changes.publish(db.live());
     }
 }
 

@@ -28,6 +28,8 @@ pub mod intake;
 #[cfg(feature = "ssr")]
 pub mod jobs;
 #[cfg(feature = "ssr")]
+pub mod live;
+#[cfg(feature = "ssr")]
 pub mod locks;
 #[cfg(feature = "ssr")]
 pub mod messages;

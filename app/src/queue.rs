@@ -52,8 +52,14 @@ pub trait Context: Clone + Send + Sync + 'static {
 /// Writes gathered from a batch of outcomes and made once, at the end of its transaction
 /// (counters, say, in key order: batches that lock rows in one order cannot deadlock).
 pub trait BatchWrites: Default + Send + 'static {
-    /// Writes what the batch gathered.
-    fn flush(self, conn: &mut AnyConnection) -> impl Future<Output = Result<(), sqlx::Error>> + Send;
+    /// Writes what the batch gathered, in the batch's transaction.
+    fn flush(&mut self, conn: &mut AnyConnection, db: &Db) -> impl Future<Output = Result<(), sqlx::Error>> + Send;
+
+    /// Notes that a job of `lead_id` finished or failed: the lead's row changed.
+    fn lead_changed(&mut self, lead_id: i64);
+
+    /// Runs after the batch's transaction committed.
+    fn committed(self, db: &Db);
 }
 
 /// Jobs that share a limit on how many run at once: usually one provider's.

@@ -60,6 +60,8 @@ impl AppState {
             lead_events: if config.conversions.enabled() { config.conversions.lead_events } else { LeadEvents::Off },
         };
         let intake = IntakeQueue::start(db.clone(), intake_settings, waker, &supervisor);
+        let live = db.live().clone();
+        supervisor.spawn("live changes listener", move || live.clone().listen());
         let intake_limit =
             Arc::new(IntakeLimit::new(config.edge.intake_rate_per_minute, config.edge.intake_rate_burst));
         // Half the cores at most hash passwords: a sign-in flood leaves the rest to intake.

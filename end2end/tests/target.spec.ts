@@ -27,7 +27,7 @@ test("a lead posted to the intake API appears without a reload", async ({ page, 
   expect(await page.evaluate(() => (window as unknown as { marker?: string }).marker)).toBe("same page");
 });
 
-test("filters, the page and the scroll survive automatic refreshes", async ({ page }) => {
+test("filters, the page and the scroll survive automatic refreshes", async ({ page, request }) => {
   await page.setViewportSize({ width: 1200, height: 500 });
   await signIn(page);
   await waitForHydration(page);
@@ -47,7 +47,7 @@ test("filters, the page and the scroll survive automatic refreshes", async ({ pa
   await expect.poll(() => page.evaluate(() => window.scrollY)).toBeGreaterThan(100);
   const scrolled = await page.evaluate(() => window.scrollY);
 
-  await target.refreshes(2);
+  await target.refreshes(request, 2);
   expect(page.url()).toBe(url);
   await expect(target.source).toHaveValue("proftest");
   expect(await target.firstRowId()).toBe(firstId);
@@ -70,7 +70,7 @@ test("searching by phone finds the lead", async ({ page, request }) => {
   await expect(target.card("Всего лидов")).toHaveText("1");
 });
 
-test("filtering by team and SMS status survives two refreshes, the counters following", async ({ page }) => {
+test("filtering by team and SMS status survives two refreshes, the counters following", async ({ page, request }) => {
   await signIn(page);
   await waitForHydration(page);
   const target = new TargetPage(page);
@@ -84,7 +84,7 @@ test("filtering by team and SMS status survives two refreshes, the counters foll
   await expect(target.rows.first()).toBeVisible();
   const url = page.url();
 
-  await target.refreshes(2);
+  await target.refreshes(request, 2);
   expect(page.url()).toBe(url);
   await expect(team).toHaveValue("Kenesary");
   await expect(sms).toHaveValue("delivered");

@@ -8,5 +8,6 @@ pub mod integrations;
 pub mod jobs_api;
 pub mod landing;
 pub mod leads_api;
+pub mod live;
 pub mod sales_api;
 pub mod traffic_api;

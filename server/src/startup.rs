@@ -38,7 +38,7 @@ use crate::edge;
 use crate::metrics;
 use crate::page_guard::require_session;
 use crate::routes::{
-    crm_sync, crm_webhooks, delivery, health, integrations, jobs_api, landing, leads_api, sales_api, traffic_api,
+    crm_sync, crm_webhooks, delivery, health, integrations, jobs_api, landing, leads_api, live, sales_api, traffic_api,
 };
 
 /// A bound listener and the router it will serve.
@@ -49,6 +49,8 @@ pub struct Application {
     intake_limit: Arc<IntakeLimit>,
     /// `METRICS_ADDR`, bound, and what its `/metrics` reads.
     metrics: Option<(TcpListener, metrics::Scrape)>,
+    /// Closed at shutdown: open live streams end instead of holding it up.
+    live: app::live::LiveFeed,
 }
 
 impl Application {
@@ -67,7 +69,8 @@ impl Application {
             }
             None => None,
         };
-        Ok(Self { listener, router: router(state), limits, intake_limit, metrics })
+        let live = state.db.live().clone();
+        Ok(Self { listener, router: router(state), limits, intake_limit, metrics, live })
     }
 
     /// The address actually bound.
@@ -81,7 +84,7 @@ impl Application {
     /// At most `HTTP_MAX_CONNECTIONS` connections are open at once (more wait in the
     /// listen queue), and a client gets `HTTP_HEADER_TIMEOUT_SECS` to send its headers.
     pub async fn run_until_stopped(self, shutdown: CancellationToken) -> anyhow::Result<()> {
-        let Self { listener, router, limits, intake_limit, metrics } = self;
+        let Self { listener, router, limits, intake_limit, metrics, live } = self;
         let metrics = metrics.map(|(listener, scrape)| tokio::spawn(metrics::serve_metrics_address(listener, scrape)));
         let mut server = auto::Builder::new(TokioExecutor::new());
         server.http1().timer(TokioTimer::new()).header_read_timeout(limits.header_timeout);
@@ -124,6 +127,7 @@ impl Application {
         }
         drop(listener);
         forget_idle.abort();
+        live.close();
         if tokio::time::timeout(limits.shutdown_grace, graceful.shutdown()).await.is_err() {
             tracing::warn!(
                 grace_secs = limits.shutdown_grace.as_secs(),
@@ -177,6 +181,7 @@ pub fn router(state: AppState) -> Router {
         .merge(intake)
         .merge(metrics_route.unwrap_or_default())
         .route("/api/lead-tracking/leads", get(leads_api::list_leads))
+        .route("/api/live", get(live::live_events))
         .route("/api/integrations/all", get(integrations::all_integrations))
         .route("/api/integrations/{name}", get(integrations::one_integration))
         .route("/api/integrations/{name}/check", post(integrations::check_integration))

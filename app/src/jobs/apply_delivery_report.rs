@@ -12,7 +12,7 @@ use crate::db::job::ClaimedJob;
 use crate::domain::delivery::{Channel, StatusReport};
 use crate::domain::integration::Integration;
 use crate::providers::{mobizon, resend, ProviderReport, ReportReading};
-use crate::queue::{Job, JobFailure, Lane, Step};
+use crate::queue::{BatchWrites, Job, JobFailure, Lane, Step};
 use crate::services::Services;
 use crate::time::now_ms;
 
@@ -94,8 +94,12 @@ impl Job for ApplyDeliveryReport {
         now: i64,
     ) -> Result<(), sqlx::Error> {
         let outcome = match &applicable.report {
-            Some(report) => match apply_status_deferring_counts(conn, report, now, &mut batch.0).await? {
-                true => "applied",
+            Some(report) => match apply_status_deferring_counts(conn, report, now, &mut batch.counters).await? {
+                true => {
+                    // The job names no lead of its own: the report found it.
+                    batch.lead_changed(report.lead_id);
+                    "applied"
+                }
                 false => "stale",
             },
             None => "no_lead",

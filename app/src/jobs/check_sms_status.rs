@@ -74,7 +74,7 @@ impl Job for CheckSmsStatus {
         now: i64,
     ) -> Result<(), sqlx::Error> {
         match report {
-            Some(report) => apply_status_deferring_counts(conn, report, now, &mut batch.0).await.map(drop),
+            Some(report) => apply_status_deferring_counts(conn, report, now, &mut batch.counters).await.map(drop),
             None => Ok(()),
         }
     }

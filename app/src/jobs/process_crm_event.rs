@@ -14,8 +14,9 @@ use crate::db::sale::has_active_sale;
 use crate::db::team::attribution_rules;
 use crate::domain::attribution::Attributor;
 use crate::domain::crm_webhook::{parse_deal_changes, DealAction, DealChange};
+use crate::live::LiveChanges;
 use crate::queue::{Job, JobFailure, Lane, Step};
-use crate::services::crm_deals::{apply_deal_state, product_of, Applied, DealState};
+use crate::services::crm_deals::{apply_deal_state, product_of, recorded_sales, Applied, DealState};
 use crate::services::Services;
 use crate::time::now_ms;
 
@@ -47,20 +48,24 @@ impl Job for ProcessCrmEvent {
         };
         let now = now_ms();
         let mut tx = services.db.begin_write().await?;
+        let mut sales = LiveChanges::default();
         let (status, reason) = match parsed {
             Err(error) => ("rejected", Some(error.to_string())),
             Ok(states) => {
                 let crm = &services.config.crm;
+                let to_meta = services.config.conversions.enabled();
                 let mut applied = Vec::with_capacity(states.len());
                 for state in &states {
-                    let to_meta = services.config.conversions.enabled();
                     applied.push(apply_deal_state(&mut tx, crm, &attributor, Some(&route), state, to_meta, now).await?);
                 }
+                sales = recorded_sales(&applied);
                 outcome(&applied)
             }
         };
         finish_crm_event(&mut tx, self.event_id, status, reason.as_deref(), now).await?;
+        sales.notify(&mut tx, services.db.live()).await?;
         tx.commit().await?;
+        sales.publish(services.db.live());
         Ok(Step::Done(()))
     }
 }

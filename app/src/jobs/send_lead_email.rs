@@ -117,7 +117,7 @@ pub(super) async fn record_sent(
     batch: &mut CounterDeltas,
     now: i64,
 ) -> Result<(), sqlx::Error> {
-    delivery::record_sent(conn, sent.lead_id, channel, &sent.message_id, now, &mut batch.0).await
+    delivery::record_sent(conn, sent.lead_id, channel, &sent.message_id, now, &mut batch.counters).await
 }
 
 /// Moves the lead's status on `channel` to `error` with the job's last error, and gives
@@ -132,6 +132,6 @@ pub(super) async fn record_error(
 ) -> Result<(), sqlx::Error> {
     let report =
         StatusReport { lead_id, channel, status: DeliveryStatus::Error, at: now, error: Some(error.to_owned()) };
-    apply_status_deferring_counts(conn, &report, now, &mut batch.0).await?;
+    apply_status_deferring_counts(conn, &report, now, &mut batch.counters).await?;
     release_claim(conn, channel, lead_id).await
 }

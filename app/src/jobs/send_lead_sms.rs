@@ -100,7 +100,7 @@ impl Job for SendLeadSms {
         let output = match output {
             Notified::Sent(sms) => sms,
             Notified::Skipped { lead_id, reason } => {
-                return record_skipped(conn, *lead_id, Channel::Sms, reason, None, now, &mut batch.0).await;
+                return record_skipped(conn, *lead_id, Channel::Sms, reason, None, now, &mut batch.counters).await;
             }
         };
         record_sent(conn, Channel::Sms, &output.sent, batch, now).await?;

@@ -106,11 +106,12 @@ impl Recorder {
                 outcomes.push((item.kind.kind, outcome));
             }
         }
-        batch.flush(&mut tx).await?;
+        batch.flush(&mut tx, &self.db).await?;
         for (integration, news) in integration_news(items) {
             record_integration_news(&mut tx, integration.as_str(), &news).await?;
         }
         tx.commit().await?;
+        batch.committed(&self.db);
         for (kind, outcome) in outcomes {
             crate::metrics::job_finished(kind, outcome);
         }
@@ -154,6 +155,9 @@ impl Recorder {
                 let held = finished_held.contains(&job.job_id);
                 if held {
                     output.commit(job, tx, batch, now).await?;
+                    if let Some(lead_id) = job.lead_id {
+                        batch.lead_changed(lead_id);
+                    }
                 }
                 (held, "done")
             }
@@ -186,6 +190,9 @@ impl Recorder {
                 let held = park_job(tx, job.job_id, worker, &message, now).await?;
                 if held {
                     item.kind.parked(job, &message, tx, batch, now).await?;
+                    if let Some(lead_id) = job.lead_id {
+                        batch.lead_changed(lead_id);
+                    }
                 }
                 (held, "failed")
             }

@@ -16,6 +16,7 @@ use crate::components::delivery_status::{describe, DeliveryStatus};
 use crate::components::error_template::error_template;
 use crate::components::failed_jobs::FailedJobsPanel;
 use crate::components::layout::AppLayout;
+use crate::components::live_refresh::live_refresh;
 use crate::components::stat_card::StatCard;
 use crate::error::AppError;
 use crate::models::{Channel, Confidence, DeliveryStatus as Status, DeliveryStep, LeadListItem, LeadQuery};
@@ -81,23 +82,11 @@ pub fn TargetPage() -> impl IntoView {
     );
     let failed = Resource::new(version, |_| list_failed_jobs());
 
-    // Refresh on a timer once the settings say how often; effects run only in the browser.
-    let timer = StoredValue::new(None::<IntervalHandle>);
-    Effect::new(move || {
-        if let Some(Ok(settings)) = settings.get() {
-            if timer.get_value().is_none() {
-                let every = Duration::from_secs(settings.refresh_secs.into());
-                if let Ok(handle) = set_interval_with_handle(move || refresh.update(|n| *n += 1), every) {
-                    timer.set_value(Some(handle));
-                }
-            }
-        }
+    // At once when the server reports a new lead or status, and on a timer as the fallback.
+    let fallback = Signal::derive(move || {
+        settings.get().and_then(Result::ok).map(|settings| Duration::from_secs(settings.refresh_secs.into()))
     });
-    on_cleanup(move || {
-        if let Some(handle) = timer.get_value() {
-            handle.clear();
-        }
-    });
+    live_refresh(refresh, &["lead", "status"], fallback);
 
     view! {
         <AppLayout>

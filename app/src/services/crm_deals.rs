@@ -17,6 +17,7 @@ use crate::db::sale::{
 };
 use crate::domain::attribution::{Attributor, UtmTags};
 use crate::jobs::{NotifySale, SendConversion};
+use crate::live::{Change, LiveChanges};
 use crate::queue::Registered;
 use crate::time::almaty_day;
 
@@ -44,8 +45,8 @@ pub enum Applied {
     Stale,
     /// Neither won nor with sales to cancel.
     Nothing,
-    /// A new sale, its announcement queued.
-    Recorded { sale_id: i64 },
+    /// A new sale of `team_id`, its announcement queued.
+    Recorded { sale_id: i64, team_id: Option<i64> },
     /// Won, its sale already recorded (or recorded again after a cancellation).
     AlreadyWon,
     /// Left the won stage: this many sales were cancelled.
@@ -113,7 +114,18 @@ pub async fn apply_deal_state(
     }
     enqueue_jobs(tx, &jobs, now).await?;
     tracing::info!(sale.id = sale_id, product, "sale recorded");
-    Ok(Applied::Recorded { sale_id })
+    Ok(Applied::Recorded { sale_id, team_id: sale.attribution.team_id })
+}
+
+/// The new sales among `applied`, for the live dashboards.
+pub fn recorded_sales(applied: &[Applied]) -> LiveChanges {
+    let mut changes = LiveChanges::default();
+    for applied in applied {
+        if let Applied::Recorded { sale_id, team_id } = *applied {
+            changes.push(Change::Sale { sale_id, team_id });
+        }
+    }
+    changes
 }
 
 /// The product and list price of a won deal: by pipeline, else by the route it came to.

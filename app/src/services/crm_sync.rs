@@ -7,7 +7,7 @@
 
 use std::collections::HashMap;
 
-use super::crm_deals::{apply_deal_state, Applied, DealState};
+use super::crm_deals::{apply_deal_state, recorded_sales, Applied, DealState};
 use super::Services;
 use crate::db::crm::{sync_candidates, sync_lead_crm, SyncCandidate};
 use crate::db::lead::lead_stats;
@@ -90,6 +90,7 @@ pub async fn sync_recent_deals(services: &Services) -> Result<CrmSyncCounts, App
         }
     }
     // After the matching: a won deal's sale takes its lead's tags when the deal has none.
+    let mut applied = Vec::with_capacity(listed.len());
     for listed in &listed {
         let state = DealState {
             deal_id: listed.deal.id,
@@ -101,13 +102,13 @@ pub async fn sync_recent_deals(services: &Services) -> Result<CrmSyncCounts, App
             name: Some(listed.name.clone()),
             fields: listed.fields.clone(),
         };
-        if let Applied::Recorded { .. } =
-            apply_deal_state(&mut tx, crm, &attributor, None, &state, to_meta, now).await?
-        {
-            counts.sales_recorded += 1;
-        }
+        applied.push(apply_deal_state(&mut tx, crm, &attributor, None, &state, to_meta, now).await?);
     }
+    let sales = recorded_sales(&applied);
+    counts.sales_recorded = applied.iter().filter(|applied| matches!(applied, Applied::Recorded { .. })).count() as i64;
+    sales.notify(&mut tx, services.db.live()).await?;
     tx.commit().await?;
+    sales.publish(services.db.live());
     if counts.sales_recorded > 0 {
         services.waker.wake();
     }

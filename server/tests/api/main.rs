@@ -17,6 +17,7 @@ mod health;
 mod helpers;
 mod intake;
 mod leads_api;
+mod live;
 mod metrics;
 mod migrations;
 mod notify_policy;

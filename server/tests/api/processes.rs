@@ -282,7 +282,7 @@ async fn until(done: impl Fn() -> bool, what: &str) {
 }
 
 /// A pool on the test's database, to watch the outcome.
-async fn observe(database: &TestDatabase) -> Db {
+pub(crate) async fn observe(database: &TestDatabase) -> Db {
     let config =
         DatabaseConfig { url: database.url.clone(), max_connections: Some(2), acquire_timeout: Duration::from_secs(5) };
     Db::connect(&config).await.expect("connecting to the test database")

@@ -137,12 +137,26 @@ fn exported(row: &AdRow) -> Vec<String> {
     ]
 }
 
+/// What the reader chose in the ads table — the sort column and the open rows — kept by
+/// the page while its report reloads.
+#[derive(Debug, Clone, Copy)]
+pub struct AdsTableState {
+    sort: RwSignal<Column>,
+    expanded: RwSignal<HashSet<String>>,
+}
+
+impl Default for AdsTableState {
+    /// Sorted by spend, every campaign closed.
+    fn default() -> Self {
+        Self { sort: RwSignal::new(Column::Spend), expanded: RwSignal::new(HashSet::new()) }
+    }
+}
+
 /// «Объявления»: the report as an expandable, sortable table with its CSV.
 #[component]
-pub fn AdsTable(report: AdReport) -> impl IntoView {
+pub fn AdsTable(report: AdReport, state: AdsTableState) -> impl IntoView {
     let report = StoredValue::new(report);
-    let sort = RwSignal::new(Column::Spend);
-    let expanded = RwSignal::new(HashSet::<String>::new());
+    let AdsTableState { sort, expanded } = state;
     let file_name = report.with_value(|report| format!("obyavleniya-{}-{}.csv", report.start, report.end));
     let csv_href = move || {
         let headers: Vec<&str> =

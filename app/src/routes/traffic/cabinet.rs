@@ -6,6 +6,8 @@
 //! before the WASM arrives and can be shared. Who may see which team is decided by the
 //! server function; a targetologist opening another team's cabinet gets 403.
 
+use std::time::Duration;
+
 use leptos::prelude::*;
 use leptos_router::hooks::{use_params_map, use_query_map};
 
@@ -13,13 +15,17 @@ use crate::components::charts::{DailyChart, FunnelChart};
 use crate::components::data_table::{DataTable, TableRow};
 use crate::components::error_template::error_template;
 use crate::components::layout::AppLayout;
+use crate::components::live_refresh::live_refresh;
 use crate::components::range_picker::{range_query, RangePicker};
 use crate::error::AppError;
 use crate::format;
 use crate::models::{FunnelQuery, FunnelReport, FunnelStage, StageKey};
 use crate::server_fns::traffic::{get_ad_report, get_funnel};
 
-use super::ads::AdsTable;
+use super::ads::{AdsTable, AdsTableState};
+
+/// How often the cabinet reloads when the live stream is lost or blocked.
+const FALLBACK_REFRESH: Duration = Duration::from_secs(30);
 
 /// A team's funnel (or all teams' for admins).
 #[component]
@@ -32,8 +38,13 @@ pub fn CabinetPage() -> impl IntoView {
             |key: &str| query_map.get(key).map(|value| value.trim().to_owned()).filter(|value| !value.is_empty());
         FunnelQuery { team: params.read().get("team"), range: text("range"), start: text("start"), end: text("end") }
     });
-    let report = Resource::new(move || query.get(), get_funnel);
-    let ads = Resource::new(move || query.get(), get_ad_report);
+    // Reloaded at once when one of the team's leads or sales is recorded, and every
+    // half minute as the fallback.
+    let refresh = RwSignal::new(0_u64);
+    live_refresh(refresh, &["lead", "sale"], Signal::derive(|| Some(FALLBACK_REFRESH)));
+    let report = Resource::new(move || (query.get(), refresh.get()), |(query, _)| get_funnel(query));
+    let ads = Resource::new(move || (query.get(), refresh.get()), |(query, _)| get_ad_report(query));
+    let table = AdsTableState::default();
 
     view! {
         <AppLayout>
@@ -46,7 +57,7 @@ pub fn CabinetPage() -> impl IntoView {
                 </ErrorBoundary>
             </Transition>
             <Transition>
-                {move || Suspend::new(async move { ads.await.ok().map(|report| view! { <AdsTable report /> }) })}
+                {move || Suspend::new(async move { ads.await.ok().map(|report| view! { <AdsTable report state=table /> }) })}
             </Transition>
         </AppLayout>
     }

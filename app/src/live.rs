@@ -1,0 +1,170 @@
+//! Live changes for the open dashboards: a new lead, a changed delivery or CRM status, a
+//! new sale — ids only, published once the change is committed.
+//!
+//! Each process publishes its own commits to its subscribers at once. On PostgreSQL the
+//! same changes are also sent with `NOTIFY` inside the committing transaction (so they are
+//! delivered only if it commits), and every process `LISTEN`s and passes on the changes of
+//! the others; a process knows its own by the origin id in the payload. SQLite runs one
+//! process, so nothing crosses processes there.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use serde::{Deserialize, Serialize};
+use sqlx::AnyConnection;
+use tokio::sync::broadcast;
+use tokio_util::sync::CancellationToken;
+
+use crate::db::Engine;
+
+/// The `LISTEN`/`NOTIFY` channel.
+const CHANNEL: &str = "leadtrack_live";
+/// Changes per `NOTIFY` (its payload must stay under 8 000 bytes).
+const CHANGES_PER_NOTIFY: usize = 200;
+/// Changes a slow subscriber may fall behind by before it is told to reload instead.
+const BACKLOG: usize = 1_024;
+
+/// One committed change, as the dashboards hear of it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Change {
+    /// A lead was stored, attributed to `team_id`.
+    Lead { lead_id: i64, team_id: Option<i64> },
+    /// A lead's email, SMS or CRM status changed.
+    Status { lead_id: i64 },
+    /// A sale was recorded for `team_id`.
+    Sale { sale_id: i64, team_id: Option<i64> },
+}
+
+/// What one `NOTIFY` carries: the sending process and its changes.
+#[derive(Serialize, Deserialize)]
+struct Notice {
+    origin: u64,
+    changes: Vec<Change>,
+}
+
+/// The process's feed of committed changes; cheap to clone.
+#[derive(Debug, Clone)]
+pub struct LiveFeed(Arc<Feed>);
+
+#[derive(Debug)]
+struct Feed {
+    sender: broadcast::Sender<Change>,
+    origin: u64,
+    engine: Engine,
+    /// Cancelled when the server stops: open streams end so that shutdown need not wait.
+    closed: CancellationToken,
+    /// The database URL, for the `LISTEN` connection.
+    url: String,
+}
+
+impl LiveFeed {
+    /// A feed for a process on `engine` at `url`.
+    pub fn new(engine: Engine, url: &str) -> Self {
+        let (sender, _) = broadcast::channel(BACKLOG);
+        Self(Arc::new(Feed {
+            sender,
+            origin: rand::random(),
+            engine,
+            closed: CancellationToken::new(),
+            url: url.to_owned(),
+        }))
+    }
+
+    /// Changes from now on.
+    pub fn subscribe(&self) -> broadcast::Receiver<Change> {
+        self.0.sender.subscribe()
+    }
+
+    /// Cancelled when the server stops.
+    pub fn closed(&self) -> CancellationToken {
+        self.0.closed.clone()
+    }
+
+    /// Ends every open stream: the server is stopping.
+    pub fn close(&self) {
+        self.0.closed.cancel();
+    }
+
+    fn publish(&self, changes: &[Change]) {
+        for change in changes {
+            // No subscriber is not an error: nobody is looking.
+            let _ = self.0.sender.send(*change);
+        }
+    }
+
+    /// Passes on other processes' changes from PostgreSQL until the feed is closed,
+    /// reconnecting after a lost connection. Does nothing on SQLite.
+    pub async fn listen(self) {
+        if self.0.engine != Engine::Postgres {
+            return;
+        }
+        let mut wait = Duration::from_millis(500);
+        loop {
+            let listened = tokio::select! {
+                () = self.0.closed.cancelled() => return,
+                listened = self.listen_once() => listened,
+            };
+            if let Err(error) = listened {
+                tracing::warn!(error = %error, "listening for other processes' changes failed; listening again");
+            }
+            tokio::select! {
+                () = self.0.closed.cancelled() => return,
+                () = tokio::time::sleep(wait) => {}
+            }
+            wait = (wait * 2).min(Duration::from_secs(30));
+        }
+    }
+
+    async fn listen_once(&self) -> Result<(), sqlx::Error> {
+        let mut listener = sqlx::postgres::PgListener::connect(&self.0.url).await?;
+        listener.listen(CHANNEL).await?;
+        loop {
+            let notification = listener.recv().await?;
+            match serde_json::from_str::<Notice>(notification.payload()) {
+                Ok(notice) if notice.origin != self.0.origin => self.publish(&notice.changes),
+                Ok(_) => {}
+                Err(error) => tracing::warn!(error = %error, "an unreadable change notice was ignored"),
+            }
+        }
+    }
+}
+
+/// Changes gathered while a transaction writes them.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct LiveChanges(Vec<Change>);
+
+impl LiveChanges {
+    /// Adds a change.
+    pub fn push(&mut self, change: Change) {
+        self.0.push(change);
+    }
+
+    /// Whether nothing changed.
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+
+    /// In the transaction that writes them: tells the other processes on PostgreSQL (their
+    /// `LISTEN` hears it only if the transaction commits).
+    pub async fn notify(&self, conn: &mut AnyConnection, feed: &LiveFeed) -> Result<(), sqlx::Error> {
+        if feed.0.engine != Engine::Postgres {
+            return Ok(());
+        }
+        for chunk in self.0.chunks(CHANGES_PER_NOTIFY) {
+            let notice = Notice { origin: feed.0.origin, changes: chunk.to_vec() };
+            let payload = serde_json::to_string(&notice).expect("changes serialise");
+            // Counted rather than returned: the `Any` driver cannot read pg_notify's `void`.
+            let _: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM (SELECT pg_notify($1, $2)) AS notified")
+                .bind(CHANNEL)
+                .bind(payload)
+                .fetch_one(&mut *conn)
+                .await?;
+        }
+        Ok(())
+    }
+
+    /// After the commit: tells this process's subscribers.
+    pub fn publish(self, feed: &LiveFeed) {
+        feed.publish(&self.0);
+    }
+}
