@@ -3,6 +3,7 @@
 //! Every variable is documented on its field and in `.env.example`. Unset variables take
 //! their default; set but invalid ones stop the start with the variable's name.
 
+mod alerts;
 pub mod check;
 mod conversions;
 mod crm;
@@ -17,6 +18,7 @@ mod telegram;
 
 use std::time::Duration;
 
+pub use alerts::AlertsConfig;
 pub use conversions::ConversionsConfig;
 pub use crm::CrmConfig;
 pub use edge::EdgeConfig;
@@ -60,6 +62,8 @@ pub struct Config {
     pub telegram: TelegramConfig,
     /// Leads and sales sent back to Meta.
     pub conversions: ConversionsConfig,
+    /// Alerts about silent outages.
+    pub alerts: AlertsConfig,
 }
 
 /// Where the data lives.
@@ -175,6 +179,7 @@ impl Config {
             crm: CrmConfig::from_env()?,
             telegram: TelegramConfig::from_env()?,
             conversions: ConversionsConfig::from_env()?,
+            alerts: AlertsConfig::from_env()?,
         })
     }
 
@@ -218,6 +223,7 @@ impl Config {
             crm: CrmConfig::default(),
             telegram: TelegramConfig::default(),
             conversions: ConversionsConfig::default(),
+            alerts: AlertsConfig::default(),
         }
     }
 

@@ -6,6 +6,7 @@
 //! locking), the code branches on [`Engine`]. See `docs/adr/0001-two-database-engines.md`.
 
 pub mod ad_report;
+pub mod alert;
 pub mod credential;
 pub mod crm;
 pub mod crm_event;

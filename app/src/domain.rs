@@ -3,6 +3,7 @@
 //! that never go backwards, and attribution of leads to teams.
 
 pub mod ad_report;
+pub mod alerts;
 pub mod attribution;
 pub mod conversions;
 pub mod crm_webhook;

@@ -14,6 +14,7 @@ pub mod push_lead_to_crm;
 pub mod reattribute_leads;
 pub mod schedule_ad_spend_sync;
 pub mod schedule_crm_sync;
+pub mod send_alert;
 pub mod send_conversion;
 pub mod send_lead_email;
 pub mod send_lead_sms;
@@ -43,6 +44,7 @@ pub use push_lead_to_crm::PushLeadToCrm;
 pub use reattribute_leads::ReattributeLeads;
 pub use schedule_ad_spend_sync::ScheduleAdSpendSync;
 pub use schedule_crm_sync::ScheduleCrmSync;
+pub use send_alert::SendAlert;
 pub use send_conversion::SendConversion;
 pub use send_lead_email::SendLeadEmail;
 pub use send_lead_sms::SendLeadSms;
@@ -62,6 +64,7 @@ crate::registry!(pub static JOBS: [Kind<Services>] = [
     ScheduleAdSpendSync,
     ApplyDeliveryReport,
     SendConversion,
+    SendAlert,
 ]);
 
 /// The lanes: jobs that share a provider, and how many of them run at once.
@@ -82,6 +85,8 @@ pub mod lanes {
     pub const FACEBOOK: Lane = Lane { name: "facebook", concurrency: |_| 1 };
     /// Stored delivery reports of Resend and Mobizon, a few at once.
     pub const WEBHOOKS: Lane = Lane { name: "webhooks", concurrency: |_| 4 };
+    /// Alerts to the admins' chat, apart from the sale announcements.
+    pub const ALERTS: Lane = Lane { name: "alerts", concurrency: |_| 1 };
     /// Events to Meta's Conversions API, a couple at a time.
     pub const META: Lane = Lane { name: "meta", concurrency: |_| 2 };
     /// Bulk work over the lead table, one chunk at a time.
@@ -195,7 +200,7 @@ mod tests {
     fn every_kind_is_registered_once_with_one_concurrency_per_lane() {
         assert_eq!(JOBS.validate(&JobsConfig::default()), Ok(()));
         let kinds: Vec<&str> = JOBS.kinds().iter().map(|kind| kind.kind).collect();
-        assert_eq!(kinds.len(), 13);
+        assert_eq!(kinds.len(), 14);
         assert_eq!(JOBS.describe(<SendLeadSms as Job>::KIND), "SMS");
         assert_eq!(JOBS.describe("no_such_kind"), "Задача");
     }

@@ -3,10 +3,12 @@
 //! quiz lead its result, a checkout lead the next step of its purchase — and the Telegram
 //! announcement of a sale. Admins preview the lead templates on `/traffic/admin`.
 
+use crate::db::alert::{AlertRow, Phase};
 use crate::db::sale::SaleNotice;
 use crate::format;
 use crate::models::TemplatePreview;
 use crate::providers::{EmailMessage, SmsMessage};
+use crate::time::format_almaty;
 
 /// Which email and SMS a lead gets.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -182,6 +184,18 @@ pub fn sale_message(notice: &SaleNotice) -> String {
         lines.push(format!("{team}, ПОЗДРАВЛЯЕМ! ПО ВАМ СДЕЛАЛИ ПРОДАЖУ! 🔥"));
     }
     lines.join("\n")
+}
+
+/// An alert's notice in the admins' chat: raised, or «решено» with how long it lasted.
+pub fn alert_message(alert: &AlertRow, phase: Phase) -> String {
+    let title = escape_html(&alert.title);
+    match (phase, alert.cleared_at) {
+        (Phase::Cleared, Some(cleared_at)) => {
+            let minutes = (cleared_at - alert.raised_at) / 60_000;
+            format!("✅ <b>Решено:</b> {title}\nдлилось {minutes} мин, до {}", format_almaty(cleared_at))
+        }
+        _ => format!("🚨 <b>{title}</b>\n{}\nс {}", escape_html(&alert.detail), format_almaty(alert.raised_at)),
+    }
 }
 
 #[cfg(test)]

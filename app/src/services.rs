@@ -7,6 +7,7 @@
 
 pub mod ad_accounts;
 pub mod ad_spend;
+pub mod alerts;
 pub mod attribution;
 pub mod crm_deals;
 pub mod crm_sync;

@@ -245,7 +245,8 @@ async fn serve(config: Config, db: Db) -> anyhow::Result<()> {
 }
 
 /// Migrates the database as soon as it answers (the server meanwhile serves, its intake
-/// spooling), then queues the schedules and works the job queue until `shutdown`.
+/// spooling), then queues the schedules, starts the alert watcher and works the job queue
+/// until `shutdown`.
 async fn bring_up(state: AppState, shutdown: CancellationToken) {
     for attempt in 1.. {
         match state.db.migrate().await {
@@ -277,6 +278,7 @@ async fn bring_up(state: AppState, shutdown: CancellationToken) {
             tracing::error!(error = %error, "queueing the ad spend schedule failed");
         }
     }
+    tokio::spawn(app::services::alerts::watch(state.services.clone(), shutdown.clone()));
     if let Err(error) = state.jobs.start(shutdown).await {
         tracing::error!(error = %error, "the job runner ended abnormally");
     }

@@ -107,3 +107,19 @@ pub struct UncertainNotices {
     pub total: i64,
     pub notices: Vec<UncertainNotice>,
 }
+
+/// An alert as `/traffic/admin` lists it: open, or cleared («решено»).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AlertView {
+    pub alert_id: i64,
+    /// What is wrong, in Russian.
+    pub title: String,
+    /// The figures when it was raised.
+    pub detail: String,
+    /// `dd.mm.yyyy hh:mm`, Almaty time.
+    pub raised_local: String,
+    /// When it cleared; `None` while open.
+    pub cleared_local: Option<String>,
+    /// What became of its Telegram notice, in Russian; empty without an alert chat.
+    pub notice: String,
+}

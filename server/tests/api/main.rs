@@ -3,6 +3,7 @@
 
 mod ad_spend;
 mod ads_report;
+mod alerts;
 mod auth;
 mod backup;
 mod conversions;

@@ -13,9 +13,9 @@ use crate::components::failed_jobs::FailedJobsPanel;
 use crate::components::layout::AppLayout;
 use crate::error::AppError;
 use crate::models::UncertainNotices;
-use crate::models::{AttributionOverview, IntegrationHealth, TeamView};
+use crate::models::{AlertView, AttributionOverview, IntegrationHealth, TeamView};
 use crate::server_fns::jobs::{
-    get_integration_health, list_failed_jobs, list_uncertain_notices, CheckIntegration, RetryFailedJob,
+    get_integration_health, list_alerts, list_failed_jobs, list_uncertain_notices, CheckIntegration, RetryFailedJob,
     RetryFailedJobs, SettleUncertainNotice,
 };
 use crate::server_fns::teams::{get_attribution_overview, list_teams, ArchiveTeam, SaveTeam};
@@ -42,6 +42,7 @@ pub fn TrafficAdminPage() -> impl IntoView {
     let health = Resource::new(queue_version, |_| get_integration_health());
     let failed = Resource::new(queue_version, |_| list_failed_jobs());
     let uncertain = Resource::new(queue_version, |_| list_uncertain_notices());
+    let alerts = Resource::new(queue_version, |_| list_alerts());
     let save_spend = ServerAction::<SaveManualSpend>::new();
     let save_account = ServerAction::<SaveAdAccount>::new();
     let refresh_accounts = ServerAction::<RefreshAdAccounts>::new();
@@ -55,6 +56,12 @@ pub fn TrafficAdminPage() -> impl IntoView {
             <div class="page-head">
                 <h1>"Трафик: продажи, команды, интеграции"</h1>
             </div>
+            <Transition>
+                {move || Suspend::new(async move {
+                    let alerts = alerts.await.ok().filter(|alerts| !alerts.is_empty())?;
+                    Some(view! { <AlertsPanel alerts /> })
+                })}
+            </Transition>
             <SalesSection />
             {save_error}
             <section aria-label="Команды">
@@ -363,6 +370,37 @@ fn PausedIntegration(health: IntegrationHealth, check: ServerAction<CheckIntegra
                 <input type="hidden" name="name" value=name />
                 <button type="submit">"Проверить сейчас"</button>
             </ActionForm>
+        </section>
+    }
+}
+
+/// «Оповещения»: what the watcher found wrong, open first, and what cleared lately.
+#[component]
+fn AlertsPanel(alerts: Vec<AlertView>) -> impl IntoView {
+    let open = alerts.iter().filter(|alert| alert.cleared_local.is_none()).count();
+    view! {
+        <section class="failed-jobs alerts" aria-label="Оповещения">
+            <h2>"Оповещения: открыто " {open}</h2>
+            <ul>
+                {alerts
+                    .into_iter()
+                    .map(|alert| {
+                        let state = match &alert.cleared_local {
+                            Some(cleared) => format!("решено {cleared}"),
+                            None => "открыто".to_owned(),
+                        };
+                        view! {
+                            <li data-alert-id=alert.alert_id class:resolved=alert.cleared_local.is_some()>
+                                <span class="what">{alert.title}</span>
+                                <span class="error">{alert.detail}</span>
+                                <span class="muted nowrap">{format!("с {}", alert.raised_local)}</span>
+                                <span class="nowrap">{state}</span>
+                                <span class="muted">{alert.notice}</span>
+                            </li>
+                        }
+                    })
+                    .collect_view()}
+            </ul>
         </section>
     }
 }
