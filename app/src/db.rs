@@ -122,7 +122,7 @@ impl Db {
             })
             .connect_lazy_with(connect_options(&config.url)?);
         let write_gate = (engine == Engine::Sqlite).then(|| Arc::new(Mutex::new(())));
-        let live = LiveFeed::new(engine, &config.url);
+        let live = LiveFeed::new(engine == Engine::Postgres, &config.url);
         Ok(Self { pool, engine, write_gate, unreachable: Arc::default(), live })
     }
 

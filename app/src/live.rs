@@ -15,8 +15,6 @@ use sqlx::AnyConnection;
 use tokio::sync::broadcast;
 use tokio_util::sync::CancellationToken;
 
-use crate::db::Engine;
-
 /// The `LISTEN`/`NOTIFY` channel.
 const CHANNEL: &str = "leadtrack_live";
 /// Changes per `NOTIFY` (its payload must stay under 8 000 bytes).
@@ -50,7 +48,9 @@ pub struct LiveFeed(Arc<Feed>);
 struct Feed {
     sender: broadcast::Sender<Change>,
     origin: u64,
-    engine: Engine,
+    /// Whether other processes share the database (PostgreSQL): changes cross with
+    /// `NOTIFY`/`LISTEN`.
+    shared: bool,
     /// Cancelled when the server stops: open streams end so that shutdown need not wait.
     closed: CancellationToken,
     /// The database URL, for the `LISTEN` connection.
@@ -58,13 +58,14 @@ struct Feed {
 }
 
 impl LiveFeed {
-    /// A feed for a process on `engine` at `url`.
-    pub fn new(engine: Engine, url: &str) -> Self {
+    /// A feed for a process on the database at `url`; `shared` when other processes may
+    /// use it too (PostgreSQL).
+    pub fn new(shared: bool, url: &str) -> Self {
         let (sender, _) = broadcast::channel(BACKLOG);
         Self(Arc::new(Feed {
             sender,
             origin: rand::random(),
-            engine,
+            shared,
             closed: CancellationToken::new(),
             url: url.to_owned(),
         }))
@@ -95,7 +96,7 @@ impl LiveFeed {
     /// Passes on other processes' changes from PostgreSQL until the feed is closed,
     /// reconnecting after a lost connection. Does nothing on SQLite.
     pub async fn listen(self) {
-        if self.0.engine != Engine::Postgres {
+        if !self.0.shared {
             return;
         }
         let mut wait = Duration::from_millis(500);
@@ -147,7 +148,7 @@ impl LiveChanges {
     /// In the transaction that writes them: tells the other processes on PostgreSQL (their
     /// `LISTEN` hears it only if the transaction commits).
     pub async fn notify(&self, conn: &mut AnyConnection, feed: &LiveFeed) -> Result<(), sqlx::Error> {
-        if feed.0.engine != Engine::Postgres {
+        if !feed.0.shared {
             return Ok(());
         }
         for chunk in self.0.chunks(CHANGES_PER_NOTIFY) {

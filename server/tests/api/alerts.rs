@@ -9,34 +9,16 @@ use app::db::lead::{insert_seed_leads, rebuild_lead_stats, LeadSeed};
 use app::domain::alerts::almaty_time_on_day_of;
 use app::models::Role;
 use app::services::alerts::{check_alerts, AlertCheck};
-use app::time::{almaty_day, now_ms};
+use app::time::now_ms;
 
 use crate::fakes::telegram::{FakeTelegram, BOT_TOKEN};
-use crate::helpers::{with_each_engine, TestApp};
+use crate::helpers::{quiz_lead_seed, with_each_engine, TestApp};
 
 const ALERT_CHAT: &str = "-1009876543210";
 const MINUTE: i64 = 60_000;
 
 fn quiz_lead(n: i64, at: i64) -> LeadSeed {
-    LeadSeed {
-        created_at: at,
-        created_day: almaty_day(at),
-        kind: "proftest",
-        source: "proftest".into(),
-        campaign_slug: None,
-        name: format!("Тихий Лид {n}"),
-        email: format!("quiet{n}@example.com"),
-        phone_raw: format!("+7702{n:07}"),
-        phone_e164: format!("+7702{n:07}"),
-        payment_method: None,
-        utm_source: None,
-        utm_medium: None,
-        utm_campaign: None,
-        utm_content: None,
-        email_status: "sent",
-        sms_status: "sent",
-        crm_deal_id: None,
-    }
+    quiz_lead_seed(format!("Тихий Лид {n}"), format!("quiet{n}@example.com"), format!("+7702{n:07}"), at)
 }
 
 async fn seed(app: &TestApp, leads: &[LeadSeed]) {

@@ -8,36 +8,18 @@ use serde_json::Value;
 
 use app::db::lead::{insert_seed_leads, rebuild_lead_stats, LeadSeed};
 use app::models::Role;
-use app::time::{almaty_day, now_ms};
+use app::time::now_ms;
 
 use crate::fakes::amocrm::{FakeAmoCrm, TOKEN};
-use crate::helpers::{with_each_engine, TestApp};
+use crate::helpers::{quiz_lead_seed, with_each_engine, TestApp};
 
 fn phone(n: i64) -> String {
     format!("+7701{n:07}")
 }
 
 fn seed(n: i64, email: String, phone_e164: String, crm_deal_id: Option<i64>) -> LeadSeed {
-    let at = now_ms() - 3_600_000;
-    LeadSeed {
-        created_at: at,
-        created_day: almaty_day(at),
-        kind: "proftest",
-        source: "proftest".into(),
-        campaign_slug: None,
-        name: format!("Синк Лид {n}"),
-        email,
-        phone_raw: phone_e164.clone(),
-        phone_e164,
-        payment_method: None,
-        utm_source: None,
-        utm_medium: None,
-        utm_campaign: None,
-        utm_content: None,
-        email_status: "pending",
-        sms_status: "pending",
-        crm_deal_id,
-    }
+    let lead = quiz_lead_seed(format!("Синк Лид {n}"), email, phone_e164, now_ms() - 3_600_000);
+    LeadSeed { email_status: "pending", sms_status: "pending", crm_deal_id, ..lead }
 }
 
 with_each_engine!(a_sync_matches_recent_deals_by_id_phone_and_email, |engine| {

@@ -69,6 +69,30 @@ macro_rules! with_each_engine {
 }
 pub(crate) use with_each_engine;
 
+/// A quiz lead from the `proftest` source that arrived at `at` (UTC ms), as seeds insert it:
+/// messages sent, no deal.
+pub fn quiz_lead_seed(name: String, email: String, phone_e164: String, at: i64) -> app::db::lead::LeadSeed {
+    app::db::lead::LeadSeed {
+        created_at: at,
+        created_day: app::time::almaty_day(at),
+        kind: "proftest",
+        source: "proftest".into(),
+        campaign_slug: None,
+        name,
+        email,
+        phone_raw: phone_e164.clone(),
+        phone_e164,
+        payment_method: None,
+        utm_source: None,
+        utm_medium: None,
+        utm_campaign: None,
+        utm_content: None,
+        email_status: "sent",
+        sms_status: "sent",
+        crm_deal_id: None,
+    }
+}
+
 /// The notification delay the test server is configured with.
 pub const NOTIFY_DELAY: Duration = Duration::from_secs(600);
 
