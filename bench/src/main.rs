@@ -92,6 +92,22 @@ enum Command {
         #[arg(long, default_value_t = 200)]
         rate: u64,
     },
+    /// Time a lead from its submission to the live stream: leads posted to `post_url` at
+    /// `rate` a second while `/api/live` of `stream_url` (another process, on PostgreSQL)
+    /// is read; prints the latencies.
+    Live {
+        #[arg(long)]
+        post_url: String,
+        #[arg(long)]
+        stream_url: String,
+        /// A bearer token of an admin.
+        #[arg(long)]
+        token: String,
+        #[arg(long, default_value_t = 10)]
+        seconds: u64,
+        #[arg(long, default_value_t = 50)]
+        rate: u64,
+    },
     /// Serve fake Resend and Mobizon APIs that answer every send after 1 ms.
     FakeProviders {
         #[arg(long, default_value_t = 3299)]
@@ -153,6 +169,9 @@ fn main() -> anyhow::Result<()> {
             Command::SignInFlood { url, concurrency, seconds, rate } => {
                 sign_in_flood(&url, concurrency, Duration::from_secs(seconds), rate).await
             }
+            Command::Live { post_url, stream_url, token, seconds, rate } => {
+                live(&post_url, &stream_url, &token, Duration::from_secs(seconds), rate).await
+            }
             Command::FakeProviders { port } => fake_providers(port).await,
             Command::Scheduler { database_url, timeout } => {
                 scheduler(&database_url, Duration::from_secs(timeout)).await
@@ -174,6 +193,87 @@ async fn intake(url: &str, concurrency: usize, duration: Duration, rate: u64) ->
         ("application/json", body)
     }))
     .await
+}
+
+/// Posts a lead every `1 / rate` s for `duration` and reads the stream meanwhile; prints how
+/// long each lead took from its request to its `lead` event, and how many never came.
+async fn live(post_url: &str, stream_url: &str, token: &str, duration: Duration, rate: u64) -> anyhow::Result<()> {
+    let client = reqwest::Client::new();
+    let mut stream = client
+        .get(format!("{}/api/live", stream_url.trim_end_matches('/')))
+        .bearer_auth(token)
+        .send()
+        .await?
+        .error_for_status()
+        .context("opening /api/live")?;
+    let arrivals = Arc::new(std::sync::Mutex::new(std::collections::HashMap::<i64, Instant>::new()));
+    let reader = {
+        let arrivals = arrivals.clone();
+        tokio::spawn(async move {
+            let mut buffer = String::new();
+            while let Ok(Some(chunk)) = stream.chunk().await {
+                let now = Instant::now();
+                buffer.push_str(&String::from_utf8_lossy(&chunk));
+                while let Some(end) = buffer.find("\n\n") {
+                    let block: String = buffer.drain(..end + 2).collect();
+                    if !block.contains("event: lead") {
+                        continue;
+                    }
+                    let id = block
+                        .lines()
+                        .find_map(|line| line.strip_prefix("data:"))
+                        .and_then(|data| serde_json::from_str::<serde_json::Value>(data.trim()).ok())
+                        .and_then(|data| data["leadId"].as_i64());
+                    if let Some(id) = id {
+                        arrivals.lock().expect("not poisoned").insert(id, now);
+                    }
+                }
+            }
+        })
+    };
+    let endpoint = format!("{}/api/landing/proftest", post_url.trim_end_matches('/'));
+    let start = Instant::now();
+    let total = duration.as_secs() * rate;
+    let posts: Vec<_> = (0..total)
+        .map(|n| {
+            let (client, endpoint) = (client.clone(), endpoint.clone());
+            tokio::spawn(async move {
+                tokio::time::sleep_until((start + Duration::from_secs_f64(n as f64 / rate as f64)).into()).await;
+                let body = format!(
+                    r#"{{"name":"Живой Тест","email":"live{n}@example.com","phone":"+7705{:07}"}}"#,
+                    n % 10_000_000
+                );
+                let sent = Instant::now();
+                let response =
+                    client.post(&endpoint).header("content-type", "application/json").body(body).send().await;
+                let answer: serde_json::Value = response.ok()?.json().await.ok()?;
+                Some((answer["leadId"].as_i64()?, sent))
+            })
+        })
+        .collect();
+    let mut sent = Vec::new();
+    for post in posts {
+        sent.extend(post.await?);
+    }
+    // The last events may still be on their way.
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    reader.abort();
+    let arrivals = arrivals.lock().expect("not poisoned");
+    let mut latencies: Vec<Duration> = sent
+        .iter()
+        .filter_map(|(id, sent)| arrivals.get(id).map(|arrived| arrived.saturating_duration_since(*sent)))
+        .collect();
+    latencies.sort_unstable();
+    println!(
+        "live: {} leads at {rate}/s, {} reached the stream; submission → event p50 {} p95 {} p99 {} max {}",
+        sent.len(),
+        latencies.len(),
+        ms(percentile(&latencies, 0.50)),
+        ms(percentile(&latencies, 0.95)),
+        ms(percentile(&latencies, 0.99)),
+        ms(latencies.last().copied().unwrap_or_default()),
+    );
+    Ok(())
 }
 
 /// Wrong sign-ins, each for a new login from a new address, at `rate` a second (or as fast
