@@ -76,3 +76,16 @@ test("the sales chart has a bar per period of the table, stacked by team", async
   const months = await monthCells.allInnerTexts();
   await expect(chart.locator("g.period")).toHaveCount(new Set(months).size);
 });
+
+test("the recent sales say where each sale's news went: Telegram and Meta", async ({ page }) => {
+  await signIn(page);
+  await page.goto("/traffic/admin?range=7d");
+  await waitForHydration(page);
+  const recent = page.getByRole("region", { name: "Последние продажи" });
+  await expect(recent.locator("thead th")).toHaveText(["Дата", "Клиент", "Продукт", "Сумма, ₸", "Команда", "Telegram", "Meta"]);
+  await expect(recent.locator("tbody tr").first()).toBeVisible();
+  // Without FB_PIXEL_ID and FB_CAPI_TOKEN nothing goes to Meta: every sale says so.
+  for (const cell of await recent.locator("tbody tr td:nth-child(7)").allInnerTexts()) {
+    expect(cell.trim()).toBe("—");
+  }
+});
