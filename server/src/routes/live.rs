@@ -10,6 +10,7 @@ use std::convert::Infallible;
 use std::time::Duration;
 
 use axum::extract::State;
+use axum::http::HeaderName;
 use axum::response::sse::{Event, KeepAlive, Sse};
 use futures_util::stream::{self, Stream, StreamExt};
 use serde_json::json;
@@ -29,7 +30,7 @@ const RECONNECT_AFTER: Duration = Duration::from_secs(2);
 pub async fn live_events(
     State(state): State<AppState>,
     SignedIn(viewer): SignedIn,
-) -> Sse<impl Stream<Item = Result<Event, Infallible>>> {
+) -> ([(HeaderName, &'static str); 1], Sse<impl Stream<Item = Result<Event, Infallible>>>) {
     let feed = state.db.live();
     let closed = feed.closed();
     let changes = feed.subscribe();
@@ -57,7 +58,8 @@ pub async fn live_events(
         }
     };
     let stream = stream::once(async { hello }).chain(events).take_until(until).map(Ok);
-    Sse::new(stream).keep_alive(KeepAlive::default())
+    // A proxy must pass events on at once (nginx buffers responses unless told not to).
+    ([(HeaderName::from_static("x-accel-buffering"), "no")], Sse::new(stream).keep_alive(KeepAlive::default()))
 }
 
 /// The event `viewer` gets for `change`, if they may see it.

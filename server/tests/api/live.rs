@@ -30,6 +30,8 @@ impl LiveStream {
         let response = reqwest::Client::new().get(format!("{base}/api/live")).bearer_auth(token).send().await.unwrap();
         assert_eq!(response.status(), 200);
         assert_eq!(response.headers()["content-type"], "text/event-stream");
+        // A proxy passes it on unbuffered.
+        assert_eq!(response.headers()["x-accel-buffering"], "no");
         let mut stream = Self { response, buffer: String::new() };
         assert_eq!(stream.next(Duration::from_secs(2)).await.map(|(name, _)| name).as_deref(), Some("hello"));
         stream
