@@ -3,6 +3,7 @@
 
 use sqlx::{AnyConnection, FromRow};
 
+use super::values_placeholders;
 use crate::domain::conversions::{Person, META_WINDOW_MS};
 
 /// An event to be sent, recorded with the change that causes it.
@@ -18,25 +19,34 @@ pub struct NewMetaEvent {
     pub event_time: i64,
 }
 
+/// Rows per insert statement (the intake writes up to 256 leads a batch).
+const ROWS_PER_STATEMENT: usize = 64;
+
 /// Records `events` as pending; an event recorded before is left as it is.
 pub async fn insert_meta_events(
     conn: &mut AnyConnection,
     events: &[NewMetaEvent],
     now_ms: i64,
 ) -> Result<(), sqlx::Error> {
-    for event in events {
-        sqlx::query(
+    for chunk in events.chunks(ROWS_PER_STATEMENT) {
+        let sql = format!(
             "INSERT INTO meta_event (event_id, event_name, lead_id, sale_id, event_time, status, created_at, updated_at) \
-             VALUES ($1, $2, $3, $4, $5, 'pending', $6, $6) ON CONFLICT (event_id) DO NOTHING",
-        )
-        .bind(&event.event_id)
-        .bind(event.event_name)
-        .bind(event.lead_id)
-        .bind(event.sale_id)
-        .bind(event.event_time)
-        .bind(now_ms)
-        .execute(&mut *conn)
-        .await?;
+             VALUES {} ON CONFLICT (event_id) DO NOTHING",
+            // `updated_at` repeats `created_at`.
+            values_placeholders(chunk.len(), 8, |column| (column == 7).then_some(6))
+        );
+        let mut query = sqlx::query(&sql);
+        for event in chunk {
+            query = query
+                .bind(&event.event_id)
+                .bind(event.event_name)
+                .bind(event.lead_id)
+                .bind(event.sale_id)
+                .bind(event.event_time)
+                .bind("pending")
+                .bind(now_ms);
+        }
+        query.execute(&mut *conn).await?;
     }
     Ok(())
 }
@@ -52,20 +62,22 @@ pub struct LeadClient<'a> {
 
 /// Stores the browsers of new leads (those with anything known).
 pub async fn insert_lead_clients(conn: &mut AnyConnection, clients: &[LeadClient<'_>]) -> Result<(), sqlx::Error> {
-    for client in clients {
-        if client.client_ip.is_none() && client.client_user_agent.is_none() && client.page_url.is_none() {
-            continue;
-        }
-        sqlx::query(
-            "INSERT INTO lead_client (lead_id, client_ip, client_user_agent, page_url) VALUES ($1, $2, $3, $4) \
+    let known: Vec<&LeadClient<'_>> = clients
+        .iter()
+        .filter(|client| client.client_ip.is_some() || client.client_user_agent.is_some() || client.page_url.is_some())
+        .collect();
+    for chunk in known.chunks(ROWS_PER_STATEMENT) {
+        let sql = format!(
+            "INSERT INTO lead_client (lead_id, client_ip, client_user_agent, page_url) VALUES {} \
              ON CONFLICT (lead_id) DO NOTHING",
-        )
-        .bind(client.lead_id)
-        .bind(client.client_ip)
-        .bind(client.client_user_agent)
-        .bind(client.page_url)
-        .execute(&mut *conn)
-        .await?;
+            values_placeholders(chunk.len(), 4, |_| None)
+        );
+        let mut query = sqlx::query(&sql);
+        for client in chunk {
+            query =
+                query.bind(client.lead_id).bind(client.client_ip).bind(client.client_user_agent).bind(client.page_url);
+        }
+        query.execute(&mut *conn).await?;
     }
     Ok(())
 }

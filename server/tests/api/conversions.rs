@@ -233,3 +233,21 @@ with_each_engine!(old_sales_expire_relayed_leads_are_skipped_and_express_leads_f
     assert_eq!(meta_status(&app, &format!("sale-{sale_id}")).await, "expired");
     assert_eq!(app.count("SELECT COUNT(*) FROM meta_event").await, 2, "no event for the express lead");
 });
+
+with_each_engine!(a_burst_of_browser_leads_records_each_browser_and_event_once, |engine| {
+    let meta = FakeConversions::start().await;
+    let Some(app) = spawn(engine, &meta, "all").await else { return };
+    let posts = (0..40).map(|n| {
+        post_from_browser(&app, json!({"email": format!("burst{n}@example.com"), "phone": format!("+77050{n:06}")}))
+    });
+    let leads = futures_util::future::join_all(posts).await;
+    assert_eq!(app.count("SELECT COUNT(*) FROM lead_client").await, 40);
+    assert_eq!(app.count("SELECT COUNT(*) FROM lead_client WHERE client_user_agent IS NOT NULL").await, 40);
+    assert_eq!(app.count("SELECT COUNT(*) FROM meta_event WHERE status = 'pending' AND event_name = 'Lead'").await, 40);
+    run_all_jobs(&app).await;
+    let mut received: Vec<String> = meta.accepted().into_iter().map(|event| event.event_id).collect();
+    received.sort();
+    let mut expected: Vec<String> = leads.iter().map(|lead_id| format!("lead-{lead_id}")).collect();
+    expected.sort();
+    assert_eq!(received, expected);
+});
