@@ -53,6 +53,10 @@ enum Command {
         /// Leads per second to offer (0: as fast as the server answers).
         #[arg(long, default_value_t = 0)]
         rate: u64,
+        /// Post as the visitor's browser does (`Origin`, `Referer`, `User-Agent`), so that
+        /// each lead stores its browser for the Conversions API.
+        #[arg(long)]
+        browser: bool,
     },
     /// Load `GET /healthz` of a running server: the HTTP ceiling of the same build, to
     /// compare the intake with.
@@ -108,7 +112,7 @@ enum Command {
         #[arg(long, default_value_t = 50)]
         rate: u64,
     },
-    /// Serve fake Resend and Mobizon APIs that answer every send after 1 ms.
+    /// Serve fake Resend, Mobizon and Conversions APIs that answer every send after 1 ms.
     FakeProviders {
         #[arg(long, default_value_t = 3299)]
         port: u16,
@@ -156,12 +160,12 @@ fn main() -> anyhow::Result<()> {
     let runtime = tokio::runtime::Builder::new_multi_thread().worker_threads(1).enable_all().build()?;
     runtime.block_on(async {
         match cli.command {
-            Command::Intake { url, concurrency, seconds, rate } => {
-                intake(&url, concurrency, Duration::from_secs(seconds), rate).await
+            Command::Intake { url, concurrency, seconds, rate, browser } => {
+                intake(&url, concurrency, Duration::from_secs(seconds), rate, browser).await
             }
             Command::Healthz { url, concurrency, seconds } => {
                 let endpoint = format!("{}/healthz", url.trim_end_matches('/'));
-                load("healthz", endpoint, concurrency, Duration::from_secs(seconds), 0, None).await
+                load("healthz", endpoint, concurrency, Duration::from_secs(seconds), 0, None, &[]).await
             }
             Command::Webhooks { url, token, concurrency, seconds, rate } => {
                 webhooks(&url, &token, concurrency, Duration::from_secs(seconds), rate).await
@@ -182,17 +186,25 @@ fn main() -> anyhow::Result<()> {
     })
 }
 
-async fn intake(url: &str, concurrency: usize, duration: Duration, rate: u64) -> anyhow::Result<()> {
+/// The headers of a browser's cross-origin post from a landing page.
+const BROWSER_HEADERS: &[(&str, &str)] = &[
+    ("origin", "https://landing.example.com"),
+    ("referer", "https://landing.example.com/proftest?utm_source=fb_kenesary"),
+    ("user-agent", "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0 Safari/537.36"),
+];
+
+async fn intake(url: &str, concurrency: usize, duration: Duration, rate: u64, browser: bool) -> anyhow::Result<()> {
     let endpoint = format!("{}/api/landing/proftest", url.trim_end_matches('/'));
-    load("intake", endpoint, concurrency, duration, rate, Some(|n| {
+    let headers = if browser { BROWSER_HEADERS } else { &[] };
+    let body: BodyOf = |n| {
         // Formatted directly: the generator shares the machine, so it must stay light.
         let body = format!(
             r#"{{"name":"Нагрузочный Тест","email":"load{n}@example.com","phone":"+7701{:07}","utm_source":"fb_kenesary","utm_campaign":"bench","answers":{{"q1":"a","q2":"b"}}}}"#,
             n % 10_000_000
         );
         ("application/json", body)
-    }))
-    .await
+    };
+    load("intake", endpoint, concurrency, duration, rate, Some(body), headers).await
 }
 
 /// Posts a lead every `1 / rate` s for `duration` and reads the stream meanwhile; prints how
@@ -341,6 +353,7 @@ async fn webhooks(url: &str, token: &str, concurrency: usize, duration: Duration
             );
             ("application/x-www-form-urlencoded", body)
         }),
+        &[],
     )
     .await
 }
@@ -348,7 +361,7 @@ async fn webhooks(url: &str, token: &str, concurrency: usize, duration: Duration
 /// The content type and body of the `n`th request.
 type BodyOf = fn(u64) -> (&'static str, String);
 
-/// Posts `body(n)` to `endpoint` (or, without a body, gets it) from `concurrency`
+/// Posts `body(n)` with `headers` to `endpoint` (or, without a body, gets it) from `concurrency`
 /// connections for `duration` after a 2-second warm-up (paced at `rate` a second unless
 /// 0); prints throughput and latency.
 async fn load(
@@ -358,6 +371,7 @@ async fn load(
     duration: Duration,
     rate: u64,
     body: Option<BodyOf>,
+    headers: &'static [(&'static str, &'static str)],
 ) -> anyhow::Result<()> {
     let client = reqwest::Client::builder().pool_max_idle_per_host(concurrency).build()?;
     let sequence = Arc::new(AtomicU64::new(0));
@@ -379,13 +393,16 @@ async fn load(
                         tokio::time::sleep_until((start + Duration::from_secs_f64(n as f64 / rate as f64)).into())
                             .await;
                     }
-                    let request = match body {
+                    let mut request = match body {
                         Some(body) => {
                             let (content_type, body) = body(n);
                             client.post(&endpoint).header("content-type", content_type).body(body)
                         }
                         None => client.get(&endpoint),
                     };
+                    for (name, value) in headers {
+                        request = request.header(*name, *value);
+                    }
                     let sent = Instant::now();
                     let ok = matches!(request.send().await, Ok(response) if response.status().is_success());
                     if sent >= measure_from {
@@ -634,6 +651,14 @@ async fn fake_providers(port: u16) -> anyhow::Result<()> {
                     tokio::time::sleep(Duration::from_millis(1)).await;
                     axum::Json(serde_json::json!({ "code": 0, "data": { "messageId": id.to_string(), "status": 2 }, "message": "" }))
                 }
+            }),
+        )
+        // Meta's Conversions API: every event received after 1 ms.
+        .route(
+            "/v25.0/{pixel}/events",
+            post(|| async {
+                tokio::time::sleep(Duration::from_millis(1)).await;
+                axum::Json(serde_json::json!({ "events_received": 1, "messages": [], "fbtrace_id": "bench" }))
             }),
         )
         // A slow AmoCRM: every API call takes 3 s, then finds nothing (204).
