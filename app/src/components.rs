@@ -7,6 +7,6 @@ pub mod delivery_status;
 pub mod error_template;
 pub mod failed_jobs;
 pub mod layout;
-pub mod live_refresh;
+pub mod live_page;
 pub mod range_picker;
 pub mod stat_card;

@@ -51,3 +51,14 @@ pub mod supervisor;
 pub mod time;
 
 pub use shell::{shell, App};
+
+/// The browser's start, before the page's islands hydrate: the pages are rendered on the
+/// server, and only their islands (`#[island]`) run here.
+#[cfg(feature = "hydrate")]
+pub fn start_islands() {
+    leptos::mount::hydrate_islands();
+    // A server function that redirects (signing in) sends the whole page there.
+    let _ = leptos::server_fn::redirect::set_redirect_hook(|location| {
+        let _ = leptos::prelude::window().location().set_href(location);
+    });
+}

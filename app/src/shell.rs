@@ -26,7 +26,8 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
                 <AutoReload options=options.clone() />
                 // Hashed names (`hash-files`): a new build is a new URL, cached for a year.
                 <HashedStylesheet options=options.clone() id="leptos" />
-                <HydrationScripts options />
+                // Islands: only the interactive parts of a page hydrate.
+                <HydrationScripts options islands=true />
                 <MetaTags />
             </head>
             <body>
@@ -73,12 +74,6 @@ fn HomePage() -> impl IntoView {
 #[component]
 pub fn App() -> impl IntoView {
     provide_meta_context();
-    // Effects run only in the browser: this marks the page as hydrated for tests and CSS.
-    Effect::new(|| {
-        if let Some(body) = document().body() {
-            let _ = body.set_attribute("data-hydrated", "true");
-        }
-    });
 
     view! {
         <Title text="Лиды и трафик" />

@@ -54,10 +54,6 @@ test("the first load of /target transfers at most 500 KB, its assets cached for 
 });
 
 test("the app's WASM is at most 350 KB gzipped", async ({ page, request }) => {
-  // Known to fail: 576 KB gzipped after wasm-opt -Oz and erased component types (issue 14
-  // stays open; the way down is islands, so that only interactive parts ship as WASM).
-  // Playwright reports this test as failing the day it passes: then remove this line.
-  test.fail(!process.env.WASM_BUDGET_KB, "the WASM is over its 350 KB budget");
   const { sizes } = await firstLoadOfTarget(page);
   const { bytes } = await gzippedWasm(request, sizes);
   expect(bytes, "the gzipped WASM").toBeLessThanOrEqual(WASM_BUDGET);

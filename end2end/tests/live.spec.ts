@@ -65,7 +65,7 @@ test("a targetologist's open cabinet follows their team's sales and not another 
   const before = Number((await sales.innerText()).replace(/\D/g, ""));
   let reloads = 0;
   page.on("request", (request) => {
-    if (request.url().includes("/api/traffic/funnel")) reloads += 1;
+    if (request.resourceType() === "fetch" && new URL(request.url()).pathname === "/traffic/cabinet") reloads += 1;
   });
 
   const otherDeal = await winDeal(request, "fb_arystan");

@@ -34,12 +34,12 @@ test("filters, the page and the scroll survive automatic refreshes", async ({ pa
   const target = new TargetPage(page);
 
   await target.source.selectOption("proftest");
-  await page.getByRole("button", { name: "Показать" }).click();
+  await target.navigate(() => page.getByRole("button", { name: "Показать" }).click());
   await expect(page).toHaveURL(/source=proftest/);
-  await page.getByRole("link", { name: "Старее →" }).click();
+  await target.navigate(() => page.getByRole("link", { name: "Старее →" }).click());
   await expect(page).toHaveURL(/before=\d+/);
   const url = page.url();
-  // The older page has arrived (the old rows stay on screen until it does).
+  // The older page has arrived.
   const before = Number(new URL(url).searchParams.get("before"));
   await expect.poll(async () => Number(await target.firstRowId())).toBeLessThan(before);
   const firstId = await target.firstRowId();
@@ -78,7 +78,7 @@ test("filtering by team and SMS status survives two refreshes, the counters foll
   const sms = page.getByLabel("Статус SMS");
   await team.selectOption("Kenesary");
   await sms.selectOption("delivered");
-  await page.getByRole("button", { name: "Показать" }).click();
+  await target.navigate(() => page.getByRole("button", { name: "Показать" }).click());
   await expect(page).toHaveURL(/team=Kenesary/);
   await expect(page).toHaveURL(/sms_status=delivered/);
   await expect(target.rows.first()).toBeVisible();

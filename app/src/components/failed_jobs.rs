@@ -15,23 +15,17 @@ pub fn FailedJobsPanel(
     retry_all: ServerAction<RetryFailedJobs>,
 ) -> impl IntoView {
     let FailedJobs { total, jobs, by_kind } = failed;
-    let retried = move || match retry_all.value().get() {
-        Some(Ok(count)) => Some(view! { <p role="status">"Снова в очереди: " {count}</p> }.into_any()),
-        Some(Err(error)) => Some(view! { <p class="form-error" role="alert">{error.to_string()}</p> }.into_any()),
-        None => None,
-    };
     view! {
         <section class="failed-jobs" aria-label="Ошибки отправки">
             <h2>"Ошибки отправки: " {total}</h2>
             <div class="retry-all">
                 <For each=move || by_kind.clone() key=|group| (group.kind.clone(), group.count) let:group>
-                    <ActionForm action=retry_all attr:class="inline">
+                    <ActionForm action=retry_all attr:class="inline" attr:data-done="Снова в очереди: {n}">
                         <input type="hidden" name="kind" value=group.kind.clone() />
                         <button type="submit">{format!("Повторить все: {} ({})", group.what, group.count)}</button>
                     </ActionForm>
                 </For>
             </div>
-            {retried}
             <ul>
                 <For each=move || jobs.clone() key=|job| job.job_id let:job>
                     <li data-job-id=job.job_id>

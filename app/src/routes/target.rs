@@ -1,11 +1,10 @@
 //! `/target`: every lead with its delivery and CRM status, refreshing itself.
 //!
 //! The filters and the page cursor live in the URL, so a refresh, a reload or a shared
-//! link shows the same rows. The page renders completely on the server; once hydrated it
-//! refetches on a timer inside `Transition`s, which keep the old rows on screen until
-//! the new ones arrive, and keyed rows, so that nothing flickers or loses its scroll.
-
-use std::time::Duration;
+//! link shows the same rows. The page renders completely on the server; its
+//! [`LivePage`] island replaces the cards, the failed jobs and the table (its regions)
+//! when a lead or a status changes, and on a timer as the fallback, so that nothing
+//! flickers or loses its scroll.
 
 use leptos::prelude::*;
 use leptos::server::ServerAction;
@@ -16,7 +15,7 @@ use crate::components::delivery_status::{describe, DeliveryStatus};
 use crate::components::error_template::error_template;
 use crate::components::failed_jobs::FailedJobsPanel;
 use crate::components::layout::AppLayout;
-use crate::components::live_refresh::live_refresh;
+use crate::components::live_page::{request_refresh, LivePage};
 use crate::components::stat_card::StatCard;
 use crate::error::AppError;
 use crate::models::{Channel, Confidence, DeliveryStatus as Status, DeliveryStep, LeadListItem, LeadQuery};
@@ -48,45 +47,13 @@ pub fn TargetPage() -> impl IntoView {
             after: text("after").and_then(|value| value.parse().ok()),
         }
     });
-    let refresh = RwSignal::new(0_u64);
     let retry = ServerAction::<RetryFailedJob>::new();
     let retry_all = ServerAction::<RetryFailedJobs>::new();
     let resend = ServerAction::<ResendLeadMessage>::new();
-    let sync = ServerAction::<SyncWithCrm>::new();
-    let first_sync = ServerAction::<SyncOnFirstVisit>::new();
-    // Everything refetches on the timer and after an admin's retry, resend or sync.
-    let version = move || {
-        (
-            refresh.get(),
-            (retry.version().get(), retry_all.version().get()),
-            resend.version().get(),
-            sync.version().get(),
-            first_sync.version().get(),
-        )
-    };
-    // The first visit of a browser session syncs with AmoCRM (effects run only in the browser).
-    Effect::new(move || {
-        #[cfg(feature = "hydrate")]
-        if let Ok(Some(storage)) = window().session_storage() {
-            if storage.get_item(FIRST_SYNC_KEY).ok().flatten().is_none() {
-                let _ = storage.set_item(FIRST_SYNC_KEY, "1");
-                first_sync.dispatch(SyncOnFirstVisit {});
-            }
-        }
-    });
     let settings = Resource::new(|| (), |_| get_leads_page_settings());
-    let page = Resource::new(move || (query.get(), version()), |(query, _)| list_leads(query));
-    let stats = Resource::new(
-        move || (LeadQuery { before: None, after: None, ..query.get() }, version()),
-        |(query, _)| get_lead_stats(query),
-    );
-    let failed = Resource::new(version, |_| list_failed_jobs());
-
-    // At once when the server reports a new lead or status, and on a timer as the fallback.
-    let fallback = Signal::derive(move || {
-        settings.get().and_then(Result::ok).map(|settings| Duration::from_secs(settings.refresh_secs.into()))
-    });
-    live_refresh(refresh, &["lead", "status"], fallback);
+    let page = Resource::new(move || query.get(), list_leads);
+    let stats = Resource::new(move || LeadQuery { before: None, after: None, ..query.get() }, get_lead_stats);
+    let failed = Resource::new(|| (), |_| list_failed_jobs());
 
     view! {
         <AppLayout>
@@ -94,11 +61,8 @@ pub fn TargetPage() -> impl IntoView {
                 <h1>"Лиды"</h1>
                 <Transition>
                     {move || Suspend::new(async move {
-                        settings
-                            .await
-                            .ok()
-                            .filter(|settings| settings.test_mode)
-                            .map(|_| {
+                        settings.await.ok().map(|settings| {
+                            let badge = settings.test_mode.then(|| {
                                 view! {
                                     <span
                                         class="badge test-mode"
@@ -107,102 +71,110 @@ pub fn TargetPage() -> impl IntoView {
                                         "тестовый режим"
                                     </span>
                                 }
-                            })
+                            });
+                            // At once when a lead or a status changes, and on a timer as the fallback.
+                            view! {
+                                {badge}
+                                <LivePage
+                                    events=vec!["lead".to_owned(), "status".to_owned()]
+                                    fallback_secs=settings.refresh_secs
+                                />
+                            }
+                        })
                     })}
                 </Transition>
-                <a
-                    class="button"
-                    href=move || lead_query_href(&query.get())
-                    on:click=move |event| {
-                        event.prevent_default();
-                        refresh.update(|n| *n += 1);
-                    }
-                >
+                <a class="button" href=move || lead_query_href(&query.get()) data-refresh="">
                     "Обновить"
                 </a>
-                <CrmSyncButton sync />
+                <CrmSyncButton />
             </div>
-            <Transition fallback=|| view! { <p class="loading">"Загрузка…"</p> }>
-                <ErrorBoundary fallback=error_template>
+            <div data-region="cards">
+                <Transition fallback=|| view! { <p class="loading">"Загрузка…"</p> }>
+                    <ErrorBoundary fallback=error_template>
+                        {move || Suspend::new(async move {
+                            let stats = stats.await?;
+                            Ok::<_, AppError>(
+                                view! {
+                                    <section class="cards" aria-label="Сводка">
+                                        <StatCard label="Всего лидов" value=stats.total />
+                                        <StatCard label="В AmoCRM" value=stats.in_crm />
+                                        <StatCard label="Email отправлен" value=stats.email_sent />
+                                        <StatCard label="Email открыт" value=stats.email_opened />
+                                        <StatCard label="SMS отправлено" value=stats.sms_sent />
+                                        <StatCard label="SMS доставлено" value=stats.sms_delivered />
+                                        <StatCard label="Email пропущено" value=stats.email_skipped />
+                                        <StatCard label="SMS пропущено" value=stats.sms_skipped />
+                                    </section>
+                                },
+                            )
+                        })}
+                    </ErrorBoundary>
+                </Transition>
+            </div>
+            <div data-region="failed">
+                <Transition>
                     {move || Suspend::new(async move {
-                        let stats = stats.await?;
-                        Ok::<_, AppError>(
-                            view! {
-                                <section class="cards" aria-label="Сводка">
-                                    <StatCard label="Всего лидов" value=stats.total />
-                                    <StatCard label="В AmoCRM" value=stats.in_crm />
-                                    <StatCard label="Email отправлен" value=stats.email_sent />
-                                    <StatCard label="Email открыт" value=stats.email_opened />
-                                    <StatCard label="SMS отправлено" value=stats.sms_sent />
-                                    <StatCard label="SMS доставлено" value=stats.sms_delivered />
-                                    <StatCard label="Email пропущено" value=stats.email_skipped />
-                                    <StatCard label="SMS пропущено" value=stats.sms_skipped />
-                                </section>
-                            },
-                        )
+                        let failed = failed.await.ok().filter(|failed| failed.total > 0)?;
+                        Some(view! { <FailedJobsPanel failed retry retry_all /> })
                     })}
-                </ErrorBoundary>
-            </Transition>
-            <Transition>
-                {move || Suspend::new(async move {
-                    let failed = failed.await.ok().filter(|failed| failed.total > 0)?;
-                    Some(view! { <FailedJobsPanel failed retry retry_all /> })
-                })}
-            </Transition>
+                </Transition>
+            </div>
             <Transition>
                 {move || Suspend::new(async move {
                     settings.await.ok().map(|settings| view! { <LeadFilterForm query sources=settings.sources teams=settings.teams /> })
                 })}
             </Transition>
-            <Transition fallback=|| view! { <p class="loading">"Загрузка…"</p> }>
-                <ErrorBoundary fallback=error_template>
-                    {move || Suspend::new(async move {
-                        let crm_base_url = settings.await?.crm_base_url;
-                        let page = page.await?;
-                        let current = query.get_untracked();
-                        let newer = page.prev_after.map(|id| LeadQuery { after: Some(id), before: None, ..current.clone() });
-                        let older = page.next_before.map(|id| LeadQuery { before: Some(id), after: None, ..current.clone() });
-                        let empty = page.leads.is_empty();
-                        let leads = page.leads;
-                        Ok::<_, AppError>(
-                            view! {
-                                <div class="table-wrap">
-                                    <table class="leads">
-                                        <thead>
-                                            <tr>
-                                                <th scope="col">"Имя и email"</th>
-                                                <th scope="col">"Телефон"</th>
-                                                <th scope="col">"Источник"</th>
-                                                <th scope="col">"Команда"</th>
-                                                <th scope="col">"Email"</th>
-                                                <th scope="col">"SMS"</th>
-                                                <th scope="col">"Сделка AmoCRM"</th>
-                                                <th scope="col">"Создан"</th>
-                                            </tr>
-                                        </thead>
-                                        <tbody>
-                                            <For
-                                                each=move || leads.clone()
-                                                key=|lead| (lead.lead_id, lead.updated_at)
-                                                let:lead
-                                            >
-                                                <LeadRow lead crm_base_url=crm_base_url.clone() resend />
-                                            </For>
-                                        </tbody>
-                                    </table>
-                                </div>
-                                <Show when=move || empty>
-                                    <p class="empty">"Лидов не найдено."</p>
-                                </Show>
-                                <nav class="pager" aria-label="Страницы">
-                                    {newer.map(|q| view! { <a href=lead_query_href(&q) rel="prev">"← Новее"</a> })}
-                                    {older.map(|q| view! { <a href=lead_query_href(&q) rel="next">"Старее →"</a> })}
-                                </nav>
-                            },
-                        )
-                    })}
-                </ErrorBoundary>
-            </Transition>
+            <div data-region="leads">
+                <Transition fallback=|| view! { <p class="loading">"Загрузка…"</p> }>
+                    <ErrorBoundary fallback=error_template>
+                        {move || Suspend::new(async move {
+                            let crm_base_url = settings.await?.crm_base_url;
+                            let page = page.await?;
+                            let current = query.get_untracked();
+                            let newer = page.prev_after.map(|id| LeadQuery { after: Some(id), before: None, ..current.clone() });
+                            let older = page.next_before.map(|id| LeadQuery { before: Some(id), after: None, ..current.clone() });
+                            let empty = page.leads.is_empty();
+                            let leads = page.leads;
+                            Ok::<_, AppError>(
+                                view! {
+                                    <div class="table-wrap">
+                                        <table class="leads">
+                                            <thead>
+                                                <tr>
+                                                    <th scope="col">"Имя и email"</th>
+                                                    <th scope="col">"Телефон"</th>
+                                                    <th scope="col">"Источник"</th>
+                                                    <th scope="col">"Команда"</th>
+                                                    <th scope="col">"Email"</th>
+                                                    <th scope="col">"SMS"</th>
+                                                    <th scope="col">"Сделка AmoCRM"</th>
+                                                    <th scope="col">"Создан"</th>
+                                                </tr>
+                                            </thead>
+                                            <tbody>
+                                                <For
+                                                    each=move || leads.clone()
+                                                    key=|lead| (lead.lead_id, lead.updated_at)
+                                                    let:lead
+                                                >
+                                                    <LeadRow lead crm_base_url=crm_base_url.clone() resend />
+                                                </For>
+                                            </tbody>
+                                        </table>
+                                    </div>
+                                    <Show when=move || empty>
+                                        <p class="empty">"Лидов не найдено."</p>
+                                    </Show>
+                                    <nav class="pager" aria-label="Страницы">
+                                        {newer.map(|q| view! { <a href=lead_query_href(&q) rel="prev">"← Новее"</a> })}
+                                        {older.map(|q| view! { <a href=lead_query_href(&q) rel="next">"Старее →"</a> })}
+                                    </nav>
+                                },
+                            )
+                        })}
+                    </ErrorBoundary>
+                </Transition>
+            </div>
         </AppLayout>
     }
 }
@@ -327,9 +299,27 @@ fn DeliveryCell(
     }
 }
 
-/// *Синхронизировать с AmoCRM*: disabled while it runs, then the counts or the reason.
-#[component]
-fn CrmSyncButton(sync: ServerAction<SyncWithCrm>) -> impl IntoView {
+/// *Синхронизировать с AmoCRM*: disabled while it runs, then the counts or the reason. The
+/// first visit of a browser session syncs by itself; the page reloads after each sync.
+#[island]
+fn CrmSyncButton() -> impl IntoView {
+    let sync = ServerAction::<SyncWithCrm>::new();
+    let first_sync = ServerAction::<SyncOnFirstVisit>::new();
+    // Effects run only in the browser.
+    Effect::new(move || {
+        #[cfg(feature = "hydrate")]
+        if let Ok(Some(storage)) = window().session_storage() {
+            if storage.get_item(FIRST_SYNC_KEY).ok().flatten().is_none() {
+                let _ = storage.set_item(FIRST_SYNC_KEY, "1");
+                first_sync.dispatch(SyncOnFirstVisit {});
+            }
+        }
+    });
+    Effect::new(move |_| {
+        if sync.version().get() + first_sync.version().get() > 0 {
+            request_refresh();
+        }
+    });
     let outcome = move || match sync.value().get() {
         Some(Ok(counts)) => {
             let found = format!(

@@ -8,34 +8,23 @@ use crate::components::csv_export::CsvLink;
 use crate::models::{AdAccountView, TeamView};
 use crate::server_fns::traffic::{list_ad_accounts, RefreshAdAccounts, SaveAdAccount};
 
-/// The accounts table, refetched after a save or a refresh.
+/// The accounts table with «Обновить кабинеты».
 #[component]
 pub fn AdAccountsPanel(
     teams: Vec<TeamView>,
     save: ServerAction<SaveAdAccount>,
     refresh: ServerAction<RefreshAdAccounts>,
 ) -> impl IntoView {
-    let accounts = Resource::new(move || (save.version().get(), refresh.version().get()), |_| list_ad_accounts());
-    let refresh_outcome = move || match refresh.value().get() {
-        Some(Ok(())) => Some(view! { <p role="status">"Поиск кабинетов запущен"</p> }.into_any()),
-        Some(Err(error)) => Some(view! { <p class="form-error" role="alert">{error.to_string()}</p> }.into_any()),
-        None => None,
-    };
-    let save_error = move || match save.value().get() {
-        Some(Err(error)) => Some(view! { <p class="form-error" role="alert">{error.to_string()}</p> }),
-        _ => None,
-    };
+    let accounts = Resource::new(|| (), |_| list_ad_accounts());
     let teams = StoredValue::new(teams);
     view! {
         <section class="ad-accounts" aria-label="Рекламные кабинеты">
             <div class="section-head">
                 <h2>"Рекламные кабинеты"</h2>
-                <ActionForm action=refresh attr:class="inline">
+                <ActionForm action=refresh attr:class="inline" attr:data-done="Поиск кабинетов запущен">
                     <button type="submit">"Обновить кабинеты"</button>
                 </ActionForm>
             </div>
-            {refresh_outcome}
-            {save_error}
             <Transition>
                 {move || Suspend::new(async move {
                     let accounts = accounts.await.unwrap_or_default();

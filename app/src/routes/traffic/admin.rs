@@ -1,7 +1,8 @@
 //! `/traffic/admin`: the team constructor (create, edit, archive teams and their UTM
 //! rules), what attribution leaves unexplained, the texts leads receive, the integrations'
 //! health and the failed jobs with a retry button. Every form is an `ActionForm`, so the
-//! page works before the WASM arrives.
+//! page works before the WASM arrives; once it has, the [`LivePage`] island sends the forms
+//! in the background, says what they did and replaces the page's content (its region).
 
 use leptos::prelude::*;
 use leptos::server::ServerAction;
@@ -11,6 +12,7 @@ use crate::components::data_table::{DataTable, TableRow};
 use crate::components::error_template::error_template;
 use crate::components::failed_jobs::FailedJobsPanel;
 use crate::components::layout::AppLayout;
+use crate::components::live_page::LivePage;
 use crate::error::AppError;
 use crate::models::UncertainNotices;
 use crate::models::{AlertView, AttributionOverview, IntegrationHealth, TeamView};
@@ -30,88 +32,84 @@ use super::templates::TemplatePreviews;
 pub fn TrafficAdminPage() -> impl IntoView {
     let save = ServerAction::<SaveTeam>::new();
     let archive = ServerAction::<ArchiveTeam>::new();
-    let version = move || (save.version().get(), archive.version().get());
-    let teams = Resource::new(version, |_| list_teams());
-    let overview = Resource::new(version, |_| get_attribution_overview());
+    let teams = Resource::new(|| (), |_| list_teams());
+    let overview = Resource::new(|| (), |_| get_attribution_overview());
     let retry = ServerAction::<RetryFailedJob>::new();
     let retry_all = ServerAction::<RetryFailedJobs>::new();
     let check = ServerAction::<CheckIntegration>::new();
     let settle = ServerAction::<SettleUncertainNotice>::new();
-    let queue_version =
-        move || (retry.version().get(), retry_all.version().get(), check.version().get(), settle.version().get());
-    let health = Resource::new(queue_version, |_| get_integration_health());
-    let failed = Resource::new(queue_version, |_| list_failed_jobs());
-    let uncertain = Resource::new(queue_version, |_| list_uncertain_notices());
-    let alerts = Resource::new(queue_version, |_| list_alerts());
+    let health = Resource::new(|| (), |_| get_integration_health());
+    let failed = Resource::new(|| (), |_| list_failed_jobs());
+    let uncertain = Resource::new(|| (), |_| list_uncertain_notices());
+    let alerts = Resource::new(|| (), |_| list_alerts());
     let save_spend = ServerAction::<SaveManualSpend>::new();
     let save_account = ServerAction::<SaveAdAccount>::new();
     let refresh_accounts = ServerAction::<RefreshAdAccounts>::new();
-    let save_error = move || match save.value().get() {
-        Some(Err(error)) => Some(view! { <p class="form-error" role="alert">{error.to_string()}</p> }),
-        _ => None,
-    };
 
     view! {
         <AppLayout>
             <div class="page-head">
                 <h1>"Трафик: продажи, команды, интеграции"</h1>
             </div>
-            <Transition>
-                {move || Suspend::new(async move {
-                    let alerts = alerts.await.ok().filter(|alerts| !alerts.is_empty())?;
-                    Some(view! { <AlertsPanel alerts /> })
-                })}
-            </Transition>
-            <SalesSection />
-            {save_error}
-            <section aria-label="Команды">
-                <h2>"Команды и атрибуция"</h2>
-                <Transition fallback=|| view! { <p class="loading">"Загрузка…"</p> }>
-                    <ErrorBoundary fallback=error_template>
-                        {move || Suspend::new(async move {
-                            let teams = teams.await?;
-                            Ok::<_, AppError>(view! { <TeamList teams save archive /> })
-                        })}
-                    </ErrorBoundary>
+            // No stream here: the page reloads after its forms.
+            <LivePage events=Vec::new() fallback_secs=0 />
+            <div data-region="admin">
+                <Transition>
+                    {move || Suspend::new(async move {
+                        let alerts = alerts.await.ok().filter(|alerts| !alerts.is_empty())?;
+                        Some(view! { <AlertsPanel alerts /> })
+                    })}
                 </Transition>
-                <details class="team-new">
-                    <summary>"Новая команда"</summary>
-                    <TeamForm team=None save />
-                </details>
-            </section>
-            <Transition>
-                {move || Suspend::new(async move {
-                    teams.await.ok().map(|teams| {
-                        view! {
-                            <ManualSpendForm teams=teams.clone() save=save_spend />
-                            <AdAccountsPanel teams save=save_account refresh=refresh_accounts />
-                        }
-                    })
-                })}
-            </Transition>
-            <Transition>
-                {move || Suspend::new(async move {
-                    overview.await.ok().map(|overview| view! { <AttributionPanel overview /> })
-                })}
-            </Transition>
-            <TemplatePreviews />
-            <Transition>
-                {move || Suspend::new(async move {
-                    health.await.ok().map(|integrations| view! { <IntegrationTable integrations check /> })
-                })}
-            </Transition>
-            <Transition>
-                {move || Suspend::new(async move {
-                    let failed = failed.await.ok().filter(|failed| failed.total > 0)?;
-                    Some(view! { <FailedJobsPanel failed retry retry_all /> })
-                })}
-            </Transition>
-            <Transition>
-                {move || Suspend::new(async move {
-                    let notices = uncertain.await.ok().filter(|notices| notices.total > 0)?;
-                    Some(view! { <UncertainNoticesPanel notices settle /> })
-                })}
-            </Transition>
+                <SalesSection />
+                <section aria-label="Команды">
+                    <h2>"Команды и атрибуция"</h2>
+                    <Transition fallback=|| view! { <p class="loading">"Загрузка…"</p> }>
+                        <ErrorBoundary fallback=error_template>
+                            {move || Suspend::new(async move {
+                                let teams = teams.await?;
+                                Ok::<_, AppError>(view! { <TeamList teams save archive /> })
+                            })}
+                        </ErrorBoundary>
+                    </Transition>
+                    <details class="team-new">
+                        <summary>"Новая команда"</summary>
+                        <TeamForm team=None save />
+                    </details>
+                </section>
+                <Transition>
+                    {move || Suspend::new(async move {
+                        teams.await.ok().map(|teams| {
+                            view! {
+                                <ManualSpendForm teams=teams.clone() save=save_spend />
+                                <AdAccountsPanel teams save=save_account refresh=refresh_accounts />
+                            }
+                        })
+                    })}
+                </Transition>
+                <Transition>
+                    {move || Suspend::new(async move {
+                        overview.await.ok().map(|overview| view! { <AttributionPanel overview /> })
+                    })}
+                </Transition>
+                <TemplatePreviews />
+                <Transition>
+                    {move || Suspend::new(async move {
+                        health.await.ok().map(|integrations| view! { <IntegrationTable integrations check /> })
+                    })}
+                </Transition>
+                <Transition>
+                    {move || Suspend::new(async move {
+                        let failed = failed.await.ok().filter(|failed| failed.total > 0)?;
+                        Some(view! { <FailedJobsPanel failed retry retry_all /> })
+                    })}
+                </Transition>
+                <Transition>
+                    {move || Suspend::new(async move {
+                        let notices = uncertain.await.ok().filter(|notices| notices.total > 0)?;
+                        Some(view! { <UncertainNoticesPanel notices settle /> })
+                    })}
+                </Transition>
+            </div>
         </AppLayout>
     }
 }
@@ -322,16 +320,10 @@ fn IntegrationTable(integrations: Vec<IntegrationHealth>, check: ServerAction<Ch
             TableRow { key: Some(health.name), ..TableRow::plain(cells) }
         })
         .collect();
-    let checked = move || match check.value().get() {
-        Some(Ok(message)) => Some(view! { <p role="status">{message}</p> }.into_any()),
-        Some(Err(error)) => Some(view! { <p class="form-error" role="alert">{error.to_string()}</p> }.into_any()),
-        None => None,
-    };
     view! {
         <For each=move || paused.clone() key=|health| (health.name.clone(), health.paused_at) let:health>
             <PausedIntegration health check />
         </For>
-        {checked}
         <DataTable
             title="Интеграции"
             headers=vec!["Сервис", "Режим", "Последний успех", "Последняя ошибка", "В очереди", "Ошибок"]

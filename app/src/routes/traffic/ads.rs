@@ -1,11 +1,13 @@
 //! The cabinet's ads table: spend, results and ROI per campaign, expandable to its ad sets
-//! and ads, sortable by any column, and its CSV exactly the rows on screen.
+//! and ads, sortable by any column, and its CSV exactly the rows on screen. An island: it
+//! takes each reloaded report from the page's live updates and keeps its sort and open rows.
 
 use std::collections::HashSet;
 
 use leptos::prelude::*;
 
 use crate::components::csv_export::csv_text;
+use crate::components::live_page;
 use crate::format;
 use crate::models::{AdLevel, AdReport, AdRow};
 
@@ -137,31 +139,33 @@ fn exported(row: &AdRow) -> Vec<String> {
     ]
 }
 
-/// What the reader chose in the ads table — the sort column and the open rows — kept by
-/// the page while its report reloads.
-#[derive(Debug, Clone, Copy)]
-pub struct AdsTableState {
-    sort: RwSignal<Column>,
-    expanded: RwSignal<HashSet<String>>,
+/// The island's props as the reloaded page carries them.
+#[cfg(feature = "hydrate")]
+#[derive(serde::Deserialize)]
+struct FreshProps {
+    report: AdReport,
 }
 
-impl Default for AdsTableState {
-    /// Sorted by spend, every campaign closed.
-    fn default() -> Self {
-        Self { sort: RwSignal::new(Column::Spend), expanded: RwSignal::new(HashSet::new()) }
-    }
-}
-
-/// «Объявления»: the report as an expandable, sortable table with its CSV.
-#[component]
-pub fn AdsTable(report: AdReport, state: AdsTableState) -> impl IntoView {
-    let report = StoredValue::new(report);
-    let AdsTableState { sort, expanded } = state;
-    let file_name = report.with_value(|report| format!("obyavleniya-{}-{}.csv", report.start, report.end));
+/// «Объявления»: the report as an expandable, sortable table with its CSV; sorted by spend,
+/// every campaign closed at first.
+#[island]
+pub fn AdsTable(report: AdReport) -> impl IntoView {
+    let report = RwSignal::new(report);
+    let sort = RwSignal::new(Column::Spend);
+    let expanded = RwSignal::new(HashSet::<String>::new());
+    live_page::on_fresh_props("ads", move |props| {
+        #[cfg(feature = "hydrate")]
+        if let Ok(fresh) = serde_json::from_str::<FreshProps>(props) {
+            report.set(fresh.report);
+        }
+        #[cfg(not(feature = "hydrate"))]
+        let _ = props;
+    });
+    let file_name = move || report.with(|report| format!("obyavleniya-{}-{}.csv", report.start, report.end));
     let csv_href = move || {
         let headers: Vec<&str> =
             std::iter::once("Уровень").chain(Column::ALL.iter().map(|(_, title)| *title)).collect();
-        let rows: Vec<Vec<String>> = report.with_value(|report| {
+        let rows: Vec<Vec<String>> = report.with(|report| {
             expanded.with(|expanded| {
                 shown_rows(report, sort.get(), expanded)
                     .iter()
@@ -175,7 +179,7 @@ pub fn AdsTable(report: AdReport, state: AdsTableState) -> impl IntoView {
         format!("data:text/csv;charset=utf-8,{}", format::url_encode(&csv_text(&headers, &rows)))
     };
     let body = move || {
-        report.with_value(|report| {
+        report.with(|report| {
             expanded.with(|open| {
                 shown_rows(report, sort.get(), open)
                     .into_iter()
@@ -219,9 +223,17 @@ pub fn AdsTable(report: AdReport, state: AdsTableState) -> impl IntoView {
             })
         })
     };
-    let total = report.with_value(|report| report.total.clone());
+    let total = move || {
+        report.with(|report| {
+            let total = &report.total;
+            view! {
+                <th scope="row">{total.name.clone()}</th>
+                {cells(total).into_iter().map(|cell| view! { <td class="num">{cell}</td> }).collect_view()}
+            }
+        })
+    };
     view! {
-        <section class="ads-report" aria-label="Объявления">
+        <section class="ads-report" aria-label="Объявления" data-live-island="ads">
             <div class="table-head">
                 <h2>"Объявления: ROI по кампаниям, группам и объявлениям"</h2>
                 <a class="csv-link" href=csv_href download=file_name>
@@ -248,10 +260,7 @@ pub fn AdsTable(report: AdReport, state: AdsTableState) -> impl IntoView {
                     </thead>
                     <tbody>{body}</tbody>
                     <tfoot>
-                        <tr>
-                            <th scope="row">{total.name.clone()}</th>
-                            {cells(&total).into_iter().map(|cell| view! { <td class="num">{cell}</td> }).collect_view()}
-                        </tr>
+                        <tr>{total}</tr>
                     </tfoot>
                 </table>
             </div>

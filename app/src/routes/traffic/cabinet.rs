@@ -5,8 +5,10 @@
 //! The team and the range live in the URL, so every switch is a plain link that works
 //! before the WASM arrives and can be shared. Who may see which team is decided by the
 //! server function; a targetologist opening another team's cabinet gets 403.
-
-use std::time::Duration;
+//!
+//! The page renders on the server; its [`LivePage`] island replaces the funnel (its
+//! region) and hands the ads table its new report when one of the team's leads or sales
+//! is recorded, and every half minute as the fallback.
 
 use leptos::prelude::*;
 use leptos_router::hooks::{use_params_map, use_query_map};
@@ -15,17 +17,17 @@ use crate::components::charts::{DailyChart, FunnelChart};
 use crate::components::data_table::{DataTable, TableRow};
 use crate::components::error_template::error_template;
 use crate::components::layout::AppLayout;
-use crate::components::live_refresh::live_refresh;
+use crate::components::live_page::LivePage;
 use crate::components::range_picker::{range_query, RangePicker};
 use crate::error::AppError;
 use crate::format;
 use crate::models::{FunnelQuery, FunnelReport, FunnelStage, StageKey};
 use crate::server_fns::traffic::{get_ad_report, get_funnel};
 
-use super::ads::{AdsTable, AdsTableState};
+use super::ads::AdsTable;
 
-/// How often the cabinet reloads when the live stream is lost or blocked.
-const FALLBACK_REFRESH: Duration = Duration::from_secs(30);
+/// Seconds between the cabinet's reloads when the live stream is lost or blocked.
+const FALLBACK_REFRESH_SECS: u32 = 30;
 
 /// A team's funnel (or all teams' for admins).
 #[component]
@@ -38,27 +40,25 @@ pub fn CabinetPage() -> impl IntoView {
             |key: &str| query_map.get(key).map(|value| value.trim().to_owned()).filter(|value| !value.is_empty());
         FunnelQuery { team: params.read().get("team"), range: text("range"), start: text("start"), end: text("end") }
     });
-    // Reloaded at once when one of the team's leads or sales is recorded, and every
-    // half minute as the fallback.
-    let refresh = RwSignal::new(0_u64);
-    live_refresh(refresh, &["lead", "sale"], Signal::derive(|| Some(FALLBACK_REFRESH)));
-    let report = Resource::new(move || (query.get(), refresh.get()), |(query, _)| get_funnel(query));
-    let ads = Resource::new(move || (query.get(), refresh.get()), |(query, _)| get_ad_report(query));
-    let table = AdsTableState::default();
+    let report = Resource::new(move || query.get(), get_funnel);
+    let ads = Resource::new(move || query.get(), get_ad_report);
 
     view! {
         <AppLayout>
-            <Transition fallback=|| view! { <p class="loading">"Загрузка…"</p> }>
-                <ErrorBoundary fallback=error_template>
-                    {move || Suspend::new(async move {
-                        let report = report.await?;
-                        Ok::<_, AppError>(view! { <FunnelView report /> })
-                    })}
-                </ErrorBoundary>
-            </Transition>
+            <div data-region="funnel">
+                <Transition fallback=|| view! { <p class="loading">"Загрузка…"</p> }>
+                    <ErrorBoundary fallback=error_template>
+                        {move || Suspend::new(async move {
+                            let report = report.await?;
+                            Ok::<_, AppError>(view! { <FunnelView report /> })
+                        })}
+                    </ErrorBoundary>
+                </Transition>
+            </div>
             <Transition>
-                {move || Suspend::new(async move { ads.await.ok().map(|report| view! { <AdsTable report state=table /> }) })}
+                {move || Suspend::new(async move { ads.await.ok().map(|report| view! { <AdsTable report /> }) })}
             </Transition>
+            <LivePage events=vec!["lead".to_owned(), "sale".to_owned()] fallback_secs=FALLBACK_REFRESH_SECS />
         </AppLayout>
     }
 }

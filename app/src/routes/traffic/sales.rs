@@ -17,7 +17,7 @@ use crate::server_fns::traffic::{get_sales_report, SaveManualSpend};
 
 const GROUPINGS: &[(&str, &str)] = &[("day", "по дням"), ("week", "по неделям"), ("month", "по месяцам")];
 
-/// Sales tables for the range in the URL; refetched after a manual spend entry.
+/// Sales tables for the range in the URL.
 #[component]
 pub fn SalesSection() -> impl IntoView {
     let query_map = use_query_map();
@@ -197,15 +197,10 @@ fn utm_rows(rows: &[UtmRow], with_campaign: bool) -> Vec<TableRow> {
 /// Spend typed in by hand for a team and day, until an ad account reports it.
 #[component]
 pub fn ManualSpendForm(teams: Vec<TeamView>, save: ServerAction<SaveManualSpend>) -> impl IntoView {
-    let outcome = move || match save.value().get() {
-        Some(Ok(())) => Some(view! { <p role="status">"Расход сохранён"</p> }.into_any()),
-        Some(Err(error)) => Some(view! { <p class="form-error" role="alert">{error.to_string()}</p> }.into_any()),
-        None => None,
-    };
     view! {
         <section class="manual-spend" aria-label="Расход вручную">
             <h2>"Расход вручную"</h2>
-            <ActionForm action=save attr:class="filters">
+            <ActionForm action=save attr:class="filters" attr:data-done="Расход сохранён">
                 <label>
                     "Команда "
                     <select name="team_id" required>
@@ -220,7 +215,6 @@ pub fn ManualSpendForm(teams: Vec<TeamView>, save: ServerAction<SaveManualSpend>
                 <label>"Сумма, ₸ " <input type="text" name="amount" inputmode="numeric" required /></label>
                 <button type="submit">"Сохранить расход"</button>
             </ActionForm>
-            {outcome}
         </section>
     }
 }
