@@ -597,7 +597,6 @@ async fn store_batch(
     for row in &new_rows {
         changes.push(Change::Lead { lead_id: row.lead_id, team_id: row.attribution.team_id });
     }
-    changes.notify(&mut tx, db.live()).await?;
     insert_meta_events(&mut tx, &meta_events, now).await?;
     insert_lead_clients(&mut tx, &clients).await?;
     bump_lead_stats(&mut tx, &deltas).await?;

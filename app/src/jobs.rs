@@ -99,16 +99,11 @@ pub mod lanes {
 pub struct CounterDeltas {
     pub counters: BTreeMap<StatKey, LeadStats>,
     changed_leads: BTreeSet<i64>,
-    changes: LiveChanges,
 }
 
 impl BatchWrites for CounterDeltas {
-    async fn flush(&mut self, conn: &mut AnyConnection, db: &Db) -> Result<(), sqlx::Error> {
-        bump_lead_stats(conn, &std::mem::take(&mut self.counters)).await?;
-        for lead_id in std::mem::take(&mut self.changed_leads) {
-            self.changes.push(Change::Status { lead_id });
-        }
-        self.changes.notify(conn, db.live()).await
+    async fn flush(&mut self, conn: &mut AnyConnection) -> Result<(), sqlx::Error> {
+        bump_lead_stats(conn, &std::mem::take(&mut self.counters)).await
     }
 
     fn lead_changed(&mut self, lead_id: i64) {
@@ -116,7 +111,11 @@ impl BatchWrites for CounterDeltas {
     }
 
     fn committed(self, db: &Db) {
-        self.changes.publish(db.live());
+        let mut changes = LiveChanges::default();
+        for lead_id in self.changed_leads {
+            changes.push(Change::Status { lead_id });
+        }
+        changes.publish(db.live());
     }
 }
 

@@ -2,17 +2,23 @@
 //! new sale — ids only, published once the change is committed.
 //!
 //! Each process publishes its own commits to its subscribers at once. On PostgreSQL the
-//! same changes are also sent with `NOTIFY` inside the committing transaction (so they are
-//! delivered only if it commits), and every process `LISTEN`s and passes on the changes of
-//! the others; a process knows its own by the origin id in the payload. SQLite runs one
-//! process, so nothing crosses processes there.
+//! same changes are also sent to the other processes: a background task gathers what was
+//! committed over [`GATHER`] into one `NOTIFY`, sent in a transaction of its own, and every
+//! process `LISTEN`s and passes on the changes of the others; a process knows its own by
+//! the origin id in the payload. SQLite runs one process, so nothing crosses processes there.
+//!
+//! The `NOTIFY` stays out of the writing transactions on purpose: PostgreSQL serialises
+//! every committing transaction that notifies, across the whole server (measured with
+//! pgbench: 16 clients inserting one row each, 6,280 commits/s plain, 1,611/s with a
+//! `pg_notify` in each). A process that dies between a commit and its notice costs the other
+//! processes' pages one live reload; their fallback timer catches up.
 
 use std::sync::Arc;
 use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
-use sqlx::AnyConnection;
-use tokio::sync::broadcast;
+use sqlx::AnyPool;
+use tokio::sync::{broadcast, Notify};
 use tokio_util::sync::CancellationToken;
 
 /// The `LISTEN`/`NOTIFY` channel.
@@ -21,6 +27,8 @@ const CHANNEL: &str = "leadtrack_live";
 const CHANGES_PER_NOTIFY: usize = 200;
 /// Changes a slow subscriber may fall behind by before it is told to reload instead.
 const BACKLOG: usize = 1_024;
+/// How long committed changes are gathered into one `NOTIFY` to the other processes.
+const GATHER: Duration = Duration::from_millis(50);
 
 /// One committed change, as the dashboards hear of it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -55,6 +63,10 @@ struct Feed {
     closed: CancellationToken,
     /// The database URL, for the `LISTEN` connection.
     url: String,
+    /// Committed changes not yet told to the other processes (PostgreSQL only).
+    outbox: std::sync::Mutex<Vec<Change>>,
+    /// Woken when the outbox gets changes.
+    outbox_filled: Notify,
 }
 
 impl LiveFeed {
@@ -68,6 +80,8 @@ impl LiveFeed {
             shared,
             closed: CancellationToken::new(),
             url: url.to_owned(),
+            outbox: std::sync::Mutex::default(),
+            outbox_filled: Notify::new(),
         }))
     }
 
@@ -86,11 +100,54 @@ impl LiveFeed {
         self.0.closed.cancel();
     }
 
+    /// Tells this process's subscribers.
     fn publish(&self, changes: &[Change]) {
         for change in changes {
             // No subscriber is not an error: nobody is looking.
             let _ = self.0.sender.send(*change);
         }
+    }
+
+    /// Tells this process's subscribers, and queues the changes for the other processes.
+    fn publish_committed(&self, changes: &[Change]) {
+        self.publish(changes);
+        if self.0.shared && !changes.is_empty() {
+            self.0.outbox.lock().expect("the outbox lock is never poisoned").extend_from_slice(changes);
+            self.0.outbox_filled.notify_one();
+        }
+    }
+
+    /// Sends this process's committed changes to the other processes on PostgreSQL, a
+    /// `NOTIFY` per [`GATHER`] at most, for as long as the process runs (a stopping server
+    /// still commits what is in flight). Does nothing on SQLite.
+    pub async fn tell_others(self, pool: AnyPool) {
+        if !self.0.shared {
+            return;
+        }
+        loop {
+            self.0.outbox_filled.notified().await;
+            // What else commits meanwhile goes into the same notice.
+            tokio::time::sleep(GATHER).await;
+            let changes = std::mem::take(&mut *self.0.outbox.lock().expect("the outbox lock is never poisoned"));
+            if let Err(error) = self.notify(&pool, &changes).await {
+                // The other processes' pages catch up on their fallback timer.
+                tracing::warn!(error = %error, changes = changes.len(), "telling the other processes of changes failed");
+            }
+        }
+    }
+
+    async fn notify(&self, pool: &AnyPool, changes: &[Change]) -> Result<(), sqlx::Error> {
+        for chunk in changes.chunks(CHANGES_PER_NOTIFY) {
+            let notice = Notice { origin: self.0.origin, changes: chunk.to_vec() };
+            let payload = serde_json::to_string(&notice).expect("changes serialise");
+            // Counted rather than returned: the `Any` driver cannot read pg_notify's `void`.
+            let _: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM (SELECT pg_notify($1, $2)) AS notified")
+                .bind(CHANNEL)
+                .bind(payload)
+                .fetch_one(pool)
+                .await?;
+        }
+        Ok(())
     }
 
     /// Passes on other processes' changes from PostgreSQL until the feed is closed,
@@ -140,32 +197,9 @@ impl LiveChanges {
         self.0.push(change);
     }
 
-    /// Whether nothing changed.
-    pub fn is_empty(&self) -> bool {
-        self.0.is_empty()
-    }
-
-    /// In the transaction that writes them: tells the other processes on PostgreSQL (their
-    /// `LISTEN` hears it only if the transaction commits).
-    pub async fn notify(&self, conn: &mut AnyConnection, feed: &LiveFeed) -> Result<(), sqlx::Error> {
-        if !feed.0.shared {
-            return Ok(());
-        }
-        for chunk in self.0.chunks(CHANGES_PER_NOTIFY) {
-            let notice = Notice { origin: feed.0.origin, changes: chunk.to_vec() };
-            let payload = serde_json::to_string(&notice).expect("changes serialise");
-            // Counted rather than returned: the `Any` driver cannot read pg_notify's `void`.
-            let _: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM (SELECT pg_notify($1, $2)) AS notified")
-                .bind(CHANNEL)
-                .bind(payload)
-                .fetch_one(&mut *conn)
-                .await?;
-        }
-        Ok(())
-    }
-
-    /// After the commit: tells this process's subscribers.
+    /// After the commit: tells this process's subscribers and, on PostgreSQL, the other
+    /// processes.
     pub fn publish(self, feed: &LiveFeed) {
-        feed.publish(&self.0);
+        feed.publish_committed(&self.0);
     }
 }

@@ -53,7 +53,7 @@ pub trait Context: Clone + Send + Sync + 'static {
 /// (counters, say, in key order: batches that lock rows in one order cannot deadlock).
 pub trait BatchWrites: Default + Send + 'static {
     /// Writes what the batch gathered, in the batch's transaction.
-    fn flush(&mut self, conn: &mut AnyConnection, db: &Db) -> impl Future<Output = Result<(), sqlx::Error>> + Send;
+    fn flush(&mut self, conn: &mut AnyConnection) -> impl Future<Output = Result<(), sqlx::Error>> + Send;
 
     /// Notes that a job of `lead_id` finished or failed: the lead's row changed.
     fn lead_changed(&mut self, lead_id: i64);

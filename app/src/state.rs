@@ -62,6 +62,8 @@ impl AppState {
         let intake = IntakeQueue::start(db.clone(), intake_settings, waker, &supervisor);
         let live = db.live().clone();
         supervisor.spawn("live changes listener", move || live.clone().listen());
+        let (live, pool) = (db.live().clone(), db.pool().clone());
+        supervisor.spawn("live changes notifier", move || live.clone().tell_others(pool.clone()));
         let intake_limit =
             Arc::new(IntakeLimit::new(config.edge.intake_rate_per_minute, config.edge.intake_rate_burst));
         // Half the cores at most hash passwords: a sign-in flood leaves the rest to intake.

@@ -63,7 +63,6 @@ impl Job for ProcessCrmEvent {
             }
         };
         finish_crm_event(&mut tx, self.event_id, status, reason.as_deref(), now).await?;
-        sales.notify(&mut tx, services.db.live()).await?;
         tx.commit().await?;
         sales.publish(services.db.live());
         Ok(Step::Done(()))

@@ -106,7 +106,7 @@ impl Recorder {
                 outcomes.push((item.kind.kind, outcome));
             }
         }
-        batch.flush(&mut tx, &self.db).await?;
+        batch.flush(&mut tx).await?;
         for (integration, news) in integration_news(items) {
             record_integration_news(&mut tx, integration.as_str(), &news).await?;
         }

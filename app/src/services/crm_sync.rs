@@ -106,7 +106,6 @@ pub async fn sync_recent_deals(services: &Services) -> Result<CrmSyncCounts, App
     }
     let sales = recorded_sales(&applied);
     counts.sales_recorded = applied.iter().filter(|applied| matches!(applied, Applied::Recorded { .. })).count() as i64;
-    sales.notify(&mut tx, services.db.live()).await?;
     tx.commit().await?;
     sales.publish(services.db.live());
     if counts.sales_recorded > 0 {

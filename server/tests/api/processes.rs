@@ -133,7 +133,8 @@ async fn post_leads(servers: &[SocketAddr], count: usize) {
 }
 
 /// Posts `count` leads whose email and phone `person` gives, 16 at a time, spread over
-/// `servers`; panics unless every one is accepted.
+/// `servers`; panics unless every one is accepted: stored (200) or, when the database took
+/// longer than `INTAKE_SPOOL_AFTER_MS` on a loaded machine, spooled to be stored (202).
 async fn post_leads_of(servers: &[SocketAddr], count: usize, person: impl Fn(usize) -> (String, String)) {
     let client = reqwest::Client::new();
     let results: Vec<u16> = stream::iter(0..count)
@@ -150,7 +151,7 @@ async fn post_leads_of(servers: &[SocketAddr], count: usize, person: impl Fn(usi
         .buffer_unordered(16)
         .collect()
         .await;
-    assert!(results.iter().all(|status| *status == 200), "every lead is accepted: {results:?}");
+    assert!(results.iter().all(|status| matches!(status, 200 | 202)), "every lead is accepted: {results:?}");
 }
 
 /// Waits (polling the fakes, which is the outcome itself) until `count` distinct
