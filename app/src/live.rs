@@ -2,8 +2,8 @@
 //! new sale — ids only, published once the change is committed.
 //!
 //! Each process publishes its own commits to its subscribers at once. On PostgreSQL the
-//! same changes are also sent to the other processes: a background task gathers what was
-//! committed over [`GATHER`] into one `NOTIFY`, sent in a transaction of its own, and every
+//! same changes are also sent to the other processes: a background task sends them in a
+//! `NOTIFY` of its own, at most one per [`GATHER`] (a burst's changes share one), and every
 //! process `LISTEN`s and passes on the changes of the others; a process knows its own by
 //! the origin id in the payload. SQLite runs one process, so nothing crosses processes there.
 //!
@@ -27,8 +27,9 @@ const CHANNEL: &str = "leadtrack_live";
 const CHANGES_PER_NOTIFY: usize = 200;
 /// Changes a slow subscriber may fall behind by before it is told to reload instead.
 const BACKLOG: usize = 1_024;
-/// How long committed changes are gathered into one `NOTIFY` to the other processes.
-const GATHER: Duration = Duration::from_millis(50);
+/// The least time between two `NOTIFY`s of a process: what commits meanwhile is gathered
+/// into the next one.
+const GATHER: Duration = Duration::from_millis(20);
 
 /// One committed change, as the dashboards hear of it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -126,13 +127,14 @@ impl LiveFeed {
         }
         loop {
             self.0.outbox_filled.notified().await;
-            // What else commits meanwhile goes into the same notice.
-            tokio::time::sleep(GATHER).await;
             let changes = std::mem::take(&mut *self.0.outbox.lock().expect("the outbox lock is never poisoned"));
             if let Err(error) = self.notify(&pool, &changes).await {
                 // The other processes' pages catch up on their fallback timer.
                 tracing::warn!(error = %error, changes = changes.len(), "telling the other processes of changes failed");
             }
+            // A change after a quiet spell goes at once; what commits meanwhile waits for
+            // the next notice.
+            tokio::time::sleep(GATHER).await;
         }
     }
 
